@@ -1,0 +1,71 @@
+"""The app's settings, read from ``settings.BACKLINKS`` on every access."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from django.conf import settings
+
+from backlinks_django.defaults import DEFAULTS
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class BacklinksSettings:
+    """Attribute access to ``BACKLINKS`` merged with :data:`DEFAULTS`.
+
+    Nothing is cached, so ``override_settings`` works in tests.
+    """
+
+    def _get(self, name: str) -> Any:
+        user = getattr(settings, "BACKLINKS", {}) or {}
+        return user.get(name, DEFAULTS[name])
+
+    @property
+    def ALLOWED_NETWORKS(self) -> list[IPNetwork]:
+        return [ipaddress.ip_network(n, strict=False) for n in self._get("ALLOWED_NETWORKS")]
+
+    @property
+    def FETCH_CONNECT_TIMEOUT(self) -> float:
+        return float(self._get("FETCH_CONNECT_TIMEOUT"))
+
+    @property
+    def FETCH_DEADLINE(self) -> float:
+        return float(self._get("FETCH_DEADLINE"))
+
+    @property
+    def FETCH_MAX_BYTES(self) -> int:
+        return int(self._get("FETCH_MAX_BYTES"))
+
+    @property
+    def FETCH_MAX_REDIRECTS(self) -> int:
+        return int(self._get("FETCH_MAX_REDIRECTS"))
+
+    @property
+    def VERIFY_TRACKBACKS(self) -> bool:
+        return bool(self._get("VERIFY_TRACKBACKS"))
+
+    @property
+    def CLOSE_AFTER_DAYS(self) -> int | None:
+        value = self._get("CLOSE_AFTER_DAYS")
+        return None if value is None else int(value)
+
+    @property
+    def NOTIFY_MANAGERS(self) -> bool:
+        return bool(self._get("NOTIFY_MANAGERS"))
+
+    @property
+    def EXCERPT_CONTEXT(self) -> int:
+        return int(self._get("EXCERPT_CONTEXT"))
+
+    @property
+    def XMLRPC_MAX_BODY(self) -> int:
+        return int(self._get("XMLRPC_MAX_BODY"))
+
+    @property
+    def MAX_URL_LENGTH(self) -> int:
+        return int(self._get("MAX_URL_LENGTH"))
+
+
+app_settings = BacklinksSettings()

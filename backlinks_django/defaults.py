@@ -1,0 +1,31 @@
+"""Default values of the ``BACKLINKS`` setting (documented in the README)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # Networks (CIDR strings) the fetcher may reach although they are private,
+    # loopback, link-local or reserved. Empty: only public addresses.
+    "ALLOWED_NETWORKS": [],
+    # Seconds to wait for a TCP connection to a remote site.
+    "FETCH_CONNECT_TIMEOUT": 3.0,
+    # Seconds one fetch may take from start to last byte, redirects included.
+    "FETCH_DEADLINE": 10.0,
+    # Bytes of body read at most (after decompression); more is an error.
+    "FETCH_MAX_BYTES": 1_000_000,
+    # Redirect hops followed at most; every hop is checked like the first URL.
+    "FETCH_MAX_REDIRECTS": 5,
+    # Fetch a trackback's source page and refuse it unless it links to the target.
+    "VERIFY_TRACKBACKS": True,
+    # Close pings on registered objects this many days after publication (None: never).
+    "CLOSE_AFTER_DAYS": None,
+    # E-mail settings.MANAGERS when a backlink is held for moderation.
+    "NOTIFY_MANAGERS": False,
+    # Characters of context kept on each side of the link in an excerpt.
+    "EXCERPT_CONTEXT": 100,
+    # Largest XML-RPC request body accepted, checked before parsing.
+    "XMLRPC_MAX_BODY": 64 * 1024,
+    # Longest source or target URL accepted.
+    "MAX_URL_LENGTH": 2000,
+}

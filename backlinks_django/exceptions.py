@@ -1,0 +1,76 @@
+"""Errors of the receive pipeline, each carrying its protocol codes.
+
+Pingback fault codes come from the Pingback 1.0 specification; ``http_status``
+is what HTTP endpoints (TrackBack, later Webmention) answer. ``message`` is
+shown to the remote peer, so it never names internals.
+"""
+
+from __future__ import annotations
+
+
+class BacklinkError(Exception):
+    """Base class: a ping that cannot be accepted."""
+
+    fault_code = 0
+    http_status = 400
+    default_message = "The ping could not be accepted."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class InvalidRequest(BacklinkError):
+    """Malformed arguments: wrong count or type, bad URL, source equals target."""
+
+    fault_code = 0
+    http_status = 400
+    default_message = "The request is not a valid ping."
+
+
+class SourceNotFound(BacklinkError):
+    """The source page could not be fetched."""
+
+    fault_code = 16
+    http_status = 400
+    default_message = "The source URL could not be fetched."
+
+
+class NoLinkToTarget(BacklinkError):
+    """The source page does not link to the target."""
+
+    fault_code = 17
+    http_status = 400
+    default_message = "The source page does not link to the target."
+
+
+class TargetNotFound(BacklinkError):
+    """The target URL does not exist on this site."""
+
+    fault_code = 32
+    http_status = 404
+    default_message = "The target URL does not exist."
+
+
+class TargetNotPingable(BacklinkError):
+    """The target exists but does not take pings (not registered, closed, switched off)."""
+
+    fault_code = 33
+    http_status = 403
+    default_message = "The target URL cannot be used as a target."
+
+
+class AlreadyRegistered(BacklinkError):
+    """A backlink from this source to this target is already stored."""
+
+    fault_code = 48
+    http_status = 409
+    default_message = "The pingback has already been registered."
+
+
+class AccessDenied(BacklinkError):
+    """The sender or the source is refused (blocked domain, later rate limits)."""
+
+    fault_code = 49
+    http_status = 403
+    default_message = "Access denied."
