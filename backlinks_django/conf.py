@@ -64,6 +64,10 @@ class BacklinksSettings:
         return int(self._get("XMLRPC_MAX_BODY"))
 
     @property
+    def CHECKS(self) -> list[str]:
+        return list(self._get("CHECKS"))
+
+    @property
     def MAX_URL_LENGTH(self) -> int:
         return int(self._get("MAX_URL_LENGTH"))
 

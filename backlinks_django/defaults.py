@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "EXCERPT_CONTEXT": 100,
     # Largest XML-RPC request body accepted, checked before parsing.
     "XMLRPC_MAX_BODY": 64 * 1024,
+    # Dotted paths of spam checks run on every received backlink, in order.
+    "CHECKS": [],
     # Longest source or target URL accepted.
     "MAX_URL_LENGTH": 2000,
 }

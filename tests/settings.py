@@ -11,6 +11,7 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 SITE_ID = 1
 ROOT_URLCONF = "tests.urls"
+STATIC_URL = "/static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
@@ -21,7 +22,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.sites",
     "backlinks_django",
-    "tests.testapp",
+    "tests.testapp.apps.TestAppConfig",
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from tests.testapp import views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("backlinks/", include("backlinks_django.urls")),
+    path("articles/<slug:slug>/", views.ArticleDetail.as_view(), name="article"),
+    path("notes/", views.notes, name="notes"),
+    path("other/<int:pk>/", views.unregistered, name="unregistered"),
 ]

@@ -1,0 +1,58 @@
+"""System checks, ids ``backlinks_django.E00x``."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig, apps
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, register
+from django.utils.module_loading import import_string
+
+from backlinks_django.defaults import DEFAULTS
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """Validate ``settings.BACKLINKS`` and the apps the app needs."""
+    errors: list[CheckMessage] = []
+    for app in ("django.contrib.sites", "django.contrib.contenttypes"):
+        if not apps.is_installed(app):
+            errors.append(
+                Error(f"backlinks_django needs {app!r} in INSTALLED_APPS.", id="backlinks_django.E001")
+            )
+    user = getattr(settings, "BACKLINKS", {})
+    if not isinstance(user, dict):
+        return [*errors, Error("settings.BACKLINKS must be a dict.", id="backlinks_django.E002")]
+    for name in sorted(set(user) - set(DEFAULTS)):
+        errors.append(
+            Error(
+                f"settings.BACKLINKS has an unknown key {name!r}.",
+                hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.",
+                id="backlinks_django.E003",
+            )
+        )
+    for network in user.get("ALLOWED_NETWORKS", []):
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except (TypeError, ValueError):
+            errors.append(
+                Error(
+                    f"BACKLINKS['ALLOWED_NETWORKS'] has {network!r}, which is not a network.",
+                    hint="Use CIDR strings such as '127.0.0.0/8'.",
+                    id="backlinks_django.E004",
+                )
+            )
+    for path in user.get("CHECKS", []):
+        try:
+            import_string(path)
+        except ImportError:
+            errors.append(
+                Error(
+                    f"BACKLINKS['CHECKS'] names {path!r}, which cannot be imported.",
+                    id="backlinks_django.E005",
+                )
+            )
+    return errors

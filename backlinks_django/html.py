@@ -1,0 +1,325 @@
+"""Pure functions on HTML and URLs: links, title, the excerpt around a link, plain text."""
+
+from __future__ import annotations
+
+import html as html_module
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from bs4 import BeautifulSoup, Tag
+from bs4.element import NavigableString, PageElement, PreformattedString
+from bs4.exceptions import ParserRejectedMarkup
+
+__all__ = [
+    "LinkContext",
+    "crop",
+    "extract_links",
+    "find_link",
+    "normalize_url",
+    "page_title",
+    "to_plain_text",
+]
+
+TITLE_MAX_LENGTH = 255
+ELLIPSIS = "…"
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_WEB_SCHEMES = frozenset(_DEFAULT_PORTS)
+# Never rendered as page text; <title> is read separately and then dropped too.
+_HIDDEN = ("script", "style", "noscript", "template")
+# The ancestors whose text frames a link's excerpt.
+_CONTEXT_BLOCKS = frozenset(
+    {
+        *("p", "li", "blockquote", "td", "th", "dd", "dt", "div", "article", "section"),
+        *("header", "footer", "main", "aside", "figure", "pre", "body"),
+        *("h1", "h2", "h3", "h4", "h5", "h6"),
+    }
+)
+# Elements that separate words visually, so "<p>a</p><p>b</p>" reads "a b" and not "ab".
+_BREAKS = _CONTEXT_BLOCKS | {
+    *("br", "hr", "table", "tr", "ul", "ol", "dl", "nav", "address", "figcaption"),
+    *("caption", "details", "summary", "form", "fieldset", "legend", "option", "html"),
+}
+
+_WHITESPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+_PERCENT_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
+# WHATWG URL parsing drops these anywhere in a URL; browsers follow such hrefs.
+_URL_NOISE = re.compile(r"[\t\n\r]")
+_TAG_START = re.compile(r"<+(?=[A-Za-z/!?])")
+# A trailing partial word (left crop) or leading partial word (right crop).
+_LAST_WORD = re.compile(r"\s\S*\Z")
+_FIRST_WORD = re.compile(r"\A\S*\s")
+
+
+@dataclass(frozen=True)
+class LinkContext:
+    """Where a page links to a target: the page title and the text around the link."""
+
+    title: str
+    excerpt: str
+
+
+def normalize_url(url: str) -> str:
+    """Comparable form of an http(s) URL; best effort (never raises) for anything else."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    if not scheme or not parts.netloc:
+        # No authority to normalize; rebuilding could invent one ("http:////a" -> "http://a").
+        return url.partition("#")[0].strip()
+    userinfo, at, _hostport = parts.netloc.rpartition("@")
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    path = _upper_escapes(parts.path) or "/"
+    # Only a single slash, so "/a//" stays distinct from "/a/" and the result is a fixed point.
+    if len(path) > 1 and path.endswith("/") and not path.endswith("//"):
+        path = path[:-1]
+    query = f"?{_upper_escapes(parts.query)}" if parts.query else ""
+    return f"{scheme}://{userinfo}{at}{host}{path}{query}"
+
+
+def extract_links(html: str, base_url: str) -> list[str]:
+    """Absolute http(s) URLs of every <a href> in document order, fragment-free, de-duplicated."""
+    soup = _parse(html)
+    if soup is None:
+        return []
+    links: list[str] = []
+    seen: set[str] = set()
+    for _anchor, url in _anchors(soup, base_url):
+        key = normalize_url(url)
+        if key not in seen:
+            seen.add(key)
+            links.append(url)
+    return links
+
+
+def find_link(html: str, base_url: str, target_url: str, context: int = 100) -> LinkContext | None:
+    """The first <a href> pointing at target_url, with the page title and an excerpt around it."""
+    soup = _parse(html)
+    if soup is None:
+        return None
+    target = normalize_url(target_url)
+    for anchor, url in _anchors(soup, base_url):
+        if normalize_url(url) == target:
+            title = _title(soup)
+            _drop(soup, "title")
+            return LinkContext(title=title, excerpt=_excerpt(anchor, max(context, 0)))
+    return None
+
+
+def page_title(html: str) -> str:
+    """The document's <title> as plain text ("" if none), whitespace collapsed, cropped to 255."""
+    soup = _parse(html)
+    return "" if soup is None else _title(soup)
+
+
+def to_plain_text(value: str, max_length: int | None = None) -> str:
+    """Tags removed, entities decoded, whitespace collapsed, control chars dropped, cropped."""
+    text = value
+    # Peers double-escape ("&lt;b&gt;"): decoding once can reveal markup, so strip until none is.
+    for _attempt in range(4):
+        soup = _parse(text)
+        if soup is not None:
+            _drop(soup, "title")
+            text = "".join(_text_pieces(soup))
+        elif "<" in text:  # the parser gave up
+            text = html_module.unescape(re.sub(r"<[^>]*>?", " ", _SURROGATES.sub("", text)))
+        else:
+            text = html_module.unescape(text)
+        if not _TAG_START.search(text):
+            break
+    # What the parser left as literal text (an unclosed "<script" at the end, "<\x08a") still must
+    # not read as markup; controls go first so they cannot hide a "<" from the substitution.
+    text = _TAG_START.sub("", _clean(text))
+    return text if max_length is None else crop(text, max_length)
+
+
+def crop(text: str, max_length: int) -> str:
+    """text if short enough, else cut at a word boundary near max_length, "…" included."""
+    if len(text) <= max_length:
+        return text
+    if max_length <= 0:
+        return ""
+    return _cut_end(text, max_length - 1) + ELLIPSIS
+
+
+def _parse(html: str) -> BeautifulSoup | None:
+    """The document minus never-rendered elements; None if it has no markup or cannot be parsed."""
+    if "<" not in html:
+        # Nothing to find; also keeps bs4 from warning that a bare URL "looks like a URL".
+        return None
+    # Lone surrogates cannot be encoded, and bs4 encodes the markup to sniff it.
+    html = _SURROGATES.sub("", html)
+    try:
+        # "ignore" keeps the first of duplicated attributes, as browsers do.
+        soup = BeautifulSoup(html, "html.parser", on_duplicate_attribute="ignore")
+    except ParserRejectedMarkup:
+        return None
+    for name in _HIDDEN:
+        _drop(soup, name)
+    return soup
+
+
+def _drop(soup: BeautifulSoup, name: str) -> None:
+    for tag in soup.find_all(name):
+        # An element nested in one already removed has been destroyed with it.
+        if isinstance(tag, Tag) and not tag.decomposed:
+            tag.decompose()
+
+
+def _anchors(soup: BeautifulSoup, base_url: str) -> Iterator[tuple[Tag, str]]:
+    """Each <a> with an http(s) href, and that href resolved and without its fragment."""
+    base = _base_url(soup, base_url)
+    for anchor in soup.find_all("a"):
+        if not isinstance(anchor, Tag):
+            continue
+        href = anchor.get("href")
+        if not isinstance(href, str):
+            continue
+        href = _URL_NOISE.sub("", href.strip())
+        if not href or href.startswith("#"):
+            continue
+        try:
+            url = urljoin(base, href).partition("#")[0]
+            scheme = urlsplit(url).scheme
+        except ValueError:
+            continue
+        if scheme.lower() in _WEB_SCHEMES:
+            yield anchor, url
+
+
+def _base_url(soup: BeautifulSoup, document_url: str) -> str:
+    """The first <base href>, itself resolved against the document's URL (it may be relative)."""
+    base = soup.find("base", href=True)
+    href = base.get("href") if isinstance(base, Tag) else None
+    if not isinstance(href, str) or not href.strip():
+        return document_url
+    try:
+        return urljoin(document_url, _URL_NOISE.sub("", href.strip()))
+    except ValueError:
+        return document_url
+
+
+def _title(soup: BeautifulSoup) -> str:
+    for tag in soup.find_all("title"):
+        # An SVG <title> is a tooltip, not the document's title.
+        if isinstance(tag, Tag) and tag.find_parent(["svg", "math"]) is None:
+            return crop(_clean("".join(_text_pieces(tag))), TITLE_MAX_LENGTH)
+    return ""
+
+
+def _text_pieces(root: Tag) -> Iterator[str]:
+    for _node, text in _text_nodes(root):
+        yield text
+
+
+def _text_nodes(root: Tag) -> Iterator[tuple[PageElement, str]]:
+    """Rendered text under root in document order; elements give " " where they separate words."""
+    for node in root.descendants:
+        if isinstance(node, Tag):
+            # Every element is reported, so callers see where an empty one (<a><img></a>) sits.
+            yield node, " " if node.name in _BREAKS else ""
+        # Comments, CDATA, doctypes and processing instructions are not page text.
+        elif isinstance(node, NavigableString) and not isinstance(node, PreformattedString):
+            previous = node.previous_sibling
+            if isinstance(previous, Tag) and previous.name in _BREAKS:
+                yield node, " "
+            yield node, str(node)
+
+
+def _excerpt(anchor: Tag, context: int) -> str:
+    """The link's text with up to `context` characters of its block's text on either side."""
+    block = next((p for p in anchor.parents if p.name in _CONTEXT_BLOCKS), None)
+    root = block if block is not None else _root(anchor)
+    inside = {id(node) for node in anchor.descendants}
+    before: list[str] = []
+    link: list[str] = []
+    after: list[str] = []
+    part = before
+    for node, text in _text_nodes(root):
+        if node is anchor or id(node) in inside:
+            part = link
+        elif part is link:
+            part = after
+        part.append(text)
+    _lead_b, text_b, trail_b = _edges("".join(before))
+    lead_l, text_l, trail_l = _edges("".join(link))
+    lead_a, text_a, _trail_a = _edges("".join(after))
+    cropped_before = text_b
+    if len(text_b) > context:
+        cropped_before = ELLIPSIS + _cut_start(text_b, context)
+    cropped_after = text_a
+    if len(text_a) > context:
+        cropped_after = _cut_end(text_a, context) + ELLIPSIS
+    # Link text can be a whole paragraph; bound it too so the excerpt's length stays bounded.
+    cropped_link = crop(text_l, max(2 * context, 1))
+    pieces = (cropped_before, trail_b, lead_l, cropped_link, trail_l, lead_a, cropped_after)
+    return _clean("".join(pieces))
+
+
+def _root(node: Tag) -> Tag:
+    while node.parent is not None:
+        node = node.parent
+    return node
+
+
+def _edges(text: str) -> tuple[str, str, str]:
+    """Collapsed text as (leading space, words, trailing space), so joins keep word gaps."""
+    text = _squash(text)
+    core = text.strip()
+    lead = " " if text[:1] == " " else ""
+    trail = " " if text[-1:] == " " and core else ""
+    return lead, core, trail
+
+
+def _cut_end(text: str, length: int) -> str:
+    """At most `length` leading characters of text, ending at a word boundary when one is near."""
+    if len(text) <= length:
+        return text.rstrip()
+    head = text[:length]
+    if not text[length].isspace():
+        partial = _LAST_WORD.search(head)
+        # Prefer a whole word unless that throws away more than half of what is allowed.
+        if partial is not None and partial.start() >= length // 2:
+            head = head[: partial.start()]
+    return head.rstrip()
+
+
+def _cut_start(text: str, length: int) -> str:
+    """At most `length` trailing characters of text, from a word boundary when one is near."""
+    if len(text) <= length:
+        return text.lstrip()
+    if length <= 0:
+        return ""
+    tail = text[-length:]
+    if not text[-length - 1].isspace():
+        partial = _FIRST_WORD.search(tail)
+        if partial is not None and partial.end() <= length - length // 2:
+            tail = tail[partial.end() :]
+    return tail.lstrip()
+
+
+def _upper_escapes(value: str) -> str:
+    return _PERCENT_ESCAPE.sub(lambda match: match.group().upper(), value)
+
+
+def _squash(text: str) -> str:
+    """Whitespace runs as single spaces, other control characters dropped; ends kept."""
+    # Whitespace first: newlines and tabs are control characters too but separate words.
+    text = _WHITESPACE.sub(" ", text)
+    return _WHITESPACE.sub(" ", _CONTROL.sub("", text))
+
+
+def _clean(text: str) -> str:
+    return _squash(text).strip()

@@ -1,0 +1,32 @@
+"""``X-Pingback`` autodiscovery header on registered objects' pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+
+from backlinks_django import registry
+
+
+class PingbackHeaderMiddleware:
+    """Add ``X-Pingback: <xmlrpc url>`` to successful GET/HEAD pages of registered objects.
+
+    The decision uses the resolved URL only (no database query).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        if (
+            request.method in ("GET", "HEAD")
+            and response.status_code == 200
+            and match is not None
+            and registry.registration_for_match(match) is not None
+        ):
+            response["X-Pingback"] = request.build_absolute_uri(reverse("backlinks_django:xmlrpc"))
+        return response

@@ -1,0 +1,180 @@
+"""Backlinks received through any protocol, and per-site switches."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import urlsplit
+
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.sites.models import Site
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.db.models import Model
+
+
+class Kind(models.TextChoices):
+    PINGBACK = "pingback", _("Pingback")
+    TRACKBACK = "trackback", _("TrackBack")
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    SPAM = "spam", _("Spam")
+    REJECTED = "rejected", _("Rejected")
+
+
+class BacklinkQuerySet(models.QuerySet["Backlink"]):
+    def approved(self) -> BacklinkQuerySet:
+        return self.filter(status=Status.APPROVED)
+
+    def pending(self) -> BacklinkQuerySet:
+        return self.filter(status=Status.PENDING)
+
+    def for_object(self, obj: Model) -> BacklinkQuerySet:
+        return self.filter(
+            content_type=ContentType.objects.get_for_model(obj),
+            object_id=str(obj.pk),
+        )
+
+
+class Backlink(models.Model):
+    """A link from another page to one of this site's objects, announced by a ping."""
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    reason = models.CharField(
+        _("reason"),
+        max_length=255,
+        blank=True,
+        help_text=_("Why a check held or flagged this backlink."),
+    )
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, verbose_name=_("site"))
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, verbose_name=_("target type")
+    )
+    object_id = models.CharField(_("target id"), max_length=64)
+    target = GenericForeignKey("content_type", "object_id")
+    target_url = models.URLField(_("target URL"), max_length=2000)
+    source_url = models.URLField(_("source URL"), max_length=2000)
+    title = models.CharField(_("title"), max_length=255, blank=True)
+    excerpt = models.TextField(_("excerpt"), blank=True)
+    blog_name = models.CharField(_("blog name"), max_length=255, blank=True)
+    remote_ip = models.GenericIPAddressField(_("remote IP"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=255, blank=True)
+    received_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = BacklinkQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("backlink")
+        verbose_name_plural = _("backlinks")
+        ordering: ClassVar[list[str]] = ["-received_at"]
+        permissions: ClassVar[list[tuple[str, str]]] = [
+            ("moderate_backlink", _("Can moderate backlinks")),
+        ]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            # One backlink per (target, source) whatever the protocol: two
+            # concurrent identical pings must end as one row.
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "source_url"],
+                name="backlinks_one_per_target_and_source",
+            ),
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(
+                fields=["content_type", "object_id", "status", "received_at"],
+                name="backlinks_target_status",
+            ),
+            models.Index(fields=["status", "received_at"], name="backlinks_status_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} from {self.source_url}"
+
+    @property
+    def source_domain(self) -> str:
+        return (urlsplit(self.source_url).hostname or "").lower()
+
+
+class BlockedDomain(models.Model):
+    """A source domain (and its subdomains) whose pings are refused."""
+
+    domain = models.CharField(_("domain"), max_length=253, unique=True)
+    created_at = models.DateTimeField(_("blocked"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("blocked domain")
+        verbose_name_plural = _("blocked domains")
+        ordering: ClassVar[list[str]] = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+    @classmethod
+    def is_blocked(cls, host: str) -> bool:
+        """Whether host or one of its parent domains is blocked."""
+        labels = host.lower().rstrip(".").split(".")
+        candidates = [".".join(labels[i:]) for i in range(len(labels))]
+        return cls.objects.filter(domain__in=candidates).exists()
+
+
+class Moderation(models.TextChoices):
+    HOLD = "hold", _("Hold every backlink for moderation")
+    AUTO_APPROVE = "auto", _("Approve backlinks that passed verification and checks")
+
+
+class SiteSettingsManager(models.Manager["SiteSettings"]):
+    def for_site(self, site: Site) -> SiteSettings:
+        """The site's settings row, or an unsaved one holding the defaults.
+
+        Not cached: worker processes must see a switch flipped in the admin
+        at once, and the lookup is a single primary-key query.
+        """
+        try:
+            return self.get(site=site)
+        except self.model.DoesNotExist:
+            return self.model(site=site)
+
+
+class SiteSettings(models.Model):
+    """Per-site switches; a site without a row uses the field defaults."""
+
+    site = models.OneToOneField(
+        Site, on_delete=models.CASCADE, related_name="backlink_settings", verbose_name=_("site")
+    )
+    receive_pingbacks = models.BooleanField(_("receive pingbacks"), default=True)
+    receive_trackbacks = models.BooleanField(_("receive trackbacks"), default=True)
+    send_pings = models.BooleanField(_("send pings"), default=True)
+    self_pings = models.BooleanField(
+        _("self-pings"),
+        default=True,
+        help_text=_("Ping this site's own objects when one links to another."),
+    )
+    moderation = models.CharField(
+        _("moderation"), max_length=10, choices=Moderation.choices, default=Moderation.HOLD
+    )
+
+    objects = SiteSettingsManager()
+
+    class Meta:
+        verbose_name = _("site backlink settings")
+        verbose_name_plural = _("site backlink settings")
+
+    def __str__(self) -> str:
+        return str(self.site)
+
+    def receives(self, kind: str) -> bool:
+        """Whether this site accepts backlinks of ``kind``."""
+        return {
+            Kind.PINGBACK: self.receive_pingbacks,
+            Kind.TRACKBACK: self.receive_trackbacks,
+        }.get(Kind(kind), False)
+

@@ -1,0 +1,181 @@
+"""Which models take part in backlinks, how to read them, and URL → object resolution."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import models
+from django.urls import ResolverMatch, Resolver404, resolve
+from django.utils import timezone
+
+from backlinks_django.conf import app_settings
+from backlinks_django.exceptions import TargetNotFound, TargetNotPingable
+
+Accessor = str | Callable[[Any], Any]
+
+
+def _read(obj: Any, accessor: Accessor) -> Any:
+    if callable(accessor):
+        return accessor(obj)
+    value = getattr(obj, accessor)
+    return value() if callable(value) else value
+
+
+@dataclass(frozen=True)
+class Registration:
+    """How one model takes part: where its HTML, date and pings switch live."""
+
+    model: type[models.Model]
+    content: Accessor
+    published: Accessor | None = None
+    pings_open: Accessor | None = None
+    url: Accessor = "get_absolute_url"
+    url_names: frozenset[str] = field(default_factory=frozenset)
+    lookups: Mapping[str, str] = field(default_factory=dict)
+
+    def get_url(self, obj: models.Model) -> str:
+        """The object's URL as its ``url`` accessor gives it (usually a path)."""
+        return str(_read(obj, self.url))
+
+    def get_content(self, obj: models.Model) -> str:
+        """The object's HTML content."""
+        return str(_read(obj, self.content) or "")
+
+    def get_published(self, obj: models.Model) -> datetime.datetime | None:
+        """When the object was published, or None if it is not."""
+        if self.published is None:
+            return None
+        value = _read(obj, self.published)
+        if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+            value = datetime.datetime.combine(value, datetime.time(), datetime.UTC)
+        return value  # type: ignore[no-any-return]
+
+    def is_published(self, obj: models.Model) -> bool:
+        """Published objects have no date set up, or a date in the past."""
+        if self.published is None:
+            return True
+        published = self.get_published(obj)
+        return published is not None and published <= timezone.now()
+
+    def accepts_pings(self, obj: models.Model) -> bool:
+        """Published, its own switch on, and not closed by ``CLOSE_AFTER_DAYS``."""
+        if not self.is_published(obj):
+            return False
+        if self.pings_open is not None and not _read(obj, self.pings_open):
+            return False
+        days = app_settings.CLOSE_AFTER_DAYS
+        published = self.get_published(obj)
+        if days is not None and published is not None:
+            return timezone.now() < published + datetime.timedelta(days=days)
+        return True
+
+
+_registry: dict[type[models.Model], Registration] = {}
+
+
+def register(
+    model: type[models.Model],
+    *,
+    content: Accessor,
+    published: Accessor | None = None,
+    pings_open: Accessor | None = None,
+    url: Accessor = "get_absolute_url",
+    url_names: tuple[str, ...] | list[str] = (),
+    lookups: Mapping[str, str] | None = None,
+) -> Registration:
+    """Let ``model`` receive (and send) backlinks; call it from ``AppConfig.ready()``.
+
+    Accessors are attribute names (called when callable) or functions of the
+    object. ``url_names`` names the URL patterns of the object's page when its
+    view is not a ``DetailView`` of the model; ``lookups`` maps URL keyword
+    arguments or query parameters to model fields (``{"p": "pk"}`` for ``/?p=5``).
+    """
+    registration = Registration(
+        model=model,
+        content=content,
+        published=published,
+        pings_open=pings_open,
+        url=url,
+        url_names=frozenset(url_names),
+        lookups=dict(lookups or {}),
+    )
+    _registry[model] = registration
+    return registration
+
+
+def unregister(model: type[models.Model]) -> None:
+    """Remove ``model`` from the registry (mostly for tests)."""
+    _registry.pop(model, None)
+
+
+def get_registration(model_or_obj: type[models.Model] | models.Model) -> Registration | None:
+    """The registration of a model or of an object's model, if any."""
+    model = model_or_obj if isinstance(model_or_obj, type) else type(model_or_obj)
+    return _registry.get(model._meta.concrete_model or model)
+
+
+def registrations() -> list[Registration]:
+    """Every registration."""
+    return list(_registry.values())
+
+
+def registration_for_match(match: ResolverMatch) -> Registration | None:
+    """The registration whose object pages this resolved URL serves, if any."""
+    view_model = getattr(getattr(match.func, "view_class", None), "model", None)
+    for registration in _registry.values():
+        if match.view_name in registration.url_names or view_model is registration.model:
+            return registration
+    return None
+
+
+def _object_filters(
+    registration: Registration, match: ResolverMatch, query: str
+) -> dict[str, Any]:
+    view_class = getattr(match.func, "view_class", None)
+    slug_kwarg = getattr(view_class, "slug_url_kwarg", None)
+    pk_kwarg = getattr(view_class, "pk_url_kwarg", "pk")
+    field_names = {f.name for f in registration.model._meta.get_fields()}
+    filters: dict[str, Any] = {}
+    params: dict[str, Any] = dict(match.kwargs)
+    params.update(parse_qsl(query, keep_blank_values=True))
+    for name, value in params.items():
+        if name in registration.lookups:
+            filters[registration.lookups[name]] = value
+        elif name in match.kwargs:
+            if name in (pk_kwarg, "pk", "id"):
+                filters["pk"] = value
+            elif name == slug_kwarg:
+                filters[getattr(view_class, "slug_field", "slug")] = value
+            elif name in field_names:
+                filters[name] = value
+    return filters
+
+
+def resolve_path(path_and_query: str) -> models.Model:
+    """The registered object served at a local URL path (with query string).
+
+    Raises TargetNotFound when nothing is there and TargetNotPingable when
+    the page exists but is not a registered object.
+    """
+    parts = urlsplit(path_and_query)
+    try:
+        match = resolve(parts.path or "/")
+    except Resolver404:
+        raise TargetNotFound() from None
+    registration = registration_for_match(match)
+    if registration is None:
+        raise TargetNotPingable("The target is not a page that takes pings.")
+    filters = _object_filters(registration, match, parts.query)
+    if not filters:
+        raise TargetNotPingable("The target is not a page that takes pings.")
+    try:
+        return registration.model._default_manager.get(**filters)
+    except (ObjectDoesNotExist, ValueError, ValidationError):
+        raise TargetNotFound() from None
+    except registration.model.MultipleObjectsReturned:
+        raise TargetNotPingable("The target does not name a single page.") from None

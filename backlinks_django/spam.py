@@ -1,0 +1,51 @@
+"""The checks every received backlink goes through, in the order of ``BACKLINKS["CHECKS"]``.
+
+A check is a function ``check(backlink) -> Verdict | None`` (None: no
+opinion). The first verdict that is not ``ACCEPT`` decides; its reason is
+stored on the backlink and shown to moderators.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.utils.module_loading import import_string
+
+from backlinks_django.conf import app_settings
+
+if TYPE_CHECKING:
+    from backlinks_django.models import Backlink
+
+
+class Decision(enum.Enum):
+    ACCEPT = "accept"
+    HOLD = "hold"
+    SPAM = "spam"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decision: Decision
+    reason: str = ""
+
+
+ACCEPT = Verdict(Decision.ACCEPT)
+
+Check = Callable[["Backlink"], Verdict | None]
+
+
+def get_checks() -> list[Check]:
+    """The configured checks, imported from their dotted paths."""
+    return [import_string(path) for path in app_settings.CHECKS]
+
+
+def run_checks(backlink: Backlink) -> Verdict:
+    """The verdict of the first check that holds or flags the backlink, else ACCEPT."""
+    for check in get_checks():
+        verdict = check(backlink)
+        if verdict is not None and verdict.decision is not Decision.ACCEPT:
+            return verdict
+    return ACCEPT

@@ -1,0 +1,16 @@
+"""Include with ``path("backlinks/", include("backlinks_django.urls"))``."""
+
+from django.urls import path
+
+from backlinks_django import views, xmlrpc
+
+app_name = "backlinks_django"
+
+urlpatterns = [
+    path("xmlrpc/", xmlrpc.endpoint, name="xmlrpc"),
+    path(
+        "trackback/<int:content_type_id>/<str:object_pk>/",
+        views.trackback_view,
+        name="trackback",
+    ),
+]

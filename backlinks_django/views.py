@@ -1,0 +1,85 @@
+"""Thin HTTP glue for TrackBack: parse, call the pipeline, render the answer."""
+
+from __future__ import annotations
+
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.sites.shortcuts import get_current_site
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+
+from backlinks_django import registry
+from backlinks_django.conf import app_settings
+from backlinks_django.exceptions import BacklinkError, TargetNotFound
+from backlinks_django.models import Kind
+from backlinks_django.protocols import trackback
+from backlinks_django.receive import Ping, receive
+
+XML = "text/xml; charset=utf-8"
+
+
+def trackback_path(obj: models.Model) -> str:
+    """The path of ``obj``'s TrackBack ping URL."""
+    return reverse(
+        "backlinks_django:trackback",
+        kwargs={
+            "content_type_id": ContentType.objects.get_for_model(obj).pk,
+            "object_pk": str(obj.pk),
+        },
+    )
+
+
+def trackback_target(
+    content_type_id: int, object_pk: str
+) -> tuple[models.Model, registry.Registration]:
+    """The registered object behind a per-object TrackBack URL, and its registration."""
+    try:
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+    except ContentType.DoesNotExist:
+        raise TargetNotFound() from None
+    registration = registry.get_registration(model) if model is not None else None
+    if model is None or registration is None:
+        raise TargetNotFound()
+    try:
+        return model._default_manager.get(pk=object_pk), registration
+    except (ObjectDoesNotExist, ValueError, ValidationError):
+        raise TargetNotFound() from None
+
+
+@csrf_exempt
+def trackback_view(request: HttpRequest, content_type_id: int, object_pk: str) -> HttpResponse:
+    """Receive a TrackBack ping for one object."""
+    if request.method != "POST":
+        response = HttpResponse(
+            trackback.error_xml("TrackBack pings must be sent with HTTP POST."),
+            content_type=XML,
+            status=405,
+        )
+        response["Allow"] = "POST"
+        return response
+    try:
+        target, registration = trackback_target(content_type_id, object_pk)
+        fields = trackback.parse_form(
+            request.read(trackback.MAX_BODY + 1), request.META.get("CONTENT_TYPE", "")
+        )
+        receive(
+            Ping(
+                kind=Kind.TRACKBACK,
+                source_url=fields["url"],
+                target_url=request.build_absolute_uri(registration.get_url(target)),
+                title=fields.get("title", ""),
+                excerpt=fields.get("excerpt", ""),
+                blog_name=fields.get("blog_name", ""),
+                remote_ip=request.META.get("REMOTE_ADDR"),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                verify=app_settings.VERIFY_TRACKBACKS,
+                target=target,
+            ),
+            site=get_current_site(request),  # type: ignore[arg-type]
+        )
+    except BacklinkError as error:
+        body, status = trackback.to_error(error)
+        return HttpResponse(body, content_type=XML, status=status)
+    return HttpResponse(trackback.success_xml(), content_type=XML)

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import xmlrpc.client
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.contrib.sites.models import Site
+from django.test import Client
+from django.utils import timezone
+from pytest_httpserver import HTTPServer
+
+from backlinks_django.models import Backlink, Kind, Status
+from tests.testapp.models import Article
+
+TARGET_HOST = "http://testserver"
+
+
+@pytest.fixture
+def site(db: None) -> Site:
+    site = Site.objects.get(pk=1)
+    site.domain = "testserver"
+    site.name = "Test site"
+    site.save()
+    return site
+
+
+@pytest.fixture
+def article(site: Site) -> Article:
+    return Article.objects.create(
+        title="Target article",
+        slug="target",
+        body="<p>Hello</p>",
+        published_at=timezone.now() - timezone.timedelta(days=1),
+    )
+
+
+@pytest.fixture
+def article_url(article: Article) -> str:
+    return f"{TARGET_HOST}{article.get_absolute_url()}"
+
+
+def page_linking_to(target: str, title: str = "Source post", before: str = "", after: str = "") -> str:
+    """An HTML page whose paragraph links to ``target``."""
+    return (
+        f"<html><head><title>{title}</title></head><body>"
+        f"<p>{before or 'Words before the link'} <a href=\"{target}\">the target</a> "
+        f"{after or 'and words after it.'}</p></body></html>"
+    )
+
+
+@pytest.fixture
+def serve_source(httpserver: HTTPServer) -> Callable[..., str]:
+    """Serve ``html`` at ``path`` on the local peer and return its URL."""
+
+    def serve(html: str, path: str = "/source", status: int = 200) -> str:
+        httpserver.expect_request(path).respond_with_data(
+            html, status=status, content_type="text/html; charset=utf-8"
+        )
+        return httpserver.url_for(path)
+
+    return serve
+
+
+@pytest.fixture
+def xmlrpc_call(client: Client) -> Callable[..., Any]:
+    """Call a method on the XML-RPC endpoint through the test client; faults raise."""
+
+    def call(method: str, *params: Any) -> Any:
+        body = xmlrpc.client.dumps(params, method)
+        response = client.post("/backlinks/xmlrpc/", body, content_type="text/xml")
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("text/xml")
+        (result,), _ = xmlrpc.client.loads(response.content)
+        return result
+
+    return call
+
+
+@pytest.fixture
+def make_backlink(article: Article, site: Site) -> Callable[..., Backlink]:
+    counter = iter(range(1, 10_000))
+
+    def make(status: str = Status.PENDING, **fields: Any) -> Backlink:
+        n = next(counter)
+        defaults: dict[str, Any] = {
+            "kind": Kind.PINGBACK,
+            "status": status,
+            "site": site,
+            "target": article,
+            "target_url": f"{TARGET_HOST}{article.get_absolute_url()}",
+            "source_url": f"http://peer{n}.example/post/{n}",
+            "title": f"Peer post {n}",
+            "excerpt": f"Excerpt {n}",
+        }
+        defaults.update(fields)
+        return Backlink.objects.create(**defaults)
+
+    return make
+
+
+@pytest.fixture
+def editor(db: None) -> User:
+    """A staff user who may view and moderate backlinks, but is no superuser."""
+    user = User.objects.create_user("editor", password="pw", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="backlinks_django",
+            codename__in=["view_backlink", "moderate_backlink"],
+        )
+    )
+    return user
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback port with nothing listening."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from django.test import override_settings
+
+from backlinks_django.checks import check_settings
+
+
+def ids() -> list[str]:
+    return [e.id for e in check_settings()]
+
+
+def test_test_settings_pass():
+    assert ids() == []
+
+
+@override_settings(BACKLINKS={"ALLOWED_NETWROKS": []})
+def test_unknown_key_is_e003():
+    assert ids() == ["backlinks_django.E003"]
+
+
+@override_settings(BACKLINKS={"ALLOWED_NETWORKS": ["localhost"]})
+def test_bad_network_is_e004():
+    assert ids() == ["backlinks_django.E004"]
+
+
+@override_settings(BACKLINKS={"CHECKS": ["no.such.check"]})
+def test_unimportable_check_is_e005():
+    assert ids() == ["backlinks_django.E005"]
+
+
+@override_settings(BACKLINKS=["not", "a", "dict"])
+def test_non_dict_is_e002():
+    assert ids() == ["backlinks_django.E002"]

@@ -1,0 +1,96 @@
+"""Display: template tags on a registered object's page."""
+
+from __future__ import annotations
+
+import pytest
+from django.template import Context, Template
+from django.test import RequestFactory
+
+from backlinks_django.models import Status
+
+pytestmark = pytest.mark.django_db
+
+
+def render(source: str, **context) -> str:
+    request = RequestFactory().get("/")
+    return Template("{% load backlinks %}" + source).render(Context({"request": request, **context}))
+
+
+def test_page_shows_only_approved_backlinks(client, make_backlink, article):
+    make_backlink(Status.APPROVED, title="Approved one")
+    make_backlink(Status.PENDING, title="Pending one")
+    make_backlink(Status.SPAM, title="Spam one")
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert "Approved one" in page
+    assert "Pending one" not in page
+    assert "Spam one" not in page
+    assert '<p class="count">1 backlinks</p>' in page
+
+
+def test_get_backlinks_is_one_query_whatever_the_number(make_backlink, article, django_assert_num_queries):
+    for _ in range(25):
+        make_backlink(Status.APPROVED)
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.get_for_model(article)  # warm the content type cache as a page would
+
+    with django_assert_num_queries(1):
+        out = render("{% get_backlinks obj as bl %}{% for b in bl %}{{ b.title }}|{% endfor %}", obj=article)
+
+    assert out.count("|") == 25
+
+
+def test_backlink_count(make_backlink, article):
+    make_backlink(Status.APPROVED)
+    make_backlink(Status.APPROVED)
+    make_backlink(Status.PENDING)
+
+    assert render("{% backlink_count obj %}", obj=article) == "2"
+
+
+def test_pingback_link_is_absolute():
+    assert render("{% pingback_link %}") == '<link rel="pingback" href="http://testserver/backlinks/xmlrpc/">'
+
+
+def test_trackback_rdf_names_permalink_and_ping_url(article):
+    from django.contrib.contenttypes.models import ContentType
+
+    ct = ContentType.objects.get_for_model(article)
+    out = render("{% trackback_rdf obj %}", obj=article)
+
+    assert out.startswith("<!--") and out.endswith("-->")
+    assert 'dc:identifier="http://testserver/articles/target/"' in out
+    assert f'trackback:ping="http://testserver/backlinks/trackback/{ct.pk}/{article.pk}/"' in out
+    assert 'dc:title="Target article"' in out
+
+
+def test_trackback_rdf_escapes_the_title(article):
+    article.title = 'Evil --> <script>x</script> "q"'
+    article.save()
+
+    out = render("{% trackback_rdf obj %}", obj=article)
+
+    assert "<script>" not in out
+    assert out.count("-->") == 1
+
+
+def test_remote_text_is_escaped_on_the_page(client, make_backlink, article):
+    make_backlink(Status.APPROVED, title="<script>alert(1)</script>", blog_name="<b>Blog</b>")
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<b>Blog</b>" not in page
+
+
+def test_x_pingback_header_on_registered_pages_only(client, article, site):
+    from tests.testapp.models import Unregistered
+
+    other = Unregistered.objects.create(name="x")
+
+    assert client.get(article.get_absolute_url())["X-Pingback"] == "http://testserver/backlinks/xmlrpc/"
+    assert "X-Pingback" not in client.get(other.get_absolute_url())
+    assert "X-Pingback" not in client.get("/articles/missing/")
