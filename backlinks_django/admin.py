@@ -16,7 +16,9 @@ from backlinks_django import moderation
 from backlinks_django.models import Backlink, BlockedDomain, SiteSettings
 
 if TYPE_CHECKING:
-    BacklinkModelAdmin = BacklinkModelAdmin
+    from django_stubs_ext import StrOrPromise
+
+    BacklinkModelAdmin = admin.ModelAdmin[Backlink]
     BlockedDomainModelAdmin = admin.ModelAdmin[BlockedDomain]
     SiteSettingsModelAdmin = admin.ModelAdmin[SiteSettings]
 else:  # ModelAdmin is generic for type checkers only.
@@ -40,7 +42,10 @@ READ_ONLY_FIELDS = (
 
 
 def _status_action(
-    step: Callable[[QuerySet[Backlink]], int], description: str, done: str, done_plural: str
+    step: Callable[[QuerySet[Backlink]], int],
+    description: StrOrPromise,
+    done: str,
+    done_plural: str,
 ) -> Callable[[BacklinkModelAdmin, HttpRequest, QuerySet[Backlink]], None]:
     @admin.action(description=description, permissions=["moderate"])
     def action(
@@ -81,12 +86,14 @@ reject = _status_action(
 )
 
 
-@admin.action(description=_("Block the source domains of selected backlinks"), permissions=["moderate"])
+@admin.action(
+    description=_("Block the source domains of selected backlinks"), permissions=["moderate"]
+)
 def block_domain(
     modeladmin: BacklinkModelAdmin, request: HttpRequest, queryset: QuerySet[Backlink]
 ) -> None:
     domains = {b.source_domain for b in queryset.select_related(None).only("source_url")}
-    new, count = moderation.block_domains(domains)
+    _new, count = moderation.block_domains(domains)
     modeladmin.message_user(
         request,
         ngettext(
@@ -101,7 +108,14 @@ def block_domain(
 
 @admin.register(Backlink)
 class BacklinkAdmin(BacklinkModelAdmin):
-    list_display = ("title_or_source", "kind", "status", "source_domain", "target_link", "received_at")
+    list_display = (
+        "title_or_source",
+        "kind",
+        "status",
+        "source_domain",
+        "target_link",
+        "received_at",
+    )
     list_filter = ("status", "kind", "site", "received_at")
     search_fields = ("source_url", "title", "excerpt", "blog_name", "target_url")
     date_hierarchy = "received_at"
@@ -132,7 +146,9 @@ class BacklinkAdmin(BacklinkModelAdmin):
     @admin.display(description=_("source"))
     def source_link(self, obj: Backlink) -> str:
         return format_html(
-            '<a href="{}" rel="nofollow noopener noreferrer">{}</a>', obj.source_url, obj.source_url
+            '<a href="{}" rel="nofollow noopener noreferrer">{}</a>',
+            obj.source_url,
+            obj.source_url,
         )
 
 
@@ -152,4 +168,10 @@ class SiteSettingsAdmin(SiteSettingsModelAdmin):
         "self_pings",
         "moderation",
     )
-    list_editable = ("receive_pingbacks", "receive_trackbacks", "send_pings", "self_pings", "moderation")
+    list_editable = (
+        "receive_pingbacks",
+        "receive_trackbacks",
+        "send_pings",
+        "self_pings",
+        "moderation",
+    )

@@ -15,13 +15,18 @@ from backlinks_django.defaults import DEFAULTS
 
 
 @register(Tags.compatibility)
-def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+def check_settings(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
     """Validate ``settings.BACKLINKS`` and the apps the app needs."""
     errors: list[CheckMessage] = []
     for app in ("django.contrib.sites", "django.contrib.contenttypes"):
         if not apps.is_installed(app):
             errors.append(
-                Error(f"backlinks_django needs {app!r} in INSTALLED_APPS.", id="backlinks_django.E001")
+                Error(
+                    f"backlinks_django needs {app!r} in INSTALLED_APPS.",
+                    id="backlinks_django.E001",
+                )
             )
     user = getattr(settings, "BACKLINKS", {})
     if not isinstance(user, dict):

@@ -77,9 +77,7 @@ class Backlink(models.Model):
         verbose_name = _("backlink")
         verbose_name_plural = _("backlinks")
         ordering: ClassVar[list[str]] = ["-received_at"]
-        permissions: ClassVar[list[tuple[str, str]]] = [
-            ("moderate_backlink", _("Can moderate backlinks")),
-        ]
+        permissions = [("moderate_backlink", "Can moderate backlinks")]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             # One backlink per (target, source) whatever the protocol: two
             # concurrent identical pings must end as one row.
@@ -177,4 +175,3 @@ class SiteSettings(models.Model):
             Kind.PINGBACK: self.receive_pingbacks,
             Kind.TRACKBACK: self.receive_trackbacks,
         }.get(Kind(kind), False)
-

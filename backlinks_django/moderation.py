@@ -55,9 +55,13 @@ def block_domains(domains: Iterable[str]) -> tuple[list[str], int]:
     Returns the newly blocked domains and how many backlinks became spam.
     """
     cleaned = sorted({d.lower().rstrip(".") for d in domains if d})
-    existing = set(BlockedDomain.objects.filter(domain__in=cleaned).values_list("domain", flat=True))
+    existing = set(
+        BlockedDomain.objects.filter(domain__in=cleaned).values_list("domain", flat=True)
+    )
     new = [d for d in cleaned if d not in existing]
-    BlockedDomain.objects.bulk_create([BlockedDomain(domain=d) for d in new], ignore_conflicts=True)
+    BlockedDomain.objects.bulk_create(
+        [BlockedDomain(domain=d) for d in new], ignore_conflicts=True
+    )
     if not cleaned:
         return new, 0
     from_domains = Q()

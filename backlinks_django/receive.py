@@ -198,7 +198,8 @@ def _moderate(backlink: Backlink, site_settings: SiteSettings, *, verified: bool
 
 
 def _notify_managers(backlink: Backlink) -> None:
-    subject = f"{backlink.get_kind_display()} awaiting moderation: {backlink.title or backlink.source_url}"
+    label = backlink.title or backlink.source_url
+    subject = f"{backlink.get_kind_display()} awaiting moderation: {label}"
     body = "\n".join(
         [
             f"Source: {backlink.source_url}",

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist, ValidationError
 from django.db import models
-from django.urls import ResolverMatch, Resolver404, resolve
+from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils import timezone
 
 from backlinks_django.conf import app_settings
@@ -177,5 +177,5 @@ def resolve_path(path_and_query: str) -> models.Model:
         return registration.model._default_manager.get(**filters)
     except (ObjectDoesNotExist, ValueError, ValidationError):
         raise TargetNotFound() from None
-    except registration.model.MultipleObjectsReturned:
+    except MultipleObjectsReturned:
         raise TargetNotPingable("The target does not name a single page.") from None

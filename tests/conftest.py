@@ -41,11 +41,13 @@ def article_url(article: Article) -> str:
     return f"{TARGET_HOST}{article.get_absolute_url()}"
 
 
-def page_linking_to(target: str, title: str = "Source post", before: str = "", after: str = "") -> str:
+def page_linking_to(
+    target: str, title: str = "Source post", before: str = "", after: str = ""
+) -> str:
     """An HTML page whose paragraph links to ``target``."""
     return (
         f"<html><head><title>{title}</title></head><body>"
-        f"<p>{before or 'Words before the link'} <a href=\"{target}\">the target</a> "
+        f'<p>{before or "Words before the link"} <a href="{target}">the target</a> '
         f"{after or 'and words after it.'}</p></body></html>"
     )
 

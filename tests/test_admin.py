@@ -145,7 +145,9 @@ def test_backlinks_cannot_be_added_by_hand(editor_client):
 
 
 def test_script_in_title_is_escaped_in_changelist_and_change_page(editor_client, make_backlink):
-    backlink = make_backlink(title="<script>alert(1)</script>", excerpt="<img src=x onerror=alert(2)>")
+    backlink = make_backlink(
+        title="<script>alert(1)</script>", excerpt="<img src=x onerror=alert(2)>"
+    )
 
     listing = editor_client.get(CHANGELIST).content.decode()
     detail = editor_client.get(f"{CHANGELIST}{backlink.pk}/change/").content.decode()
@@ -159,7 +161,9 @@ def test_script_in_title_is_escaped_in_changelist_and_change_page(editor_client,
 def test_external_fields_are_read_only(editor_client, make_backlink):
     backlink = make_backlink(title="Original")
 
-    editor_client.post(f"{CHANGELIST}{backlink.pk}/change/", {"title": "Changed", "status": "approved"})
+    editor_client.post(
+        f"{CHANGELIST}{backlink.pk}/change/", {"title": "Changed", "status": "approved"}
+    )
 
     backlink.refresh_from_db()
     assert (backlink.title, backlink.status) == ("Original", Status.PENDING)
@@ -175,5 +179,9 @@ def test_site_settings_are_editable_in_admin(admin_client, site):
 
     assert response.status_code == 302
     settings = SiteSettings.objects.for_site(site)
-    assert (settings.receive_pingbacks, settings.receive_trackbacks, settings.self_pings) == (True, False, False)
+    assert (settings.receive_pingbacks, settings.receive_trackbacks, settings.self_pings) == (
+        True,
+        False,
+        False,
+    )
     assert settings.moderation == "auto"

@@ -27,7 +27,9 @@ def fault_of(call: Call, *params: Any) -> xmlrpc.client.Fault:
     return info.value
 
 
-def test_ping_with_a_link_stores_a_pending_backlink(xmlrpc_call, serve_source, article_url, article):
+def test_ping_with_a_link_stores_a_pending_backlink(
+    xmlrpc_call, serve_source, article_url, article
+):
     source = serve_source(page_linking_to(article_url, title="Peer &amp; post"))
 
     answer = xmlrpc_call("pingback.ping", source, article_url)
@@ -54,7 +56,9 @@ def test_verification_request_names_app_site_and_caller(
 
     request, _ = httpserver.log[0]
     agent = request.headers["User-Agent"]
-    assert agent == f"backlinks_django/{__version__}; testserver; verifying pingback from 127.0.0.1"
+    assert (
+        agent == f"backlinks_django/{__version__}; testserver; verifying pingback from 127.0.0.1"
+    )
     assert request.headers["X-Pingback-Forwarded-For"] == "127.0.0.1"
 
 
@@ -95,7 +99,9 @@ def test_link_to_other_query_is_fault_17(xmlrpc_call, serve_source, site):
 
 
 def test_url_normalisation_matches_host_case_port_and_slash(xmlrpc_call, serve_source, article):
-    source = serve_source(page_linking_to(f"HTTP://TestServer:80{article.get_absolute_url()[:-1]}"))
+    source = serve_source(
+        page_linking_to(f"HTTP://TestServer:80{article.get_absolute_url()[:-1]}")
+    )
 
     xmlrpc_call("pingback.ping", source, f"{TARGET_HOST}{article.get_absolute_url()}")
 
@@ -122,7 +128,9 @@ def test_source_answering_404_is_fault_16(xmlrpc_call, serve_source, article_url
 
 
 @override_settings(BACKLINKS={})
-def test_loopback_source_is_refused_by_default_with_fault_16(xmlrpc_call, serve_source, article_url, httpserver):
+def test_loopback_source_is_refused_by_default_with_fault_16(
+    xmlrpc_call, serve_source, article_url, httpserver
+):
     source = serve_source(page_linking_to(article_url))
 
     fault = fault_of(xmlrpc_call, source, article_url)
@@ -193,9 +201,13 @@ def test_pings_close_after_configured_days(xmlrpc_call, serve_source, article, a
     article.save()
     source = serve_source(page_linking_to(article_url))
 
-    with override_settings(BACKLINKS={"ALLOWED_NETWORKS": ["127.0.0.0/8"], "CLOSE_AFTER_DAYS": 30}):
+    with override_settings(
+        BACKLINKS={"ALLOWED_NETWORKS": ["127.0.0.0/8"], "CLOSE_AFTER_DAYS": 30}
+    ):
         assert fault_of(xmlrpc_call, source, article_url).faultCode == 33
-    with override_settings(BACKLINKS={"ALLOWED_NETWORKS": ["127.0.0.0/8"], "CLOSE_AFTER_DAYS": 60}):
+    with override_settings(
+        BACKLINKS={"ALLOWED_NETWORKS": ["127.0.0.0/8"], "CLOSE_AFTER_DAYS": 60}
+    ):
         xmlrpc_call("pingback.ping", source, article_url)
     assert Backlink.objects.count() == 1
 
@@ -224,7 +236,9 @@ def test_duplicate_is_refused_before_fetching(xmlrpc_call, serve_source, article
     assert len(httpserver.log) == 1
 
 
-def test_blocked_domain_is_fault_49_without_fetching(xmlrpc_call, serve_source, article_url, httpserver):
+def test_blocked_domain_is_fault_49_without_fetching(
+    xmlrpc_call, serve_source, article_url, httpserver
+):
     BlockedDomain.objects.create(domain="localhost")
     source = serve_source(page_linking_to(article_url))
 
@@ -232,7 +246,9 @@ def test_blocked_domain_is_fault_49_without_fetching(xmlrpc_call, serve_source, 
     assert len(httpserver.log) == 0
 
 
-def test_auto_approve_policy_approves_verified_pingbacks(xmlrpc_call, serve_source, site, article_url):
+def test_auto_approve_policy_approves_verified_pingbacks(
+    xmlrpc_call, serve_source, site, article_url
+):
     SiteSettings.objects.create(site=site, moderation="auto")
     source = serve_source(page_linking_to(article_url))
 
@@ -286,7 +302,9 @@ def post_xml(client: Client, body: bytes | str) -> xmlrpc.client.Fault:
 
 
 def test_system_multicall_is_not_exposed(client, site):
-    body = xmlrpc.client.dumps(([{"methodName": "pingback.ping", "params": ["a", "b"]}],), "system.multicall")
+    body = xmlrpc.client.dumps(
+        ([{"methodName": "pingback.ping", "params": ["a", "b"]}],), "system.multicall"
+    )
 
     assert post_xml(client, body).faultCode == -32601
 
@@ -295,7 +313,9 @@ def test_unknown_method_is_a_fault(client, site):
     assert post_xml(client, xmlrpc.client.dumps((), "system.listMethods")).faultCode == -32601
 
 
-@pytest.mark.parametrize("body", [b"", b"not xml", b"<methodCall><methodName>x</methodName>", b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "body", [b"", b"not xml", b"<methodCall><methodName>x</methodName>", b"\xff\xfe"]
+)
 def test_malformed_body_is_parse_fault(client, site, body):
     assert post_xml(client, body).faultCode == -32700
 
@@ -321,7 +341,9 @@ def test_external_entity_is_refused(client, site):
 
 @override_settings(BACKLINKS={"XMLRPC_MAX_BODY": 100})
 def test_body_over_the_limit_is_refused_before_parsing(client, site):
-    body = xmlrpc.client.dumps(("http://a.example/" + "x" * 200, "http://b.example/"), "pingback.ping")
+    body = xmlrpc.client.dumps(
+        ("http://a.example/" + "x" * 200, "http://b.example/"), "pingback.ping"
+    )
 
     fault = post_xml(client, body)
 

@@ -56,7 +56,9 @@ def test_a_check_holding_a_backlink_stores_its_reason(serve_source, article_url,
     SiteSettings.objects.create(site=site, moderation="auto")
     source = serve_source(page_linking_to(article_url))
 
-    with override_settings(BACKLINKS={"ALLOWED_NETWORKS": ["127.0.0.0/8"], "CHECKS": [f"{__name__}.hold_everything"]}):
+    with override_settings(
+        BACKLINKS={"ALLOWED_NETWORKS": ["127.0.0.0/8"], "CHECKS": [f"{__name__}.hold_everything"]}
+    ):
         backlink = receive(ping(source, article_url), site=site)
 
     assert (backlink.status, backlink.reason) == (Status.PENDING, "Held by the test check")
@@ -65,16 +67,22 @@ def test_a_check_holding_a_backlink_stores_its_reason(serve_source, article_url,
 def test_a_check_can_flag_spam(serve_source, article_url, site):
     source = serve_source(page_linking_to(article_url, title="Best CASINO"))
 
-    with override_settings(BACKLINKS={"ALLOWED_NETWORKS": ["127.0.0.0/8"], "CHECKS": [f"{__name__}.spam_if_casino"]}):
+    with override_settings(
+        BACKLINKS={"ALLOWED_NETWORKS": ["127.0.0.0/8"], "CHECKS": [f"{__name__}.spam_if_casino"]}
+    ):
         backlink = receive(ping(source, article_url), site=site)
 
     assert (backlink.status, backlink.reason) == (Status.SPAM, "Casino")
 
 
-def test_managers_are_emailed_about_pending_backlinks(serve_source, article_url, site, django_capture_on_commit_callbacks):
+def test_managers_are_emailed_about_pending_backlinks(
+    serve_source, article_url, site, django_capture_on_commit_callbacks
+):
     source = serve_source(page_linking_to(article_url, title="Peer post"))
 
-    with override_settings(BACKLINKS={"ALLOWED_NETWORKS": ["127.0.0.0/8"], "NOTIFY_MANAGERS": True}):
+    with override_settings(
+        BACKLINKS={"ALLOWED_NETWORKS": ["127.0.0.0/8"], "NOTIFY_MANAGERS": True}
+    ):
         with django_capture_on_commit_callbacks(execute=True):
             receive(ping(source, article_url), site=site)
 
@@ -174,7 +182,12 @@ def test_site_settings_defaults_without_a_row(site):
     settings = SiteSettings.objects.for_site(site)
 
     assert settings.pk is None
-    assert (settings.receive_pingbacks, settings.receive_trackbacks, settings.send_pings, settings.self_pings) == (True, True, True, True)
+    assert (
+        settings.receive_pingbacks,
+        settings.receive_trackbacks,
+        settings.send_pings,
+        settings.self_pings,
+    ) == (True, True, True, True)
     assert settings.moderation == "hold"
 
 

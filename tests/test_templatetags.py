@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 
 def render(source: str, **context) -> str:
     request = RequestFactory().get("/")
-    return Template("{% load backlinks %}" + source).render(Context({"request": request, **context}))
+    return Template("{% load backlinks %}" + source).render(
+        Context({"request": request, **context})
+    )
 
 
 def test_page_shows_only_approved_backlinks(client, make_backlink, article):
@@ -29,7 +31,9 @@ def test_page_shows_only_approved_backlinks(client, make_backlink, article):
     assert '<p class="count">1 backlinks</p>' in page
 
 
-def test_get_backlinks_is_one_query_whatever_the_number(make_backlink, article, django_assert_num_queries):
+def test_get_backlinks_is_one_query_whatever_the_number(
+    make_backlink, article, django_assert_num_queries
+):
     for _ in range(25):
         make_backlink(Status.APPROVED)
     from django.contrib.contenttypes.models import ContentType
@@ -37,7 +41,9 @@ def test_get_backlinks_is_one_query_whatever_the_number(make_backlink, article, 
     ContentType.objects.get_for_model(article)  # warm the content type cache as a page would
 
     with django_assert_num_queries(1):
-        out = render("{% get_backlinks obj as bl %}{% for b in bl %}{{ b.title }}|{% endfor %}", obj=article)
+        out = render(
+            "{% get_backlinks obj as bl %}{% for b in bl %}{{ b.title }}|{% endfor %}", obj=article
+        )
 
     assert out.count("|") == 25
 
@@ -51,7 +57,10 @@ def test_backlink_count(make_backlink, article):
 
 
 def test_pingback_link_is_absolute():
-    assert render("{% pingback_link %}") == '<link rel="pingback" href="http://testserver/backlinks/xmlrpc/">'
+    assert (
+        render("{% pingback_link %}")
+        == '<link rel="pingback" href="http://testserver/backlinks/xmlrpc/">'
+    )
 
 
 def test_trackback_rdf_names_permalink_and_ping_url(article):
@@ -91,6 +100,9 @@ def test_x_pingback_header_on_registered_pages_only(client, article, site):
 
     other = Unregistered.objects.create(name="x")
 
-    assert client.get(article.get_absolute_url())["X-Pingback"] == "http://testserver/backlinks/xmlrpc/"
+    assert (
+        client.get(article.get_absolute_url())["X-Pingback"]
+        == "http://testserver/backlinks/xmlrpc/"
+    )
     assert "X-Pingback" not in client.get(other.get_absolute_url())
     assert "X-Pingback" not in client.get("/articles/missing/")

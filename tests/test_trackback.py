@@ -22,12 +22,17 @@ def tb_url(obj: object) -> str:
 
 
 def encode(fields: dict[str, str], charset: str = "utf-8") -> bytes:
-    return "&".join(
-        f"{k}={quote_plus(v, encoding=charset)}" for k, v in fields.items()
-    ).encode("ascii")
+    return "&".join(f"{k}={quote_plus(v, encoding=charset)}" for k, v in fields.items()).encode(
+        "ascii"
+    )
 
 
-def post(client: Client, url: str, body: bytes, content_type: str = "application/x-www-form-urlencoded; charset=utf-8"):
+def post(
+    client: Client,
+    url: str,
+    body: bytes,
+    content_type: str = "application/x-www-form-urlencoded; charset=utf-8",
+):
     return client.generic("POST", url, body, content_type=content_type)
 
 
@@ -41,7 +46,9 @@ def parse(response) -> tuple[str, str | None]:
 
 def test_trackback_with_link_is_stored_pending(client, article, article_url, serve_source):
     source = serve_source(page_linking_to(article_url))
-    body = encode({"url": source, "title": "Their post", "excerpt": "They wrote", "blog_name": "Peer Blog"})
+    body = encode(
+        {"url": source, "title": "Their post", "excerpt": "They wrote", "blog_name": "Peer Blog"}
+    )
 
     response = post(client, tb_url(article), body)
 
@@ -50,12 +57,18 @@ def test_trackback_with_link_is_stored_pending(client, article, article_url, ser
     backlink = Backlink.objects.get()
     assert backlink.kind == Kind.TRACKBACK
     assert backlink.status == Status.PENDING
-    assert (backlink.title, backlink.excerpt, backlink.blog_name) == ("Their post", "They wrote", "Peer Blog")
+    assert (backlink.title, backlink.excerpt, backlink.blog_name) == (
+        "Their post",
+        "They wrote",
+        "Peer Blog",
+    )
     assert backlink.target == article
     assert backlink.target_url == article_url
 
 
-def test_missing_title_and_excerpt_come_from_the_source(client, article, article_url, serve_source):
+def test_missing_title_and_excerpt_come_from_the_source(
+    client, article, article_url, serve_source
+):
     source = serve_source(page_linking_to(article_url, title="Page title"))
 
     post(client, tb_url(article), encode({"url": source}))
@@ -136,20 +149,39 @@ def test_unregistered_or_missing_objects_are_404(client, site):
     other = Unregistered.objects.create(name="x")
 
     assert post(client, tb_url(other), encode({"url": "http://a.example/"})).status_code == 404
-    assert post(client, "/backlinks/trackback/99999/1/", encode({"url": "http://a.example/"})).status_code == 404
+    assert (
+        post(
+            client, "/backlinks/trackback/99999/1/", encode({"url": "http://a.example/"})
+        ).status_code
+        == 404
+    )
     ct = ContentType.objects.get_for_model(Article)
-    assert post(client, f"/backlinks/trackback/{ct.pk}/abc/", encode({"url": "http://a.example/"})).status_code == 404
+    assert (
+        post(
+            client, f"/backlinks/trackback/{ct.pk}/abc/", encode({"url": "http://a.example/"})
+        ).status_code
+        == 404
+    )
 
 
 @pytest.mark.parametrize(
     ("charset", "title"),
-    [("iso-8859-1", "Café crème"), ("shift_jis", "日本語のタイトル"), ("utf-8", "Ünïcødé ✓"), ("windows-1252", "“quoted” – dash")],
+    [
+        ("iso-8859-1", "Café crème"),
+        ("shift_jis", "日本語のタイトル"),
+        ("utf-8", "Ünïcødé ✓"),
+        ("windows-1252", "“quoted” – dash"),
+    ],
 )
-def test_charset_from_content_type_is_honoured(client, article, serve_source, article_url, charset, title):
+def test_charset_from_content_type_is_honoured(
+    client, article, serve_source, article_url, charset, title
+):
     source = serve_source(page_linking_to(article_url))
     body = encode({"url": source, "title": title, "blog_name": title}, charset)
 
-    response = post(client, tb_url(article), body, f"application/x-www-form-urlencoded; charset={charset}")
+    response = post(
+        client, tb_url(article), body, f"application/x-www-form-urlencoded; charset={charset}"
+    )
 
     assert parse(response) == ("0", None)
     backlink = Backlink.objects.get()
@@ -188,7 +220,12 @@ def test_undecodable_bytes_are_an_error(client, article, serve_source, article_u
 
 
 def test_unknown_charset_is_an_error(client, article):
-    response = post(client, tb_url(article), encode({"url": "http://a.example/"}), "application/x-www-form-urlencoded; charset=klingon")
+    response = post(
+        client,
+        tb_url(article),
+        encode({"url": "http://a.example/"}),
+        "application/x-www-form-urlencoded; charset=klingon",
+    )
 
     assert response.status_code == 400
     assert "charset" in parse(response)[1]
@@ -202,7 +239,9 @@ def test_curl_style_post_against_live_server(live_server, httpserver):
     Site.objects.filter(pk=1).update(domain=live_server.url.removeprefix("http://"))
     article = Article.objects.create(title="Live", slug="live", published_at=timezone.now())
     target = f"{live_server.url}{article.get_absolute_url()}"
-    httpserver.expect_request("/post").respond_with_data(page_linking_to(target), content_type="text/html")
+    httpserver.expect_request("/post").respond_with_data(
+        page_linking_to(target), content_type="text/html"
+    )
 
     response = requests.post(
         f"{live_server.url}{tb_url(article)}",

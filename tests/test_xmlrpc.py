@@ -30,7 +30,10 @@ def test_loads_reads_a_pingback_call():
         b"</params></methodCall>"
     )  # as WordPress 6.1.9 sent it (../shared/wire)
 
-    assert loads(body) == (("http://127.0.0.1:8081/?p=6", "http://127.0.0.1:33461/target"), "pingback.ping")
+    assert loads(body) == (
+        ("http://127.0.0.1:8081/?p=6", "http://127.0.0.1:33461/target"),
+        "pingback.ping",
+    )
 
 
 def test_request_bodies_are_not_logged(client, site, caplog):
@@ -38,6 +41,10 @@ def test_request_bodies_are_not_logged(client, site, caplog):
     import xmlrpc.client
 
     caplog.set_level(logging.DEBUG)
-    client.post("/backlinks/xmlrpc/", xmlrpc.client.dumps(("secret-marker",), "pingback.ping"), content_type="text/xml")
+    client.post(
+        "/backlinks/xmlrpc/",
+        xmlrpc.client.dumps(("secret-marker",), "pingback.ping"),
+        content_type="text/xml",
+    )
 
     assert "secret-marker" not in caplog.text

@@ -66,6 +66,4 @@ def trackback_rdf(context: template.Context, obj: models.Model) -> SafeString:
         "title": str(obj),
         "ping_url": _absolute(context, trackback_path(obj)),
     }
-    return SafeString(
-        render_to_string("backlinks_django/trackback_rdf.html", rdf_context).strip()
-    )
+    return SafeString(render_to_string("backlinks_django/trackback_rdf.html", rdf_context).strip())
