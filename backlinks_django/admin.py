@@ -44,17 +44,14 @@ READ_ONLY_FIELDS = (
 def _status_action(
     step: Callable[[QuerySet[Backlink]], int],
     description: StrOrPromise,
-    done: str,
-    done_plural: str,
+    message: Callable[[int], str],
 ) -> Callable[[BacklinkModelAdmin, HttpRequest, QuerySet[Backlink]], None]:
     @admin.action(description=description, permissions=["moderate"])
     def action(
         modeladmin: BacklinkModelAdmin, request: HttpRequest, queryset: QuerySet[Backlink]
     ) -> None:
         count = step(queryset)
-        modeladmin.message_user(
-            request, ngettext(done, done_plural, count) % {"count": count}, messages.SUCCESS
-        )
+        modeladmin.message_user(request, message(count) % {"count": count}, messages.SUCCESS)
 
     action.__name__ = step.__name__
     return action
@@ -63,26 +60,32 @@ def _status_action(
 approve = _status_action(
     moderation.approve,
     _("Approve selected backlinks"),
-    "%(count)d backlink was approved.",
-    "%(count)d backlinks were approved.",
+    lambda n: ngettext(
+        "%(count)d backlink was approved.", "%(count)d backlinks were approved.", n
+    ),
 )
 unapprove = _status_action(
     moderation.unapprove,
     _("Unapprove selected backlinks (back to pending)"),
-    "%(count)d backlink was moved back to pending.",
-    "%(count)d backlinks were moved back to pending.",
+    lambda n: ngettext(
+        "%(count)d backlink was moved back to pending.",
+        "%(count)d backlinks were moved back to pending.",
+        n,
+    ),
 )
 mark_spam = _status_action(
     moderation.mark_spam,
     _("Mark selected backlinks as spam"),
-    "%(count)d backlink was marked as spam.",
-    "%(count)d backlinks were marked as spam.",
+    lambda n: ngettext(
+        "%(count)d backlink was marked as spam.", "%(count)d backlinks were marked as spam.", n
+    ),
 )
 reject = _status_action(
     moderation.reject,
     _("Reject selected backlinks"),
-    "%(count)d backlink was rejected.",
-    "%(count)d backlinks were rejected.",
+    lambda n: ngettext(
+        "%(count)d backlink was rejected.", "%(count)d backlinks were rejected.", n
+    ),
 )
 
 

@@ -65,7 +65,7 @@ class AlreadyRegistered(BacklinkError):
 
     fault_code = 48
     http_status = 409
-    default_message = "The pingback has already been registered."
+    default_message = "A backlink from this source to this target is already registered."
 
 
 class AccessDenied(BacklinkError):

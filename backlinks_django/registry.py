@@ -12,6 +12,7 @@ from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist, 
 from django.db import models
 from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils import timezone
+from django.views.generic.detail import SingleObjectMixin
 
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import TargetNotFound, TargetNotPingable
@@ -125,8 +126,14 @@ def registrations() -> list[Registration]:
 
 
 def registration_for_match(match: ResolverMatch) -> Registration | None:
-    """The registration whose object pages this resolved URL serves, if any."""
-    view_model = getattr(getattr(match.func, "view_class", None), "model", None)
+    """The registration whose object pages this resolved URL serves, if any.
+
+    A URL serves object pages when its name is in ``url_names`` or its view is
+    a single-object view (``DetailView`` and kin) of the registered model.
+    """
+    view_class = getattr(match.func, "view_class", None)
+    single_object = isinstance(view_class, type) and issubclass(view_class, SingleObjectMixin)
+    view_model = getattr(view_class, "model", None) if single_object else None
     for registration in _registry.values():
         if match.view_name in registration.url_names or view_model is registration.model:
             return registration

@@ -64,7 +64,6 @@ else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MANAGERS = [("Editor", "editor@example.com")]
 
 # Test peers listen on loopback: allow exactly that, explicitly. The default

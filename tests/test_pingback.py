@@ -180,6 +180,13 @@ def test_unregistered_model_page_is_fault_33(xmlrpc_call, serve_source, site):
     assert fault_of(xmlrpc_call, source, target).faultCode == 33
 
 
+def test_list_view_of_a_registered_model_is_fault_33(xmlrpc_call, serve_source, article):
+    target = f"{TARGET_HOST}/articles/"
+    source = serve_source(page_linking_to(target))
+
+    assert fault_of(xmlrpc_call, source, target).faultCode == 33
+
+
 def test_closed_pings_are_fault_33(xmlrpc_call, serve_source, article, article_url):
     article.pings_open = False
     article.save()

@@ -106,3 +106,4 @@ def test_x_pingback_header_on_registered_pages_only(client, article, site):
     )
     assert "X-Pingback" not in client.get(other.get_absolute_url())
     assert "X-Pingback" not in client.get("/articles/missing/")
+    assert "X-Pingback" not in client.get("/articles/")

@@ -6,6 +6,7 @@ from tests.testapp import views
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("backlinks/", include("backlinks_django.urls")),
+    path("articles/", views.ArticleList.as_view(), name="article-list"),
     path("articles/<slug:slug>/", views.ArticleDetail.as_view(), name="article"),
     path("notes/", views.notes, name="notes"),
     path("other/<int:pk>/", views.unregistered, name="unregistered"),

@@ -1,7 +1,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template import Context, Template
-from django.views.generic import DetailView
+from django.views.generic import DetailView, ListView
 
 from .models import Article, Note, Unregistered
 
@@ -9,6 +9,11 @@ from .models import Article, Note, Unregistered
 class ArticleDetail(DetailView):
     model = Article
     template_name = "testapp/article.html"
+
+
+class ArticleList(ListView):
+    model = Article
+    template_name = "testapp/article_list.html"
 
 
 def notes(request: HttpRequest) -> HttpResponse:
