@@ -74,3 +74,54 @@ class AccessDenied(BacklinkError):
     fault_code = 49
     http_status = 403
     default_message = "Access denied."
+
+
+class DeliveryError(Exception):
+    """Sending a ping to a peer failed; subclasses say how (recorded on the outbound log)."""
+
+    retry = True
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class NoEndpoint(DeliveryError):
+    """The target advertises no endpoint for the protocol."""
+
+    retry = False
+
+
+class PeerFault(DeliveryError):
+    """The peer answered an XML-RPC fault."""
+
+    # Faults that will not change on a retry (Pingback 1.0 codes).
+    PERMANENT = frozenset({16, 17, 32, 33, 48, 49})
+
+    def __init__(self, code: int, message: str) -> None:
+        self.code = code
+        super().__init__(f"Fault {code}: {message}" if message else f"Fault {code}")
+        self.retry = code not in self.PERMANENT and code != 0
+
+
+class PeerRejected(DeliveryError):
+    """The peer refused the ping without a usable reason (TrackBack error 1)."""
+
+    retry = False
+
+
+class PeerHTTPError(DeliveryError):
+    """The peer answered with an HTTP error status."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        super().__init__(f"HTTP {status}")
+        self.retry = status == 429 or status >= 500
+
+
+class PeerUnreachable(DeliveryError):
+    """The peer could not be reached or answered something unreadable."""
+
+
+class PeerTimeout(PeerUnreachable):
+    """The peer did not answer in time."""

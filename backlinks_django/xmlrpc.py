@@ -21,7 +21,6 @@ from xmlrpc.client import Fault
 from xmlrpc.server import SimpleXMLRPCDispatcher
 
 from defusedxml import DefusedXmlException
-from defusedxml.xmlrpc import DefusedExpatParser
 from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
@@ -69,15 +68,6 @@ def get_dispatcher() -> SimpleXMLRPCDispatcher:
     return dispatcher
 
 
-def loads(body: bytes) -> tuple[tuple[Any, ...], str | None]:
-    """Parameters and method name of an XML-RPC request; entities and DTDs refused."""
-    unmarshaller = xmlrpc.client.Unmarshaller()
-    parser = DefusedExpatParser(unmarshaller, forbid_dtd=True)
-    parser.feed(body)
-    parser.close()
-    return unmarshaller.close(), unmarshaller.getmethodname()
-
-
 def dumps_fault(code: int, message: str) -> str:
     """A methodResponse carrying a fault."""
     return xmlrpc.client.dumps(Fault(code, message), methodresponse=True, encoding="utf-8")
@@ -86,7 +76,7 @@ def dumps_fault(code: int, message: str) -> str:
 def dispatch(body: bytes, caller: pingback.Caller) -> str:
     """Answer one XML-RPC request body; every failure is a fault, never an exception."""
     try:
-        params, method = loads(body)
+        params, method = pingback.loads(body)
     except (ExpatError, DefusedXmlException, xmlrpc.client.ResponseError, ValueError, TypeError):
         return dumps_fault(pingback.PARSE_ERROR, "The request is not well-formed XML-RPC.")
     function = get_dispatcher().funcs.get(method or "")

@@ -141,7 +141,10 @@ def test_duplicate_is_an_error(client, article, serve_source, article_url):
     response = post(client, tb_url(article), encode({"url": source}))
 
     assert response.status_code == 409
-    assert parse(response) == ("1", "A backlink from this source to this target is already registered.")
+    assert parse(response) == (
+        "1",
+        "A backlink from this source to this target is already registered.",
+    )
     assert Backlink.objects.count() == 1
 
 

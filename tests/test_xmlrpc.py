@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import inspect
 
-from backlinks_django.xmlrpc import get_dispatcher, loads
+from backlinks_django.protocols.pingback import loads
+from backlinks_django.xmlrpc import get_dispatcher
 
 
 def test_dispatcher_comes_from_django_xmlrpc():

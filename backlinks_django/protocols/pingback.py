@@ -7,8 +7,12 @@ become fault 0 instead of a TypeError.
 
 from __future__ import annotations
 
+import xmlrpc.client
 from dataclasses import dataclass
+from typing import Any
 from xmlrpc.client import Fault
+
+from defusedxml.xmlrpc import DefusedExpatParser
 
 from django.contrib.sites.models import Site
 
@@ -28,6 +32,19 @@ class Caller:
     site: Site
     remote_ip: str | None
     user_agent: str
+
+
+def loads(body: bytes) -> tuple[tuple[Any, ...], str | None]:
+    """Parameters and method name of an XML-RPC message; entities and DTDs refused.
+
+    Raises ExpatError, a defusedxml error, xmlrpc.client.ResponseError,
+    ValueError or TypeError on bad input; a fault response raises Fault.
+    """
+    unmarshaller = xmlrpc.client.Unmarshaller()
+    parser = DefusedExpatParser(unmarshaller, forbid_dtd=True)
+    parser.feed(body)
+    parser.close()
+    return unmarshaller.close(), unmarshaller.getmethodname()
 
 
 def to_fault(error: BacklinkError) -> Fault:
