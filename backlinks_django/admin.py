@@ -5,15 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.contenttypes.admin import GenericTabularInline
+from django.contrib.sites.models import Site
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from backlinks_django import moderation
-from backlinks_django.models import Backlink, BlockedDomain, SiteSettings
+from backlinks_django import moderation, send
+from backlinks_django.models import (
+    Backlink,
+    BlockedDomain,
+    OutboundPing,
+    Protocol,
+    SiteSettings,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -21,8 +30,12 @@ if TYPE_CHECKING:
     BacklinkModelAdmin = admin.ModelAdmin[Backlink]
     BlockedDomainModelAdmin = admin.ModelAdmin[BlockedDomain]
     SiteSettingsModelAdmin = admin.ModelAdmin[SiteSettings]
-else:  # ModelAdmin is generic for type checkers only.
+    OutboundPingModelAdmin = admin.ModelAdmin[OutboundPing]
+    OutboundPingForm = forms.ModelForm[OutboundPing]
+else:  # ModelAdmin and ModelForm are generic for type checkers only.
+    OutboundPingForm = forms.ModelForm
     BacklinkModelAdmin = BlockedDomainModelAdmin = SiteSettingsModelAdmin = admin.ModelAdmin
+    OutboundPingModelAdmin = admin.ModelAdmin
 
 READ_ONLY_FIELDS = (
     "kind",
@@ -178,3 +191,91 @@ class SiteSettingsAdmin(SiteSettingsModelAdmin):
         "self_pings",
         "moderation",
     )
+
+
+@admin.action(description=_("Retry now"), permissions=["change"])
+def retry_now(
+    modeladmin: OutboundPingModelAdmin, request: HttpRequest, queryset: QuerySet[OutboundPing]
+) -> None:
+    count = send.retry_now(queryset)
+    modeladmin.message_user(
+        request,
+        ngettext("%(count)d ping was queued again.", "%(count)d pings were queued again.", count)
+        % {"count": count},
+        messages.SUCCESS,
+    )
+
+
+@admin.register(OutboundPing)
+class OutboundPingAdmin(OutboundPingModelAdmin):
+    list_display = (
+        "target_url",
+        "protocol",
+        "outcome",
+        "fault_code",
+        "attempts",
+        "source_object",
+        "next_attempt_at",
+        "updated_at",
+    )
+    list_filter = ("outcome", "protocol", "requested", "site")
+    search_fields = ("target_url", "endpoint", "message")
+    actions = (retry_now,)
+    readonly_fields = (
+        "site",
+        "content_type",
+        "object_id",
+        "target_url",
+        "protocol",
+        "endpoint",
+        "requested",
+        "outcome",
+        "fault_code",
+        "message",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "updated_at",
+        "sent_at",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Rows come from saved content, or from the TrackBack inline on the content's admin.
+        return False
+
+    @admin.display(description=_("source"))
+    def source_object(self, obj: OutboundPing) -> str:
+        return f"{obj.content_type.name} {obj.object_id}"
+
+
+class TrackbackForm(OutboundPingForm):
+    target_url = forms.URLField(label=_("TrackBack URL"), max_length=2000, assume_scheme="https")
+
+    class Meta:
+        model = OutboundPing
+        fields = ("target_url",)
+
+    def save(self, commit: bool = True) -> OutboundPing:
+        row = super().save(commit=False)
+        row.requested = True
+        row.protocol = Protocol.TRACKBACK
+        row.endpoint = row.target_url
+        row.site_id = row.site_id or Site.objects.get_current().pk
+        if commit:
+            row.save()
+        return row
+
+
+class TrackbackInline(GenericTabularInline):
+    """"Send trackbacks to" for a registered model's admin: ``inlines = [TrackbackInline]``."""
+
+    model = OutboundPing
+    form = TrackbackForm
+    fields = ("target_url", "outcome", "message", "sent_at")
+    readonly_fields = ("outcome", "message", "sent_at")
+    extra = 1
+    verbose_name = _("TrackBack to send")
+    verbose_name_plural = _("Send trackbacks to")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OutboundPing]:
+        return super().get_queryset(request).filter(requested=True)

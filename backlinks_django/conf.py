@@ -68,6 +68,46 @@ class BacklinksSettings:
         return list(self._get("CHECKS"))
 
     @property
+    def SEND_CONCURRENCY(self) -> int:
+        return max(1, int(self._get("SEND_CONCURRENCY")))
+
+    @property
+    def SEND_PER_HOST(self) -> int:
+        return max(1, int(self._get("SEND_PER_HOST")))
+
+    @property
+    def SEND_HOST_INTERVAL(self) -> float:
+        return float(self._get("SEND_HOST_INTERVAL"))
+
+    @property
+    def SEND_DEADLINE(self) -> float:
+        return float(self._get("SEND_DEADLINE"))
+
+    @property
+    def SEND_MAX_ATTEMPTS(self) -> int:
+        return int(self._get("SEND_MAX_ATTEMPTS"))
+
+    @property
+    def SEND_RETRY_DELAY(self) -> float:
+        return float(self._get("SEND_RETRY_DELAY"))
+
+    @property
+    def SEND_FLOOD_WINDOW(self) -> float:
+        return float(self._get("SEND_FLOOD_WINDOW"))
+
+    @property
+    def SEND_TRACKBACK_FALLBACK(self) -> bool:
+        return bool(self._get("SEND_TRACKBACK_FALLBACK"))
+
+    @property
+    def SCHEME(self) -> str:
+        return str(self._get("SCHEME"))
+
+    @property
+    def TASK_BACKEND(self) -> str:
+        return str(self._get("TASK_BACKEND"))
+
+    @property
     def MAX_URL_LENGTH(self) -> int:
         return int(self._get("MAX_URL_LENGTH"))
 

@@ -28,6 +28,24 @@ DEFAULTS: dict[str, Any] = {
     "XMLRPC_MAX_BODY": 64 * 1024,
     # Dotted paths of spam checks run on every received backlink, in order.
     "CHECKS": [],
+    # Sending: links pinged at once by one task, and at once per host.
+    "SEND_CONCURRENCY": 32,
+    "SEND_PER_HOST": 2,
+    # Seconds between two pings (not discovery requests) to the same host.
+    "SEND_HOST_INTERVAL": 1.0,
+    # Seconds one sending task may take in all; what is left is retried later.
+    "SEND_DEADLINE": 60.0,
+    # Attempts per link before giving up, and the first retry delay (doubled each time).
+    "SEND_MAX_ATTEMPTS": 5,
+    "SEND_RETRY_DELAY": 60.0,
+    # Seconds to wait before retrying a peer's "too quickly" refusal (WordPress: 15 s).
+    "SEND_FLOOD_WINDOW": 16.0,
+    # Send a TrackBack when a target has no pingback server but advertises TrackBack RDF.
+    "SEND_TRACKBACK_FALLBACK": True,
+    # Scheme of this site's absolute URLs in pings it sends.
+    "SCHEME": "https",
+    # Alias of the tasks backend (settings.TASKS) that runs sending work.
+    "TASK_BACKEND": "default",
     # Longest source or target URL accepted.
     "MAX_URL_LENGTH": 2000,
 }

@@ -124,6 +124,89 @@ class BlockedDomain(models.Model):
         return cls.objects.filter(domain__in=candidates).exists()
 
 
+class Protocol(models.TextChoices):
+    PINGBACK = "pingback", _("Pingback")
+    TRACKBACK = "trackback", _("TrackBack")
+
+
+class Outcome(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SUCCESS = "success", _("Delivered")
+    FAULT = "fault", _("Fault")
+    REJECTED = "rejected", _("Rejected by peer")
+    HTTP_ERROR = "http_error", _("HTTP error")
+    TIMEOUT = "timeout", _("Timeout")
+    UNREACHABLE = "unreachable", _("Unreachable")
+    NO_ENDPOINT = "no_endpoint", _("No endpoint")
+    SKIPPED = "skipped", _("Skipped")
+
+
+class OutboundPingQuerySet(models.QuerySet["OutboundPing"]):
+    def for_object(self, obj: Model) -> OutboundPingQuerySet:
+        return self.filter(
+            content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk)
+        )
+
+    def due(self) -> OutboundPingQuerySet:
+        """Waiting for a first attempt, or for a retry whose time has come."""
+        return self.filter(
+            models.Q(outcome=Outcome.PENDING)
+            | models.Q(next_attempt_at__isnull=False, next_attempt_at__lte=timezone.now())
+        )
+
+
+class OutboundPing(models.Model):
+    """One link of one of this site's objects, and what pinging it gave."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, verbose_name=_("site"))
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, verbose_name=_("source type")
+    )
+    object_id = models.CharField(_("source id"), max_length=64)
+    source = GenericForeignKey("content_type", "object_id")
+    target_url = models.URLField(
+        _("target URL"),
+        max_length=2000,
+        help_text=_("The linked URL, or the TrackBack ping URL an editor asked to notify."),
+    )
+    protocol = models.CharField(_("protocol"), max_length=20, choices=Protocol.choices, blank=True)
+    endpoint = models.URLField(_("endpoint"), max_length=2000, blank=True)
+    requested = models.BooleanField(
+        _("requested by an editor"),
+        default=False,
+        help_text=_("A TrackBack URL an editor entered, rather than a link found in the content."),
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=Outcome.choices, default=Outcome.PENDING
+    )
+    fault_code = models.IntegerField(_("fault code"), null=True, blank=True)
+    message = models.TextField(_("last answer or error"), blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    sent_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+
+    objects = OutboundPingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("outbound ping")
+        verbose_name_plural = _("outbound pings")
+        ordering: ClassVar[list[str]] = ["-updated_at"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "target_url"],
+                name="backlinks_one_outbound_per_link",
+            ),
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["outcome", "next_attempt_at"], name="backlinks_outbound_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target_url} ({self.get_outcome_display()})"
+
+
 class Moderation(models.TextChoices):
     HOLD = "hold", _("Hold every backlink for moderation")
     AUTO_APPROVE = "auto", _("Approve backlinks that passed verification and checks")

@@ -52,6 +52,9 @@ class Ping:
     verify: bool = True
     # The target object when the endpoint already knows it (per-object URLs).
     target: models.Model | None = None
+    # The source page's HTML when we already have it (self-pings are verified
+    # against our own object's content, without an HTTP round trip).
+    source_html: str | None = None
 
 
 def check_url(url: object, role: str) -> str:
@@ -99,7 +102,9 @@ def user_agent(site: Site, purpose: str) -> str:
 
 
 def verify_source(ping: Ping, target_url: str, site: Site) -> html.LinkContext:
-    """Fetch the source and return the link's context, or raise 16 / 17."""
+    """Fetch the source (unless given) and return the link's context, or raise 16 / 17."""
+    if ping.source_html is not None:
+        return _find_link(ping.source_html, ping.source_url, target_url)
     on_behalf = f"verifying {ping.kind} from {ping.remote_ip or 'unknown'}"
     headers = {"User-Agent": user_agent(site, on_behalf)}
     if ping.remote_ip:
@@ -112,9 +117,11 @@ def verify_source(ping: Ping, target_url: str, site: Site) -> html.LinkContext:
         raise SourceNotFound(f"The source URL answered HTTP {response.status}.")
     if not response.is_html:
         raise NoLinkToTarget("The source is not an HTML page.")
-    context = html.find_link(
-        response.text, response.url, target_url, context=app_settings.EXCERPT_CONTEXT
-    )
+    return _find_link(response.text, response.url, target_url)
+
+
+def _find_link(document: str, base_url: str, target_url: str) -> html.LinkContext:
+    context = html.find_link(document, base_url, target_url, context=app_settings.EXCERPT_CONTEXT)
     if context is None:
         raise NoLinkToTarget()
     return context

@@ -43,6 +43,13 @@ class Registration:
         """The object's URL as its ``url`` accessor gives it (usually a path)."""
         return str(_read(obj, self.url))
 
+    def absolute_url(self, obj: models.Model, domain: str) -> str:
+        """The object's absolute URL on ``domain`` with the ``SCHEME`` setting."""
+        url = self.get_url(obj)
+        if urlsplit(url).scheme:
+            return url
+        return f"{app_settings.SCHEME}://{domain}{url}"
+
     def get_content(self, obj: models.Model) -> str:
         """The object's HTML content."""
         return str(_read(obj, self.content) or "")
@@ -63,11 +70,15 @@ class Registration:
         published = self.get_published(obj)
         return published is not None and published <= timezone.now()
 
-    def accepts_pings(self, obj: models.Model) -> bool:
-        """Published, its own switch on, and not closed by ``CLOSE_AFTER_DAYS``."""
+    def is_open(self, obj: models.Model) -> bool:
+        """Published, with its own pings switch on (if the model has one)."""
         if not self.is_published(obj):
             return False
-        if self.pings_open is not None and not _read(obj, self.pings_open):
+        return self.pings_open is None or bool(_read(obj, self.pings_open))
+
+    def accepts_pings(self, obj: models.Model) -> bool:
+        """Published, its own switch on, and not closed by ``CLOSE_AFTER_DAYS``."""
+        if not self.is_open(obj):
             return False
         days = app_settings.CLOSE_AFTER_DAYS
         published = self.get_published(obj)

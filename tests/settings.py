@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import django
+
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
@@ -24,6 +26,8 @@ INSTALLED_APPS = [
     "backlinks_django",
     "tests.testapp.apps.TestAppConfig",
 ]
+if django.VERSION < (6,):
+    INSTALLED_APPS.append("django_tasks")  # the backport of django.tasks
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -63,6 +67,9 @@ if os.environ.get("BACKLINKS_TEST_DB") == "postgres":
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 
+TASKS_MODULE = "django.tasks" if django.VERSION >= (6,) else "django_tasks"
+TASKS = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.immediate.ImmediateBackend"}}
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MANAGERS = [("Editor", "editor@example.com")]
 
@@ -71,4 +78,5 @@ MANAGERS = [("Editor", "editor@example.com")]
 BACKLINKS = {
     "ALLOWED_NETWORKS": ["127.0.0.0/8", "::1/128"],
     "FETCH_DEADLINE": 5.0,
+    "SCHEME": "http",
 }

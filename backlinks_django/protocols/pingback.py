@@ -3,20 +3,37 @@
 The methods take a :class:`Caller` (who is calling, for which site) followed
 by the XML-RPC parameters exactly as received, so that wrong counts and types
 become fault 0 instead of a TypeError.
+
+The client side finds a target's server (:func:`discover_server`) and calls its
+``pingback.ping`` (:func:`send_ping`), raising :class:`DeliveryError` subclasses.
 """
 
 from __future__ import annotations
 
 import xmlrpc.client
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin, urlsplit
+from xml.parsers.expat import ExpatError
 from xmlrpc.client import Fault
 
+from bs4 import BeautifulSoup, Tag
+from bs4.exceptions import ParserRejectedMarkup
 from defusedxml.xmlrpc import DefusedExpatParser
-
 from django.contrib.sites.models import Site
 
-from backlinks_django.exceptions import BacklinkError, InvalidRequest
+from backlinks_django import fetch
+from backlinks_django.exceptions import (
+    BacklinkError,
+    InvalidRequest,
+    NoEndpoint,
+    PeerFault,
+    PeerHTTPError,
+    PeerTimeout,
+    PeerUnreachable,
+)
+from backlinks_django.html import crop
 from backlinks_django.models import Backlink, Kind
 from backlinks_django.receive import Ping, check_url, receive, resolve_target
 
@@ -90,3 +107,152 @@ def get_pingbacks(caller: Caller, *args: object) -> list[str]:
         .order_by("received_at")
         .values_list("source_url", flat=True)
     )
+
+
+# --- Client: discovery and pingback.ping --------------------------------------------------------
+
+# Bytes of the target page scanned for <link rel="pingback">: it belongs in <head>.
+DISCOVERY_BYTES = 64 * 1024
+# Longest peer message kept; it is for humans and ends up in the outbound log.
+MESSAGE_MAX_LENGTH = 500
+
+_WEB_SCHEMES = frozenset({"http", "https"})
+
+
+def discover_server(target_url: str, *, user_agent: str) -> str | None:
+    """The target's pingback server: its X-Pingback header, else its first pingback <link>."""
+    response = _fetch(
+        target_url,
+        headers={"User-Agent": user_agent},
+        max_bytes=DISCOVERY_BYTES,
+        truncate=True,
+    )
+    return discover_server_in(response)
+
+
+def discover_server_in(response: fetch.Response) -> str | None:
+    """The pingback server advertised by an already fetched target page, if any.
+
+    Raises :class:`PeerHTTPError` when the page answered an HTTP error (the target is dead).
+    """
+    if response.status >= 400:
+        raise PeerHTTPError(response.status)
+    header = response.headers.get("X-Pingback", "").strip()
+    if header:
+        server = _web_url(response.url, header)
+        # An unusable header (no http(s) URL) advertises nothing; the page may still.
+        if server is not None:
+            return server
+    if not response.is_html:
+        return None
+    return _link_rel_pingback(response.text, response.url)
+
+
+def send_ping(server_url: str, source_url: str, target_url: str, *, user_agent: str) -> str:
+    """Call ``pingback.ping(source_url, target_url)`` on ``server_url``; the peer's message."""
+    body = xmlrpc.client.dumps((source_url, target_url), "pingback.ping", encoding="utf-8")
+    response = _fetch(
+        server_url,
+        method="POST",
+        data=body.encode("utf-8"),
+        headers={"Content-Type": "text/xml", "User-Agent": user_agent},
+    )
+    if response.status != 200:
+        raise PeerHTTPError(response.status)
+    try:
+        params, _method = loads(response.content)
+    except Fault as fault:
+        raise PeerFault(
+            _fault_code(fault.faultCode), crop(str(fault.faultString), MESSAGE_MAX_LENGTH)
+        ) from None
+    # Everything the Unmarshaller raises on malformed or hostile XML (DTDs and entities
+    # are refused by defusedxml as ValueError subclasses).
+    except (
+        ExpatError,
+        xmlrpc.client.ResponseError,
+        ValueError,
+        TypeError,
+        IndexError,
+        KeyError,
+    ):
+        raise PeerUnreachable("unreadable XML-RPC answer") from None
+    if len(params) != 1:
+        raise PeerUnreachable("unreadable XML-RPC answer")
+    (result,) = params
+    # Some peers (Zinnia, django-pingback) return the fault code as a value instead of
+    # raising a fault; success is always a string.
+    if isinstance(result, int) and not isinstance(result, bool):
+        raise PeerFault(result, "error code returned as a value instead of a fault")
+    return crop(str(result), MESSAGE_MAX_LENGTH)
+
+
+def _fetch(
+    url: str,
+    *,
+    method: str = "GET",
+    data: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    max_bytes: int | None = None,
+    truncate: bool = False,
+) -> fetch.Response:
+    """:func:`fetch.fetch` with its errors turned into delivery errors."""
+    try:
+        return fetch.fetch(
+            url, method=method, data=data, headers=headers, max_bytes=max_bytes, truncate=truncate
+        )
+    except fetch.FetchTimeout as exc:
+        raise PeerTimeout(exc.message) from exc
+    except (fetch.AddressNotAllowed, fetch.InvalidURL) as exc:
+        # A URL we may never fetch will not become fetchable: retrying is pointless.
+        raise NoEndpoint(exc.message) from exc
+    except fetch.FetchError as exc:
+        raise PeerUnreachable(exc.message) from exc
+
+
+def _fault_code(value: object) -> int:
+    """The fault code as an int; sloppy peers send strings, which count as generic fault 0."""
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return 0
+
+
+def _web_url(base_url: str, href: str) -> str | None:
+    """``href`` resolved against ``base_url`` if that gives an http(s) URL with a host."""
+    try:
+        url = urljoin(base_url, href.strip())
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _WEB_SCHEMES or not parts.hostname:
+        return None
+    return url
+
+
+def _link_rel_pingback(text: str, page_url: str) -> str | None:
+    """The first <link> whose rel tokens include "pingback", its href resolved; else None."""
+    if "<" not in text:
+        return None
+    try:
+        # Parsing, rather than a regex, finds rel and href in any order and skips comments.
+        soup = BeautifulSoup(text, "html.parser", on_duplicate_attribute="ignore")
+    except ParserRejectedMarkup:
+        return None
+    base_url = page_url
+    base = soup.find("base", href=True)
+    base_href = base.get("href") if isinstance(base, Tag) else None
+    if isinstance(base_href, str) and base_href.strip():
+        base_url = _web_url(page_url, base_href) or page_url
+    for link in soup.find_all("link"):
+        if not isinstance(link, Tag):
+            continue
+        rel = link.get("rel")
+        tokens = rel.split() if isinstance(rel, str) else (rel or [])
+        href = link.get("href")
+        if "pingback" in {token.lower() for token in tokens} and isinstance(href, str):
+            server = _web_url(base_url, href)
+            if server is not None:
+                return server
+    return None

@@ -1,12 +1,31 @@
-"""TrackBack 1.2: form parsing with the sender's charset, and the XML answers."""
+"""TrackBack 1.2: form parsing with the sender's charset, and the XML answers.
+
+The client side reads a page's RDF for the ping URL (:func:`discover_ping_url`) and
+posts pings (:func:`send`), raising :class:`DeliveryError` subclasses.
+"""
 
 from __future__ import annotations
 
 import codecs
-from urllib.parse import parse_qsl
+from collections.abc import Iterator
+from urllib.parse import parse_qsl, urlencode, urlsplit
+from xml.etree.ElementTree import Element, ParseError
 from xml.sax.saxutils import escape
 
-from backlinks_django.exceptions import BacklinkError, InvalidRequest
+import defusedxml.ElementTree
+from defusedxml import DefusedXmlException
+
+from backlinks_django import fetch
+from backlinks_django.exceptions import (
+    BacklinkError,
+    InvalidRequest,
+    NoEndpoint,
+    PeerHTTPError,
+    PeerRejected,
+    PeerTimeout,
+    PeerUnreachable,
+)
+from backlinks_django.html import crop, normalize_url
 
 FIELDS = ("url", "title", "excerpt", "blog_name")
 MAX_BODY = 64 * 1024
@@ -72,3 +91,122 @@ def error_xml(message: str) -> str:
 def to_error(error: BacklinkError) -> tuple[str, int]:
     """The XML body and HTTP status for a pipeline error."""
     return error_xml(error.message), error.http_status
+
+
+# --- Client: discovery and ping ------------------------------------------------------------------
+
+# WordPress stores at most 252 characters of an excerpt; longer ones are cut by receivers anyway.
+EXCERPT_MAX_LENGTH = 252
+# Longest peer message kept; it ends up in the outbound log.
+MESSAGE_MAX_LENGTH = 500
+UNPARSED_ANSWER = "unparsed answer"
+
+_RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+_DC = "{http://purl.org/dc/elements/1.1/}"
+_TRACKBACK = "{http://madskills.com/public/xml/rss/module/trackback/}"
+_RDF_OPEN = "<rdf:RDF"
+_RDF_CLOSE = "</rdf:RDF>"
+
+
+def discover_ping_url(html: str, target_url: str) -> str | None:
+    """The TrackBack ping URL that the page's RDF gives for ``target_url``, if any."""
+    wanted = normalize_url(target_url)
+    for rdf in _rdf_blocks(html):
+        for description in rdf.iter(f"{_RDF}Description"):
+            identifier = _rdf_property(description, f"{_DC}identifier")
+            ping_url = _rdf_property(description, f"{_TRACKBACK}ping")
+            # Only an exact identifier match counts: a page's RDF may describe other entries,
+            # and pinging the wrong one attaches the backlink to the wrong post.
+            if identifier and normalize_url(identifier) == wanted and _is_web_url(ping_url):
+                return ping_url
+    return None
+
+
+def send(
+    ping_url: str, *, url: str, title: str, excerpt: str, blog_name: str, user_agent: str
+) -> str:
+    """POST a TrackBack ping to ``ping_url``; the peer's message ("" on plain success)."""
+    # WordPress's field order; receivers that ignore the charset parameter mostly assume UTF-8.
+    fields = [
+        ("title", title),
+        ("url", url),
+        ("blog_name", blog_name),
+        ("excerpt", crop(excerpt, EXCERPT_MAX_LENGTH)),
+    ]
+    try:
+        response = fetch.fetch(
+            ping_url,
+            method="POST",
+            data=urlencode(fields, encoding="utf-8").encode("ascii"),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+                "User-Agent": user_agent,
+            },
+        )
+    except fetch.FetchTimeout as exc:
+        raise PeerTimeout(exc.message) from exc
+    except (fetch.AddressNotAllowed, fetch.InvalidURL) as exc:
+        # A URL we may never fetch will not become fetchable: retrying is pointless.
+        raise NoEndpoint(exc.message) from exc
+    except fetch.FetchError as exc:
+        raise PeerUnreachable(exc.message) from exc
+    if not 200 <= response.status < 300:
+        raise PeerHTTPError(response.status)
+    return _read_answer(response.content)
+
+
+def _read_answer(content: bytes) -> str:
+    """The message of a TrackBack XML answer; PeerRejected for a non-zero error."""
+    try:
+        root = defusedxml.ElementTree.fromstring(content.strip(), forbid_dtd=True)
+    except (ParseError, DefusedXmlException):
+        # WordPress never reads the answer either: a 2xx counts as delivered.
+        return UNPARSED_ANSWER
+    error = root.findtext("error") if root.tag == "response" else None
+    try:
+        code = int((error or "").strip())
+    except ValueError:
+        return UNPARSED_ANSWER
+    message = crop((root.findtext("message") or "").strip(), MESSAGE_MAX_LENGTH)
+    if code != 0:
+        raise PeerRejected(message or "rejected")
+    return message
+
+
+def _rdf_blocks(text: str) -> Iterator[Element]:
+    """Each well-formed <rdf:RDF> element in ``text``, parsed without DTDs or entities."""
+    position = 0
+    while True:
+        end = text.find(_RDF_CLOSE, position)
+        if end < 0:
+            return
+        end += len(_RDF_CLOSE)
+        # The last opening tag before the close, so a broken earlier block cannot swallow
+        # a good one; each stretch of text is searched once, keeping this linear.
+        start = text.rfind(_RDF_OPEN, position, end)
+        position = end
+        if start < 0:
+            continue
+        try:
+            root = defusedxml.ElementTree.fromstring(text[start:end], forbid_dtd=True)
+        except (ParseError, DefusedXmlException):
+            continue
+        if root.tag == f"{_RDF}RDF":
+            yield root
+
+
+def _rdf_property(description: Element, name: str) -> str:
+    """A property given as attribute (WordPress, Movable Type) or as child element."""
+    value = description.get(name)
+    if value is None:
+        child = description.find(name)
+        value = child.text if child is not None else None
+    return (value or "").strip()
+
+
+def _is_web_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)

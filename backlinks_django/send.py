@@ -1,0 +1,328 @@
+"""Outbound: new links of a saved object → discovery → delivery → outbound record.
+
+The network part (:func:`deliver_remote`) runs in a bounded thread pool and
+touches no database; the calling thread records every result, so one task
+holds one database connection whatever the number of links.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.sites.models import Site
+from django.db import models
+from django.utils import timezone
+
+from backlinks_django import fetch, html, registry
+from backlinks_django.conf import app_settings
+from backlinks_django.exceptions import (
+    AlreadyRegistered,
+    BacklinkError,
+    DeliveryError,
+    NoEndpoint,
+    PeerFault,
+    PeerHTTPError,
+    PeerRejected,
+    PeerTimeout,
+    PeerUnreachable,
+)
+from backlinks_django.models import Kind, OutboundPing, Outcome, Protocol, SiteSettings
+from backlinks_django.protocols import pingback, trackback
+from backlinks_django.receive import Ping, is_on_site, receive, resolve_target, user_agent
+
+logger = logging.getLogger(__name__)
+
+TRACKBACK_EXCERPT = 252
+
+
+@dataclass(frozen=True)
+class Source:
+    """What we tell peers about the object whose links we ping."""
+
+    url: str
+    title: str
+    excerpt: str
+    blog_name: str
+    html: str
+    user_agent: str
+
+
+@dataclass(frozen=True)
+class Job:
+    """One link to deliver; ``trackback_url`` is set for editor-requested TrackBacks."""
+
+    target_url: str
+    trackback_url: str = ""
+
+
+@dataclass
+class Result:
+    outcome: Outcome
+    protocol: str = ""
+    endpoint: str = ""
+    message: str = ""
+    fault_code: int | None = None
+    retry: bool = False
+    flood: bool = False
+
+
+@dataclass
+class HostGate:
+    """At most ``per_host`` requests at once to one host; pings ``interval`` seconds apart."""
+
+    per_host: int
+    interval: float
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _slots: dict[str, threading.Semaphore] = field(default_factory=dict)
+    _next_ping: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    @contextmanager
+    def slot(self, url: str, *, ping: bool = False) -> Iterator[None]:
+        """Hold a request slot for ``url``'s host; a ``ping`` also waits for its turn."""
+        host = (urlsplit(url).hostname or "").lower()
+        with self._lock:
+            semaphore = self._slots.setdefault(host, threading.Semaphore(self.per_host))
+        with semaphore:
+            if ping:
+                with self._lock:
+                    now = time.monotonic()
+                    start = max(now, self._next_ping[host])
+                    self._next_ping[host] = start + self.interval
+                if start > now:
+                    time.sleep(start - now)
+            yield
+
+
+def deliver_remote(job: Job, source: Source, gate: HostGate) -> Result:
+    """Discover the target's endpoint and ping it; never raises for a peer's failure."""
+    try:
+        if job.trackback_url:
+            with gate.slot(job.trackback_url, ping=True):
+                return _sent_trackback(job.trackback_url, source)
+        with gate.slot(job.target_url):
+            response = fetch.fetch(
+                job.target_url,
+                headers={"User-Agent": source.user_agent},
+                max_bytes=pingback.DISCOVERY_BYTES,
+                truncate=True,
+            )
+        if response.status >= 400:
+            raise PeerHTTPError(response.status)
+        server = pingback.discover_server_in(response)
+        if server:
+            with gate.slot(server, ping=True):
+                answer = pingback.send_ping(
+                    server, source.url, job.target_url, user_agent=source.user_agent
+                )
+            return Result(Outcome.SUCCESS, Protocol.PINGBACK, server, answer)
+        if app_settings.SEND_TRACKBACK_FALLBACK and response.is_html:
+            ping_url = trackback.discover_ping_url(response.text, job.target_url)
+            if ping_url:
+                with gate.slot(ping_url, ping=True):
+                    return _sent_trackback(ping_url, source)
+        raise NoEndpoint("The target advertises no pingback server.")
+    except fetch.FetchTimeout as exc:
+        return _failure(PeerTimeout(exc.message))
+    except (fetch.AddressNotAllowed, fetch.InvalidURL) as exc:
+        # A target we may not fetch will not change: no retry.
+        return _failure(NoEndpoint(exc.message))
+    except fetch.FetchError as exc:
+        return _failure(PeerUnreachable(exc.message))
+    except DeliveryError as exc:
+        return _failure(exc)
+
+
+def _sent_trackback(ping_url: str, source: Source) -> Result:
+    answer = trackback.send(
+        ping_url,
+        url=source.url,
+        title=source.title,
+        excerpt=source.excerpt,
+        blog_name=source.blog_name,
+        user_agent=source.user_agent,
+    )
+    return Result(Outcome.SUCCESS, Protocol.TRACKBACK, ping_url, answer)
+
+
+def _failure(error: DeliveryError) -> Result:
+    if isinstance(error, PeerFault):
+        if error.code == 48:
+            # The peer already has this backlink: that is what we wanted.
+            return Result(Outcome.SUCCESS, message=error.message, fault_code=48)
+        # WordPress masks every refusal but 48 as fault 0 with no message.
+        outcome = Outcome.REJECTED if error.code == 0 else Outcome.FAULT
+        return Result(
+            outcome,
+            message=error.message,
+            fault_code=error.code,
+            retry=error.retry,
+            flood=error.code == 429,
+        )
+    outcome = {
+        NoEndpoint: Outcome.NO_ENDPOINT,
+        PeerRejected: Outcome.REJECTED,
+        PeerHTTPError: Outcome.HTTP_ERROR,
+        PeerTimeout: Outcome.TIMEOUT,
+    }.get(type(error), Outcome.UNREACHABLE)
+    flood = isinstance(error, PeerHTTPError) and error.status == 429
+    return Result(outcome, message=error.message, retry=error.retry, flood=flood)
+
+
+def source_for(obj: models.Model, registration: registry.Registration, site: Site) -> Source:
+    """What peers are told about ``obj``."""
+    content = registration.get_content(obj)
+    return Source(
+        url=registration.absolute_url(obj, site.domain),
+        title=html.to_plain_text(str(obj), 255),
+        excerpt=html.to_plain_text(content, TRACKBACK_EXCERPT),
+        blog_name=site.name,
+        html=content,
+        user_agent=user_agent(site, "sending pings"),
+    )
+
+
+def links_to_ping(source: Source) -> list[str]:
+    """The links of the source worth a ping: not itself, not a site's front page."""
+    own = html.normalize_url(source.url)
+    return [
+        url
+        for url in html.extract_links(source.html, source.url)
+        if html.normalize_url(url) != own and urlsplit(url).path not in ("", "/")
+    ]
+
+
+def record_links(
+    obj: models.Model, source: Source, site: Site, *, force: bool = False
+) -> list[OutboundPing]:
+    """Store an outbound row for each new link of ``obj``; return the rows due now."""
+    content_type = ContentType.objects.get_for_model(obj)
+    links = links_to_ping(source)
+    OutboundPing.objects.bulk_create(
+        [
+            OutboundPing(
+                site=site, content_type=content_type, object_id=str(obj.pk), target_url=url
+            )
+            for url in links
+        ],
+        ignore_conflicts=True,
+    )
+    rows = OutboundPing.objects.for_object(obj)
+    if not force:
+        rows = rows.due()
+    return list(rows.order_by("pk"))
+
+
+def send_pings(obj: models.Model, *, force: bool = False) -> list[OutboundPing]:
+    """Ping every new (or due, or with ``force`` every) link of ``obj``; return the rows."""
+    registration = registry.get_registration(obj)
+    site = Site.objects.get_current()
+    site_settings = SiteSettings.objects.for_site(site)
+    if registration is None or not site_settings.send_pings or not registration.is_open(obj):
+        return []
+    source = source_for(obj, registration, site)
+    rows = record_links(obj, source, site, force=force)
+    deliver(rows, source, site, site_settings)
+    return rows
+
+
+def deliver(
+    rows: Iterable[OutboundPing], source: Source, site: Site, site_settings: SiteSettings
+) -> None:
+    """Deliver the given outbound rows and record each result."""
+    remote: list[OutboundPing] = []
+    for row in rows:
+        if row.requested or not is_on_site(row.target_url, site):
+            remote.append(row)
+        else:
+            _record(row, _deliver_self(row, source, site, site_settings))
+    if not remote:
+        return
+    gate = HostGate(app_settings.SEND_PER_HOST, app_settings.SEND_HOST_INTERVAL)
+    pool = ThreadPoolExecutor(max_workers=min(app_settings.SEND_CONCURRENCY, len(remote)))
+    futures: dict[Future[Result], OutboundPing] = {
+        pool.submit(
+            deliver_remote,
+            Job(row.target_url, trackback_url=row.target_url if row.requested else ""),
+            source,
+            gate,
+        ): row
+        for row in remote
+    }
+    done, _ = wait(futures, timeout=app_settings.SEND_DEADLINE)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for future, row in futures.items():
+        if future in done:
+            _record(row, future.result())
+        else:
+            _record(
+                row, Result(Outcome.TIMEOUT, message="The sending deadline passed.", retry=True)
+            )
+
+
+def retry_now(rows: models.QuerySet[OutboundPing]) -> int:
+    """Make ``rows`` due at once and queue their objects; return how many rows."""
+    from backlinks_django.tasks import enqueue_send
+
+    count = rows.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    for content_type_id, object_id in set(rows.values_list("content_type_id", "object_id")):
+        enqueue_send(content_type_id, object_id)
+    return count
+
+
+def _deliver_self(
+    row: OutboundPing, source: Source, site: Site, site_settings: SiteSettings
+) -> Result:
+    try:
+        resolve_target(row.target_url, site)
+    except BacklinkError:
+        return Result(Outcome.NO_ENDPOINT, message="Not a page of this site that takes pings.")
+    if not site_settings.self_pings:
+        return Result(Outcome.SKIPPED, message="Self-pings are switched off for this site.")
+    try:
+        receive(
+            Ping(
+                kind=Kind.PINGBACK,
+                source_url=source.url,
+                target_url=row.target_url,
+                user_agent=source.user_agent,
+                source_html=source.html,
+            ),
+            site=site,
+        )
+    except AlreadyRegistered as error:
+        return Result(Outcome.SUCCESS, Protocol.PINGBACK, message=error.message, fault_code=48)
+    except BacklinkError as error:
+        outcome = Outcome.FAULT if error.fault_code else Outcome.REJECTED
+        return Result(
+            outcome, Protocol.PINGBACK, message=error.message, fault_code=error.fault_code
+        )
+    return Result(Outcome.SUCCESS, Protocol.PINGBACK, message="Delivered in-process.")
+
+
+def _record(row: OutboundPing, result: Result) -> None:
+    now = timezone.now()
+    row.outcome = result.outcome
+    row.protocol = result.protocol or row.protocol
+    row.endpoint = result.endpoint or row.endpoint
+    row.message = result.message[:2000]
+    row.fault_code = result.fault_code
+    row.attempts += 1
+    row.sent_at = now
+    row.next_attempt_at = None
+    if result.retry and row.attempts < app_settings.SEND_MAX_ATTEMPTS:
+        delay = app_settings.SEND_RETRY_DELAY * 2 ** (row.attempts - 1)
+        if result.flood:
+            delay = app_settings.SEND_FLOOD_WINDOW
+        row.next_attempt_at = now + timedelta(seconds=delay)
+    row.save()
+    logger.info("Ping to %s: %s (fault %s)", row.target_url, row.outcome, row.fault_code)

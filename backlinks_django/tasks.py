@@ -1,0 +1,51 @@
+"""Thin ``django.tasks`` wrappers around :mod:`backlinks_django.send`; arguments are ids (JSON)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.contenttypes.models import ContentType
+
+from backlinks_django import send
+from backlinks_django.compat import task, task_backends
+from backlinks_django.conf import app_settings
+from backlinks_django.models import OutboundPing
+
+logger = logging.getLogger(__name__)
+
+
+@task()
+def send_pings(content_type_id: int, object_pk: str, force: bool = False) -> int:
+    """Ping the new links of one object; schedule a retry for what failed transiently."""
+    model = ContentType.objects.get_for_id(content_type_id).model_class()
+    if model is None:
+        return 0
+    obj = model._default_manager.filter(pk=object_pk).first()
+    if obj is None:
+        return 0
+    rows = send.send_pings(obj, force=force)
+    schedule_retry(content_type_id, object_pk, rows)
+    return len(rows)
+
+
+def enqueue_send(content_type_id: int, object_pk: str, *, force: bool = False) -> None:
+    """Queue :func:`send_pings` on the configured backend."""
+    send_pings.using(backend=app_settings.TASK_BACKEND).enqueue(content_type_id, object_pk, force)
+
+
+def schedule_retry(content_type_id: int, object_pk: str, rows: list[OutboundPing]) -> None:
+    """Queue the object again for its earliest retry, if the backend can defer tasks.
+
+    Without deferral (the immediate backend), run ``manage.py send_backlinks --due``
+    from cron instead.
+    """
+    times = [row.next_attempt_at for row in rows if row.next_attempt_at is not None]
+    if not times:
+        return
+    backend = task_backends[app_settings.TASK_BACKEND]
+    if not backend.supports_defer:
+        logger.info("Retry due at %s; the tasks backend cannot defer it", min(times))
+        return
+    send_pings.using(backend=app_settings.TASK_BACKEND, run_after=min(times)).enqueue(
+        content_type_id, object_pk
+    )

@@ -1,0 +1,97 @@
+"""Real local peers for sending tests: pingback and TrackBack servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+import time
+import xmlrpc.client
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+
+@dataclass
+class Peer:
+    """A blog on ``server`` whose pages advertise a pingback server that records calls.
+
+    ``fault`` makes the server answer that fault code; ``status`` an HTTP status;
+    ``delay`` slows every answer; ``discovery`` is "header", "link" or "none".
+    """
+
+    server: HTTPServer
+    discovery: str = "header"
+    fault: int | None = None
+    status: int = 200
+    delay: float = 0.0
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    trackbacks: list[dict[str, list[str]]] = field(default_factory=list)
+    active: int = 0
+    max_active: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.server.expect_request("/xmlrpc", method="POST").respond_with_handler(self._xmlrpc)
+        self.server.expect_request("/trackback", method="POST").respond_with_handler(
+            self._trackback
+        )
+
+    def page(self, path: str, extra_html: str = "") -> str:
+        """Serve a target page at ``path`` and return its URL."""
+        self.server.expect_request(path).respond_with_handler(
+            lambda request: self._page(request, extra_html)
+        )
+        return self.server.url_for(path)
+
+    def _enter(self) -> None:
+        with self._lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.active -= 1
+
+    def _page(self, request: Request, extra_html: str) -> Response:
+        self._enter()
+        try:
+            time.sleep(self.delay)
+            head = ""
+            headers = {}
+            if self.discovery == "header":
+                headers["X-Pingback"] = self.server.url_for("/xmlrpc")
+            elif self.discovery == "link":
+                head = f'<link rel="pingback" href="{self.server.url_for("/xmlrpc")}">'
+            body = f"<html><head><title>Peer</title>{head}</head><body>{extra_html}</body></html>"
+            return Response(body, content_type="text/html", headers=headers)
+        finally:
+            self._leave()
+
+    def _xmlrpc(self, request: Request) -> Response:
+        self._enter()
+        try:
+            time.sleep(self.delay)
+            if self.status != 200:
+                return Response("oops", status=self.status)
+            params, method = xmlrpc.client.loads(request.get_data())
+            assert method == "pingback.ping"
+            with self._lock:
+                self.calls.append((params[0], params[1]))
+            if self.fault is not None:
+                body = xmlrpc.client.dumps(
+                    xmlrpc.client.Fault(self.fault, ""), methodresponse=True
+                )
+            else:
+                body = xmlrpc.client.dumps(("Registered. Thanks!",), methodresponse=True)
+            return Response(body, content_type="text/xml")
+        finally:
+            self._leave()
+
+    def _trackback(self, request: Request) -> Response:
+        with self._lock:
+            self.trackbacks.append(parse_qs(request.get_data().decode("utf-8")))
+        return Response(
+            '<?xml version="1.0" encoding="utf-8"?><response><error>0</error></response>',
+            content_type="text/xml",
+        )

@@ -1,0 +1,547 @@
+"""Sending pings when registered content is saved."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+from django.contrib.sites.models import Site
+from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
+from django.utils import timezone
+from pytest_httpserver import HTTPServer
+
+from backlinks_django import send
+from backlinks_django.compat import task_backends
+from backlinks_django.models import Backlink, OutboundPing, Outcome, Protocol, SiteSettings, Status
+from tests.peers import Peer
+from tests.testapp.models import Article, Unregistered
+
+pytestmark = pytest.mark.django_db
+
+LOOPBACK = {
+    "ALLOWED_NETWORKS": ["127.0.0.0/8", "::1/128"],
+    "SCHEME": "http",
+    "SEND_HOST_INTERVAL": 0,
+}
+DUMMY = {"default": {"BACKEND": f"{settings.TASKS_MODULE}.backends.dummy.DummyBackend"}}
+
+
+def links(*urls: str) -> str:
+    return "".join(f'<p>See <a href="{url}">this</a>.</p>' for url in urls)
+
+
+def entry(slug: str, body: str, **fields) -> Article:
+    defaults = {
+        "title": slug.title(),
+        "published_at": timezone.now() - timezone.timedelta(hours=1),
+    }
+    defaults.update(fields)
+    with transaction.atomic():  # keep the on_commit receiver out of these set-up saves
+        return Article.objects.create(slug=slug, body=body, **defaults)
+
+
+@pytest.fixture
+def dummy_backend(site) -> Iterator[list]:
+    with override_settings(TASKS=DUMMY):
+        backend = task_backends["default"]
+        backend.clear()
+        yield backend.results
+
+
+@pytest.fixture
+def peer(httpserver: HTTPServer) -> Peer:
+    return Peer(httpserver)
+
+
+def outcomes(obj: Article) -> dict[str, str]:
+    return dict(OutboundPing.objects.for_object(obj).values_list("target_url", "outcome"))
+
+
+# --- when ---------------------------------------------------------------------------------
+
+
+def test_save_enqueues_after_commit_only(dummy_backend, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            article = Article.objects.create(
+                title="A",
+                slug="a",
+                body=links("http://peer.example/x"),
+                published_at=timezone.now(),
+            )
+            article.title = "A again"
+            article.save()
+            assert dummy_backend == []
+
+    assert len(callbacks) == 2  # one per save, both after the commit
+    from django.contrib.contenttypes.models import ContentType
+
+    ct = ContentType.objects.get_for_model(Article).pk
+    assert [r.args for r in dummy_backend] == [[ct, str(article.pk), False]] * 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rolled_back_save_sends_nothing(site):
+    with override_settings(TASKS=DUMMY):
+        backend = task_backends["default"]
+        backend.clear()
+        with transaction.atomic():
+            Article.objects.create(title="A", slug="a", body="", published_at=timezone.now())
+            transaction.set_rollback(True)
+
+        assert backend.results == []
+
+
+def test_fixture_loading_sends_nothing(
+    dummy_backend, django_capture_on_commit_callbacks, tmp_path
+):
+    fixture = tmp_path / "articles.json"
+    fixture.write_text(
+        '[{"model": "testapp.article", "pk": 7, "fields": {"title": "F", "slug": "f", '
+        '"body": "<a href=\\"http://peer.example/x\\">x</a>", "published_at": "2020-01-01T00:00:00Z", '
+        '"pings_open": true}}]'
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("loaddata", str(fixture), verbosity=0)
+
+    assert dummy_backend == []
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"pings_open": False},
+        {"published_at": None},
+        {"published_at": timezone.now() + timezone.timedelta(days=1)},
+    ],
+    ids=["closed", "draft", "scheduled"],
+)
+def test_unpublished_or_closed_objects_send_nothing(
+    dummy_backend, django_capture_on_commit_callbacks, fields
+):
+    values = {
+        "title": "A",
+        "slug": "a",
+        "body": links("http://peer.example/x"),
+        "published_at": timezone.now(),
+    }
+    values.update(fields)
+    with django_capture_on_commit_callbacks(execute=True):
+        Article.objects.create(**values)
+
+    assert dummy_backend == []
+
+
+def test_unregistered_models_send_nothing(dummy_backend, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        Unregistered.objects.create(name="x")
+
+    assert dummy_backend == []
+
+
+# --- what and how --------------------------------------------------------------------------
+
+
+@override_settings(BACKLINKS=LOOPBACK)
+def test_save_pings_a_linked_peer_through_the_task(peer, site, django_capture_on_commit_callbacks):
+    target = peer.page("/post")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        article = Article.objects.create(
+            title="Mine", slug="mine", body=links(target), published_at=timezone.now()
+        )
+
+    assert peer.calls == [("http://testserver/articles/mine/", target)]
+    row = OutboundPing.objects.get()
+    assert (row.outcome, row.protocol, row.endpoint, row.attempts) == (
+        Outcome.SUCCESS,
+        Protocol.PINGBACK,
+        peer.server.url_for("/xmlrpc"),
+        1,
+    )
+    assert row.message == "Registered. Thanks!"
+    assert row.source == article
+
+
+@override_settings(BACKLINKS=LOOPBACK)
+def test_saving_again_without_new_links_sends_nothing_and_one_new_link_one_ping(peer, site):
+    first, second = peer.page("/one"), peer.page("/two")
+    article = entry("mine", links(first))
+    send.send_pings(article)
+    send.send_pings(article)
+    assert len(peer.calls) == 1
+
+    article.body = links(first, second)
+    send.send_pings(article)
+
+    assert [call[1] for call in peer.calls] == [first, second]
+
+
+@override_settings(BACKLINKS=LOOPBACK)
+def test_links_are_resolved_deduplicated_and_keep_query_strings(peer, site):
+    base = peer.server.url_for("/").rstrip("/")
+    peer.page("/post")
+    article = entry(
+        "mine",
+        f'<a href="{base}/post?p=5#c1">a</a> <a href="{base}/post?p=5">b</a> '
+        f'<a href="{base}/">front page</a> <a href="mailto:x@example.com">m</a> <a href="/articles/mine/">me</a>',
+    )
+
+    send.send_pings(article)
+
+    assert sorted(outcomes(article)) == [f"{base}/post?p=5"]
+    assert peer.calls == [("http://testserver/articles/mine/", f"{base}/post?p=5")]
+
+
+@override_settings(BACKLINKS=LOOPBACK)
+def test_link_element_discovery(httpserver, site):
+    peer = Peer(httpserver, discovery="link")
+    target = peer.page("/post")
+
+    send.send_pings(entry("mine", links(target)))
+
+    assert len(peer.calls) == 1
+
+
+@override_settings(BACKLINKS=LOOPBACK)
+def test_no_endpoint_is_recorded_and_not_retried(httpserver, site):
+    peer = Peer(httpserver, discovery="none")
+    target = peer.page("/post")
+    article = entry("mine", links(target))
+
+    send.send_pings(article)
+
+    row = OutboundPing.objects.get()
+    assert (row.outcome, row.next_attempt_at) == (Outcome.NO_ENDPOINT, None)
+
+
+@override_settings(BACKLINKS={**LOOPBACK, "SEND_TRACKBACK_FALLBACK": True})
+def test_trackback_fallback_when_only_rdf_is_advertised(httpserver, site):
+    peer = Peer(httpserver, discovery="none")
+    base = httpserver.url_for("/").rstrip("/")
+    rdf = (
+        '<!-- <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:trackback="http://madskills.com/public/xml/rss/module/trackback/">'
+        f'<rdf:Description rdf:about="{base}/post" dc:identifier="{base}/post" dc:title="P" '
+        f'trackback:ping="{base}/trackback" /></rdf:RDF> -->'
+    )
+    target = peer.page("/post", rdf)
+
+    send.send_pings(entry("mine", links(target)))
+
+    row = OutboundPing.objects.get()
+    assert (row.outcome, row.protocol, row.endpoint) == (
+        Outcome.SUCCESS,
+        Protocol.TRACKBACK,
+        f"{base}/trackback",
+    )
+    (fields,) = peer.trackbacks
+    assert fields["url"] == ["http://testserver/articles/mine/"]
+    assert fields["title"] == ["Mine"]
+    assert fields["blog_name"] == ["Test site"]
+
+
+@override_settings(BACKLINKS={**LOOPBACK, "SEND_TRACKBACK_FALLBACK": False})
+def test_trackback_fallback_can_be_switched_off(httpserver, site):
+    peer = Peer(httpserver, discovery="none")
+    base = httpserver.url_for("/").rstrip("/")
+    rdf = (
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:trackback="http://madskills.com/public/xml/rss/module/trackback/">'
+        f'<rdf:Description dc:identifier="{base}/post" trackback:ping="{base}/trackback" /></rdf:RDF>'
+    )
+    send.send_pings(entry("mine", links(peer.page("/post", rdf))))
+
+    assert OutboundPing.objects.get().outcome == Outcome.NO_ENDPOINT
+    assert peer.trackbacks == []
+
+
+@override_settings(BACKLINKS=LOOPBACK)
+def test_requested_trackback_is_sent_and_resendable(httpserver, site):
+    peer = Peer(httpserver)
+    article = entry("mine", "<p>No links.</p>")
+    from django.contrib.contenttypes.models import ContentType
+
+    OutboundPing.objects.create(
+        site=site,
+        content_type=ContentType.objects.get_for_model(article),
+        object_id=str(article.pk),
+        target_url=httpserver.url_for("/trackback"),
+        endpoint=httpserver.url_for("/trackback"),
+        protocol=Protocol.TRACKBACK,
+        requested=True,
+    )
+
+    send.send_pings(article)
+    send.send_pings(article, force=True)
+
+    assert len(peer.trackbacks) == 2
+    assert OutboundPing.objects.get().outcome == Outcome.SUCCESS
+
+
+# --- results and retries -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "outcome", "retried"),
+    [
+        (17, Outcome.FAULT, False),
+        (33, Outcome.FAULT, False),
+        (0, Outcome.REJECTED, False),
+        (50, Outcome.FAULT, True),
+    ],
+)
+@override_settings(BACKLINKS=LOOPBACK)
+def test_faults_are_recorded_with_their_code(httpserver, site, fault, outcome, retried):
+    peer = Peer(httpserver, fault=fault)
+    send.send_pings(entry("mine", links(peer.page("/post"))))
+
+    row = OutboundPing.objects.get()
+    assert (row.outcome, row.fault_code, row.next_attempt_at is not None) == (
+        outcome,
+        fault,
+        retried,
+    )
+
+
+@override_settings(BACKLINKS=LOOPBACK)
+def test_fault_48_counts_as_delivered(httpserver, site):
+    peer = Peer(httpserver, fault=48)
+    send.send_pings(entry("mine", links(peer.page("/post"))))
+
+    row = OutboundPing.objects.get()
+    assert (row.outcome, row.fault_code, row.next_attempt_at) == (Outcome.SUCCESS, 48, None)
+
+
+@override_settings(BACKLINKS={**LOOPBACK, "SEND_FLOOD_WINDOW": 16.0})
+def test_wordpress_flood_fault_429_is_retried_after_the_window(httpserver, site):
+    peer = Peer(httpserver, fault=429)
+    before = timezone.now()
+    send.send_pings(entry("mine", links(peer.page("/post"))))
+
+    row = OutboundPing.objects.get()
+    assert row.outcome == Outcome.FAULT
+    assert 15 <= (row.next_attempt_at - before).total_seconds() <= 18
+
+
+@override_settings(BACKLINKS={**LOOPBACK, "SEND_RETRY_DELAY": 10.0, "SEND_MAX_ATTEMPTS": 3})
+def test_transient_errors_back_off_exponentially_then_stop(httpserver, site):
+    peer = Peer(httpserver, status=500)
+    article = entry("mine", links(peer.page("/post")))
+    delays = []
+    for _ in range(3):
+        OutboundPing.objects.update(next_attempt_at=timezone.now() - timezone.timedelta(seconds=1))
+        start = timezone.now()
+        send.send_pings(article)
+        row = OutboundPing.objects.get()
+        delays.append(
+            None
+            if row.next_attempt_at is None
+            else round((row.next_attempt_at - start).total_seconds())
+        )
+
+    assert row.outcome == Outcome.HTTP_ERROR
+    assert row.attempts == 3
+    assert delays == [10, 20, None]
+    send.send_pings(article)
+    assert OutboundPing.objects.get().attempts == 3  # stopped: not due any more
+
+
+@override_settings(BACKLINKS={**LOOPBACK, "FETCH_DEADLINE": 1.0, "SEND_HOST_INTERVAL": 0})
+def test_hanging_peer_times_out_without_holding_up_others(site):
+    slow_server, fast_server = HTTPServer(threaded=True), HTTPServer(threaded=True)
+    slow_server.start()
+    fast_server.start()
+    try:
+        slow = Peer(slow_server, delay=3)
+        fast = Peer(fast_server)
+        article = entry("mine", links(slow.page("/post"), fast.page("/post")))
+        started = time.monotonic()
+        send.send_pings(article)
+        elapsed = time.monotonic() - started
+    finally:
+        slow_server.stop()
+        fast_server.stop()
+
+    result = outcomes(article)
+    assert result[slow_server.url_for("/post")] == Outcome.TIMEOUT
+    assert result[fast_server.url_for("/post")] == Outcome.SUCCESS
+    assert elapsed < 2.5
+
+
+@override_settings(BACKLINKS={**LOOPBACK, "SEND_PER_HOST": 2, "SEND_HOST_INTERVAL": 0})
+def test_at_most_per_host_requests_at_once(site):
+    server = HTTPServer(threaded=True)
+    server.start()
+    try:
+        peer = Peer(server, delay=0.2)
+        targets = [peer.page(f"/post{i}") for i in range(6)]
+        send.send_pings(entry("mine", links(*targets)))
+    finally:
+        server.stop()
+
+    assert len(peer.calls) == 6
+    assert peer.max_active == 2
+
+
+@override_settings(BACKLINKS={**LOOPBACK, "SEND_HOST_INTERVAL": 0.3})
+def test_requests_to_one_host_are_spaced(site):
+    server = HTTPServer(threaded=True)
+    server.start()
+    try:
+        peer = Peer(server)
+        started = time.monotonic()
+        send.send_pings(entry("mine", links(peer.page("/a"), peer.page("/b"))))
+        elapsed = time.monotonic() - started
+    finally:
+        server.stop()
+
+    # The two pings start at least 0.3 s apart.
+    assert len(peer.calls) == 2
+    assert elapsed >= 0.3
+
+
+@override_settings(BACKLINKS=LOOPBACK)
+def test_failing_peer_does_not_break_the_save(
+    httpserver, site, django_capture_on_commit_callbacks
+):
+    peer = Peer(httpserver, status=500)
+    target = peer.page("/post")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        article = Article.objects.create(
+            title="A", slug="a", body=links(target), published_at=timezone.now()
+        )
+
+    assert Article.objects.filter(pk=article.pk).exists()
+    assert OutboundPing.objects.get().outcome == Outcome.HTTP_ERROR
+
+
+@override_settings(BACKLINKS={"SCHEME": "http"})
+def test_private_targets_are_not_fetched_by_default(httpserver, site):
+    peer = Peer(httpserver)
+    send.send_pings(entry("mine", links(peer.page("/post"))))
+
+    row = OutboundPing.objects.get()
+    assert (row.outcome, row.next_attempt_at) == (Outcome.NO_ENDPOINT, None)
+    assert len(httpserver.log) == 0
+
+
+def test_site_switch_sending_off(peer, site):
+    SiteSettings.objects.create(site=site, send_pings=False)
+    with override_settings(BACKLINKS=LOOPBACK):
+        send.send_pings(entry("mine", links(peer.page("/post"))))
+
+    assert peer.calls == []
+    assert not OutboundPing.objects.exists()
+
+
+# --- self-pings ----------------------------------------------------------------------------
+
+
+@override_settings(BACKLINKS=LOOPBACK)
+def test_self_ping_lands_a_pending_backlink_in_process(site):
+    target = entry("target", "<p>Hi</p>")
+    source = entry("source", links(f"http://testserver{target.get_absolute_url()}"))
+
+    send.send_pings(source)
+
+    backlink = Backlink.objects.get()
+    assert (backlink.target, backlink.status, backlink.source_url) == (
+        target,
+        Status.PENDING,
+        "http://testserver/articles/source/",
+    )
+    assert "this" in backlink.excerpt
+    assert OutboundPing.objects.get().outcome == Outcome.SUCCESS
+
+
+@override_settings(BACKLINKS=LOOPBACK)
+def test_self_pings_off_are_skipped_and_the_switch_applies_to_the_next_save(site):
+    target = entry("target", "<p>Hi</p>")
+    source = entry("source", links(f"http://testserver{target.get_absolute_url()}"))
+    settings_row = SiteSettings.objects.create(site=site, self_pings=False)
+
+    send.send_pings(source)
+    assert OutboundPing.objects.get().outcome == Outcome.SKIPPED
+    assert not Backlink.objects.exists()
+
+    settings_row.self_pings = True
+    settings_row.save()
+    send.send_pings(source, force=True)
+    assert OutboundPing.objects.get().outcome == Outcome.SUCCESS
+    assert Backlink.objects.count() == 1
+
+
+@override_settings(BACKLINKS=LOOPBACK)
+def test_self_ping_to_closed_target_is_a_fault(site):
+    target = entry("target", "<p>Hi</p>", pings_open=False)
+    source = entry("source", links(f"http://testserver{target.get_absolute_url()}"))
+
+    send.send_pings(source)
+
+    row = OutboundPing.objects.get()
+    assert (row.outcome, row.fault_code) == (Outcome.FAULT, 33)
+
+
+# --- admin and command ---------------------------------------------------------------------
+
+
+@override_settings(BACKLINKS=LOOPBACK)
+def test_retry_now_action(admin_client, httpserver, site):
+    peer = Peer(httpserver, status=500)
+    article = entry("mine", links(peer.page("/post")))
+    send.send_pings(article)
+    peer.status = 200
+    row = OutboundPing.objects.get()
+
+    response = admin_client.post(
+        "/admin/backlinks_django/outboundping/",
+        {"action": "retry_now", "_selected_action": [row.pk]},
+        follow=True,
+    )
+
+    assert [str(m) for m in response.context["messages"]] == ["1 ping was queued again."]
+    row.refresh_from_db()
+    assert (row.outcome, row.attempts) == (Outcome.SUCCESS, 2)
+
+
+@override_settings(BACKLINKS=LOOPBACK)
+def test_command_dry_run_sends_nothing_then_sends(peer, site):
+    target = peer.page("/post")
+    article = entry("mine", links(target))
+    out = io.StringIO()
+
+    call_command("send_backlinks", "--model", "testapp.Article", "--dry-run", stdout=out)
+    assert f"would ping {target}" in out.getvalue()
+    assert peer.calls == []
+
+    out = io.StringIO()
+    call_command("send_backlinks", "--object", f"testapp.Article:{article.pk}", stdout=out)
+    assert peer.calls == [("http://testserver/articles/mine/", target)]
+    assert "[1/1]" in out.getvalue() and "success" in out.getvalue()
+
+    call_command("send_backlinks", "--all", "--force", stdout=io.StringIO())
+    assert len(peer.calls) == 2
+
+
+def test_command_rejects_unknown_or_unregistered_models(site):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="Unknown model"):
+        call_command("send_backlinks", "--model", "nope.Nothing")
+    with pytest.raises(CommandError, match="not registered"):
+        call_command("send_backlinks", "--model", "testapp.Unregistered")
+    with pytest.raises(CommandError, match=r"No testapp\.Article"):
+        call_command("send_backlinks", "--object", "testapp.Article:999")
+
+
+def test_site_fixture_domain(site):
+    assert Site.objects.get_current().domain == "testserver"
