@@ -267,7 +267,7 @@ class TrackbackForm(OutboundPingForm):
 
 
 class TrackbackInline(GenericTabularInline):
-    """"Send trackbacks to" for a registered model's admin: ``inlines = [TrackbackInline]``."""
+    """ "Send trackbacks to" for a registered model's admin: ``inlines = [TrackbackInline]``."""
 
     model = OutboundPing
     form = TrackbackForm

@@ -23,7 +23,7 @@ from django.contrib.sites.models import Site
 from django.db import models
 from django.utils import timezone
 
-from backlinks_django import fetch, html, registry
+from backlinks_django import html, registry
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import (
     AlreadyRegistered,
@@ -34,10 +34,9 @@ from backlinks_django.exceptions import (
     PeerHTTPError,
     PeerRejected,
     PeerTimeout,
-    PeerUnreachable,
 )
 from backlinks_django.models import Kind, OutboundPing, Outcome, Protocol, SiteSettings
-from backlinks_django.protocols import pingback, trackback
+from backlinks_django.protocols import fetch_from_peer, pingback, trackback
 from backlinks_django.receive import Ping, is_on_site, receive, resolve_target, user_agent
 
 logger = logging.getLogger(__name__)
@@ -110,7 +109,7 @@ def deliver_remote(job: Job, source: Source, gate: HostGate) -> Result:
             with gate.slot(job.trackback_url, ping=True):
                 return _sent_trackback(job.trackback_url, source)
         with gate.slot(job.target_url):
-            response = fetch.fetch(
+            response = fetch_from_peer(
                 job.target_url,
                 headers={"User-Agent": source.user_agent},
                 max_bytes=pingback.DISCOVERY_BYTES,
@@ -131,13 +130,6 @@ def deliver_remote(job: Job, source: Source, gate: HostGate) -> Result:
                 with gate.slot(ping_url, ping=True):
                     return _sent_trackback(ping_url, source)
         raise NoEndpoint("The target advertises no pingback server.")
-    except fetch.FetchTimeout as exc:
-        return _failure(PeerTimeout(exc.message))
-    except (fetch.AddressNotAllowed, fetch.InvalidURL) as exc:
-        # A target we may not fetch will not change: no retry.
-        return _failure(NoEndpoint(exc.message))
-    except fetch.FetchError as exc:
-        return _failure(PeerUnreachable(exc.message))
     except DeliveryError as exc:
         return _failure(exc)
 

@@ -209,7 +209,6 @@ def test_target_at_a_refused_address_is_no_endpoint_without_retry(peer: HTTPServ
 
     assert info.value.retry is False
     assert peer.log == []
-    peer.clear()
 
 
 def test_hanging_target_is_peer_timeout(peer: HTTPServer) -> None:

@@ -11,7 +11,6 @@ The client side finds a target's server (:func:`discover_server`) and calls its
 from __future__ import annotations
 
 import xmlrpc.client
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -27,14 +26,13 @@ from backlinks_django import fetch
 from backlinks_django.exceptions import (
     BacklinkError,
     InvalidRequest,
-    NoEndpoint,
     PeerFault,
     PeerHTTPError,
-    PeerTimeout,
     PeerUnreachable,
 )
 from backlinks_django.html import crop
 from backlinks_django.models import Backlink, Kind
+from backlinks_django.protocols import fetch_from_peer
 from backlinks_django.receive import Ping, check_url, receive, resolve_target
 
 # Fault codes outside the Pingback spec, from the widely used XML-RPC
@@ -121,7 +119,7 @@ _WEB_SCHEMES = frozenset({"http", "https"})
 
 def discover_server(target_url: str, *, user_agent: str) -> str | None:
     """The target's pingback server: its X-Pingback header, else its first pingback <link>."""
-    response = _fetch(
+    response = fetch_from_peer(
         target_url,
         headers={"User-Agent": user_agent},
         max_bytes=DISCOVERY_BYTES,
@@ -151,7 +149,7 @@ def discover_server_in(response: fetch.Response) -> str | None:
 def send_ping(server_url: str, source_url: str, target_url: str, *, user_agent: str) -> str:
     """Call ``pingback.ping(source_url, target_url)`` on ``server_url``; the peer's message."""
     body = xmlrpc.client.dumps((source_url, target_url), "pingback.ping", encoding="utf-8")
-    response = _fetch(
+    response = fetch_from_peer(
         server_url,
         method="POST",
         data=body.encode("utf-8"),
@@ -184,29 +182,6 @@ def send_ping(server_url: str, source_url: str, target_url: str, *, user_agent: 
     if isinstance(result, int) and not isinstance(result, bool):
         raise PeerFault(result, "error code returned as a value instead of a fault")
     return crop(str(result), MESSAGE_MAX_LENGTH)
-
-
-def _fetch(
-    url: str,
-    *,
-    method: str = "GET",
-    data: bytes | None = None,
-    headers: Mapping[str, str] | None = None,
-    max_bytes: int | None = None,
-    truncate: bool = False,
-) -> fetch.Response:
-    """:func:`fetch.fetch` with its errors turned into delivery errors."""
-    try:
-        return fetch.fetch(
-            url, method=method, data=data, headers=headers, max_bytes=max_bytes, truncate=truncate
-        )
-    except fetch.FetchTimeout as exc:
-        raise PeerTimeout(exc.message) from exc
-    except (fetch.AddressNotAllowed, fetch.InvalidURL) as exc:
-        # A URL we may never fetch will not become fetchable: retrying is pointless.
-        raise NoEndpoint(exc.message) from exc
-    except fetch.FetchError as exc:
-        raise PeerUnreachable(exc.message) from exc
 
 
 def _fault_code(value: object) -> int:

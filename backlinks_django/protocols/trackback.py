@@ -15,17 +15,14 @@ from xml.sax.saxutils import escape
 import defusedxml.ElementTree
 from defusedxml import DefusedXmlException
 
-from backlinks_django import fetch
 from backlinks_django.exceptions import (
     BacklinkError,
     InvalidRequest,
-    NoEndpoint,
     PeerHTTPError,
     PeerRejected,
-    PeerTimeout,
-    PeerUnreachable,
 )
 from backlinks_django.html import crop, normalize_url
+from backlinks_django.protocols import fetch_from_peer
 
 FIELDS = ("url", "title", "excerpt", "blog_name")
 MAX_BODY = 64 * 1024
@@ -133,23 +130,15 @@ def send(
         ("blog_name", blog_name),
         ("excerpt", crop(excerpt, EXCERPT_MAX_LENGTH)),
     ]
-    try:
-        response = fetch.fetch(
-            ping_url,
-            method="POST",
-            data=urlencode(fields, encoding="utf-8").encode("ascii"),
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
-                "User-Agent": user_agent,
-            },
-        )
-    except fetch.FetchTimeout as exc:
-        raise PeerTimeout(exc.message) from exc
-    except (fetch.AddressNotAllowed, fetch.InvalidURL) as exc:
-        # A URL we may never fetch will not become fetchable: retrying is pointless.
-        raise NoEndpoint(exc.message) from exc
-    except fetch.FetchError as exc:
-        raise PeerUnreachable(exc.message) from exc
+    response = fetch_from_peer(
+        ping_url,
+        method="POST",
+        data=urlencode(fields, encoding="utf-8").encode("ascii"),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+            "User-Agent": user_agent,
+        },
+    )
     if not 200 <= response.status < 300:
         raise PeerHTTPError(response.status)
     return _read_answer(response.content)
