@@ -29,7 +29,7 @@ DEFAULTS: dict[str, Any] = {
     # Dotted paths of spam checks run on every received backlink, in order.
     "CHECKS": [],
     # Sending: links pinged at once by one task, and at once per host.
-    "SEND_CONCURRENCY": 32,
+    "SEND_CONCURRENCY": 64,
     "SEND_PER_HOST": 2,
     # Seconds between two pings (not discovery requests) to the same host.
     "SEND_HOST_INTERVAL": 1.0,
