@@ -107,7 +107,7 @@ def main() -> None:
     print(f"Outbound fan-out: {count} links on {count} hosts, each answer +{delay * 1000:.0f} ms")
     print(f"{'mode':<34}{'wall time':>12}{'delivered':>12}{'x one peer':>12}")
     for label, seconds, ok in (
-        (f"sequential (1 at a time)", sequential, ok_s),
+        ("sequential (1 at a time)", sequential, ok_s),
         (f"concurrent (SEND_CONCURRENCY={default})", concurrent, ok_c),
     ):
         print(f"{label:<34}{seconds:>11.2f}s{ok:>12}{seconds / one_peer:>12.1f}")
