@@ -25,6 +25,9 @@ class Peer:
     fault: int | None = None
     status: int = 200
     delay: float = 0.0
+    # Like WordPress: refuse a ping within this many seconds of the last accepted one.
+    flood_window: float = 0.0
+    last_accepted: float = float("-inf")
     calls: list[tuple[str, str]] = field(default_factory=list)
     trackbacks: list[dict[str, list[str]]] = field(default_factory=list)
     active: int = 0
@@ -77,8 +80,15 @@ class Peer:
             params, method = xmlrpc.client.loads(request.get_data())
             assert method == "pingback.ping"
             with self._lock:
-                self.calls.append((params[0], params[1]))
-            if self.fault is not None:
+                now = time.monotonic()
+                flooded = now - self.last_accepted < self.flood_window
+                if not flooded:
+                    self.calls.append((params[0], params[1]))
+                    self.last_accepted = now
+            if flooded:
+                fault = xmlrpc.client.Fault(429, "You are posting comments too quickly.")
+                body = xmlrpc.client.dumps(fault, methodresponse=True)
+            elif self.fault is not None:
                 body = xmlrpc.client.dumps(
                     xmlrpc.client.Fault(self.fault, ""), methodresponse=True
                 )

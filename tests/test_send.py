@@ -331,6 +331,23 @@ def test_wordpress_flood_fault_429_is_retried_after_the_window(httpserver, site)
     assert 15 <= (row.next_attempt_at - before).total_seconds() <= 18
 
 
+@override_settings(BACKLINKS={**LOOPBACK, "SEND_FLOOD_WINDOW": 1.2})
+def test_two_posts_of_one_flood_limited_blog_both_get_their_ping(httpserver, site):
+    peer = Peer(httpserver, flood_window=1.0)
+    article = entry("mine", links(peer.page("/one"), peer.page("/two")))
+
+    send.send_pings(article)
+    assert len(peer.calls) == 1
+    time.sleep(1.3)
+    call_command("send_backlinks", "--due", stdout=io.StringIO())
+
+    assert sorted(target for _, target in peer.calls) == [
+        peer.server.url_for("/one"),
+        peer.server.url_for("/two"),
+    ]
+    assert set(outcomes(article).values()) == {Outcome.SUCCESS}
+
+
 @override_settings(BACKLINKS={**LOOPBACK, "SEND_RETRY_DELAY": 10.0, "SEND_MAX_ATTEMPTS": 3})
 def test_transient_errors_back_off_exponentially_then_stop(httpserver, site):
     peer = Peer(httpserver, status=500)
@@ -545,3 +562,21 @@ def test_command_rejects_unknown_or_unregistered_models(site):
 
 def test_site_fixture_domain(site):
     assert Site.objects.get_current().domain == "testserver"
+
+
+@override_settings(BACKLINKS=LOOPBACK)
+def test_task_schedules_its_retry_on_a_deferring_backend(httpserver, dummy_backend):
+    from django.contrib.contenttypes.models import ContentType
+
+    from backlinks_django.tasks import send_pings as send_pings_task
+
+    peer = Peer(httpserver, status=500)
+    article = entry("mine", links(peer.page("/post")))
+    ct = ContentType.objects.get_for_model(article).pk
+
+    send_pings_task.call(ct, str(article.pk))
+
+    (retry,) = dummy_backend
+    row = OutboundPing.objects.get()
+    assert retry.args == [ct, str(article.pk)]
+    assert retry.task.run_after == row.next_attempt_at
