@@ -27,6 +27,11 @@ class BacklinksSettings:
         return [ipaddress.ip_network(n, strict=False) for n in self._get("ALLOWED_NETWORKS")]
 
     @property
+    def ALLOWED_PORTS(self) -> frozenset[int] | None:
+        ports = self._get("ALLOWED_PORTS")
+        return None if ports is None else frozenset(int(p) for p in ports)
+
+    @property
     def FETCH_CONNECT_TIMEOUT(self) -> float:
         return float(self._get("FETCH_CONNECT_TIMEOUT"))
 
@@ -106,6 +111,56 @@ class BacklinksSettings:
     @property
     def TASK_BACKEND(self) -> str:
         return str(self._get("TASK_BACKEND"))
+
+    def _limit(self, name: str) -> tuple[int, float] | None:
+        value = self._get(name)
+        return None if value is None else (int(value[0]), float(value[1]))
+
+    @property
+    def RATE_LIMIT_PER_IP(self) -> tuple[int, float] | None:
+        return self._limit("RATE_LIMIT_PER_IP")
+
+    @property
+    def RATE_LIMIT_PER_SOURCE_DOMAIN(self) -> tuple[int, float] | None:
+        return self._limit("RATE_LIMIT_PER_SOURCE_DOMAIN")
+
+    @property
+    def RATE_LIMIT_PER_FETCHED_HOST(self) -> tuple[int, float] | None:
+        return self._limit("RATE_LIMIT_PER_FETCHED_HOST")
+
+    @property
+    def RATE_LIMIT_CACHE(self) -> str:
+        return str(self._get("RATE_LIMIT_CACHE"))
+
+    @property
+    def BLOCKED_KEYWORDS(self) -> list[str]:
+        return [str(k) for k in self._get("BLOCKED_KEYWORDS")]
+
+    @property
+    def MAX_LINKS_IN_EXCERPT(self) -> int:
+        return int(self._get("MAX_LINKS_IN_EXCERPT"))
+
+    @property
+    def MAX_TITLE_LENGTH(self) -> int:
+        return int(self._get("MAX_TITLE_LENGTH"))
+
+    @property
+    def MAX_EXCERPT_LENGTH(self) -> int:
+        return int(self._get("MAX_EXCERPT_LENGTH"))
+
+    @property
+    def AUTO_APPROVE_KNOWN_DOMAINS(self) -> bool:
+        return bool(self._get("AUTO_APPROVE_KNOWN_DOMAINS"))
+
+    @property
+    def AKISMET_API_KEY(self) -> str | None:
+        value = self._get("AKISMET_API_KEY")
+        return str(value) if value else None
+
+    @property
+    def AKISMET_BLOG_URL(self) -> str | None:
+        value = self._get("AKISMET_BLOG_URL")
+        return str(value) if value else None
 
     @property
     def MAX_URL_LENGTH(self) -> int:

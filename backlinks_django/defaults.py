@@ -8,6 +8,8 @@ DEFAULTS: dict[str, Any] = {
     # Networks (CIDR strings) the fetcher may reach although they are private,
     # loopback, link-local or reserved. Empty: only public addresses.
     "ALLOWED_NETWORKS": [],
+    # Ports the fetcher may connect to (None: any port).
+    "ALLOWED_PORTS": [80, 443],
     # Seconds to wait for a TCP connection to a remote site.
     "FETCH_CONNECT_TIMEOUT": 3.0,
     # Seconds one fetch may take from start to last byte, redirects included.
@@ -46,6 +48,21 @@ DEFAULTS: dict[str, Any] = {
     "SCHEME": "https",
     # Alias of the tasks backend (settings.TASKS) that runs sending work.
     "TASK_BACKEND": "default",
+    # Rate limits as (events, seconds), or None for no limit, counted in the cache
+    # RATE_LIMIT_CACHE (share it between processes: see the README).
+    "RATE_LIMIT_PER_IP": (60, 60.0),
+    "RATE_LIMIT_PER_SOURCE_DOMAIN": (60, 60.0),
+    # Fetches to any one host, inbound verification and outbound delivery alike.
+    "RATE_LIMIT_PER_FETCHED_HOST": (60, 60.0),
+    "RATE_LIMIT_CACHE": "default",
+    # Spam checks' parameters.
+    "BLOCKED_KEYWORDS": [],
+    "MAX_LINKS_IN_EXCERPT": 3,
+    "MAX_TITLE_LENGTH": 255,
+    "MAX_EXCERPT_LENGTH": 1000,
+    "AUTO_APPROVE_KNOWN_DOMAINS": False,
+    "AKISMET_API_KEY": None,
+    "AKISMET_BLOG_URL": None,
     # Longest source or target URL accepted.
     "MAX_URL_LENGTH": 2000,
 }

@@ -33,6 +33,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 import backlinks_django
+from backlinks_django import throttle
 from backlinks_django.conf import app_settings
 
 logger = logging.getLogger(__name__)
@@ -101,6 +102,10 @@ class ResponseTooLarge(FetchError):
 
 class TooManyRedirects(FetchError):
     """More redirect hops than ``FETCH_MAX_REDIRECTS``."""
+
+
+class HostBusy(FetchError):
+    """This site fetched from the host too often lately (RATE_LIMIT_PER_FETCHED_HOST)."""
 
 
 class ConnectionFailed(FetchError):
@@ -292,6 +297,9 @@ def _parse_url(url: str) -> _Target:
     if port_number == 0:
         raise InvalidURL("The URL has an invalid port.")
     port = port_number or _DEFAULT_PORTS[scheme]
+    allowed_ports = app_settings.ALLOWED_PORTS
+    if allowed_ports is not None and port not in allowed_ports:
+        raise InvalidURL(f"Port {port} is not one this site may fetch from.")
     ip_literal: IPAddress | None
     try:
         ip_literal = ipaddress.ip_address(hostname)
@@ -644,6 +652,9 @@ def fetch(
     logger.debug("Fetching %s %s", method, url)
     while True:
         addresses = _checked_addresses(target)
+        wait = throttle.hit("host", target.host, app_settings.RATE_LIMIT_PER_FETCHED_HOST)
+        if wait is not None:
+            raise HostBusy(f"Too many requests to {target.host} lately; try again later.")
         with _exchange(target, addresses[0], method, body, request_headers, deadline) as response:
             status = response.status_code
             location = _location(response) if status in _REDIRECT_STATUSES else None

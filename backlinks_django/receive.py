@@ -169,7 +169,7 @@ def receive(ping: Ping, *, site: Site | None = None) -> Backlink:
         remote_ip=ping.remote_ip,
         user_agent=ping.user_agent[:USER_AGENT_LENGTH],
     )
-    _moderate(backlink, site_settings, verified=ping.verify)
+    _moderate(spam.Candidate(backlink, ping, verified=ping.verify), site_settings)
     try:
         with transaction.atomic():
             backlink.save()
@@ -189,14 +189,15 @@ def receive(ping: Ping, *, site: Site | None = None) -> Backlink:
     return backlink
 
 
-def _moderate(backlink: Backlink, site_settings: SiteSettings, *, verified: bool) -> None:
-    verdict = spam.run_checks(backlink)
+def _moderate(candidate: spam.Candidate, site_settings: SiteSettings) -> None:
+    backlink = candidate.backlink
+    verdict = spam.run_checks(candidate)
     backlink.reason = verdict.reason[:255]
     if verdict.decision is spam.Decision.SPAM:
         backlink.status = Status.SPAM
     elif (
         verdict.decision is spam.Decision.ACCEPT
-        and verified
+        and candidate.verified
         and site_settings.moderation == Moderation.AUTO_APPROVE
     ):
         backlink.status = Status.APPROVED

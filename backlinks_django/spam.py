@@ -1,6 +1,6 @@
 """The checks every received backlink goes through, in the order of ``BACKLINKS["CHECKS"]``.
 
-A check is a function ``check(backlink) -> Verdict | None`` (None: no
+A check is a function ``check(candidate) -> Verdict | None`` (None: no
 opinion). The first verdict that is not ``ACCEPT`` decides; its reason is
 stored on the backlink and shown to moderators.
 """
@@ -18,6 +18,7 @@ from backlinks_django.conf import app_settings
 
 if TYPE_CHECKING:
     from backlinks_django.models import Backlink
+    from backlinks_django.receive import Ping
 
 
 class Decision(enum.Enum):
@@ -34,7 +35,17 @@ class Verdict:
 
 ACCEPT = Verdict(Decision.ACCEPT)
 
-Check = Callable[["Backlink"], Verdict | None]
+
+@dataclass(frozen=True)
+class Candidate:
+    """What a check sees: the unsaved backlink, the ping as received, whether it was verified."""
+
+    backlink: Backlink
+    ping: Ping
+    verified: bool
+
+
+Check = Callable[[Candidate], Verdict | None]
 
 
 def get_checks() -> list[Check]:
@@ -42,10 +53,10 @@ def get_checks() -> list[Check]:
     return [import_string(path) for path in app_settings.CHECKS]
 
 
-def run_checks(backlink: Backlink) -> Verdict:
+def run_checks(candidate: Candidate) -> Verdict:
     """The verdict of the first check that holds or flags the backlink, else ACCEPT."""
     for check in get_checks():
-        verdict = check(backlink)
+        verdict = check(candidate)
         if verdict is not None and verdict.decision is not Decision.ACCEPT:
             return verdict
     return ACCEPT

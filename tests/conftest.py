@@ -123,3 +123,12 @@ def unused_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Rate-limit counters live in the local-memory cache: start every test at zero."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()

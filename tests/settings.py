@@ -77,6 +77,8 @@ MANAGERS = [("Editor", "editor@example.com")]
 # (no ALLOWED_NETWORKS) refuses loopback, and tests of that override this.
 BACKLINKS = {
     "ALLOWED_NETWORKS": ["127.0.0.0/8", "::1/128"],
+    # Test peers listen on random ports; the default allows only 80 and 443.
+    "ALLOWED_PORTS": None,
     "FETCH_DEADLINE": 5.0,
     "SCHEME": "http",
 }

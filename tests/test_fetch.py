@@ -480,7 +480,7 @@ def test_embedded_ipv4_forms_are_judged_like_the_ipv4_address(
         str(ipaddress.IPv6Address((0x0064FF9B << 96) | packed)),  # NAT64
         str(ipaddress.IPv6Address((0x2002 << 112) | (packed << 80) | 1)),  # 6to4
     ]
-    with override_settings(BACKLINKS={}):
+    with override_settings(BACKLINKS={"ALLOWED_PORTS": None}):
         expected = refused(str(address))
         assert [refused(form) for form in forms] == [expected] * len(forms)
 

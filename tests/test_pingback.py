@@ -14,6 +14,7 @@ from pytest_httpserver import HTTPServer
 from backlinks_django import __version__
 from backlinks_django.models import Backlink, BlockedDomain, Kind, SiteSettings, Status
 from tests.conftest import TARGET_HOST, page_linking_to
+from tests.settings import BACKLINKS as BASE
 from tests.testapp.models import Article, Note, Unregistered
 
 pytestmark = pytest.mark.django_db
@@ -127,7 +128,7 @@ def test_source_answering_404_is_fault_16(xmlrpc_call, serve_source, article_url
     assert fault_of(xmlrpc_call, source, article_url).faultCode == 16
 
 
-@override_settings(BACKLINKS={})
+@override_settings(BACKLINKS={"ALLOWED_PORTS": None})
 def test_loopback_source_is_refused_by_default_with_fault_16(
     xmlrpc_call, serve_source, article_url, httpserver
 ):
@@ -209,11 +210,11 @@ def test_pings_close_after_configured_days(xmlrpc_call, serve_source, article, a
     source = serve_source(page_linking_to(article_url))
 
     with override_settings(
-        BACKLINKS={"ALLOWED_NETWORKS": ["127.0.0.0/8"], "CLOSE_AFTER_DAYS": 30}
+        BACKLINKS={**BASE, "ALLOWED_NETWORKS": ["127.0.0.0/8"], "CLOSE_AFTER_DAYS": 30}
     ):
         assert fault_of(xmlrpc_call, source, article_url).faultCode == 33
     with override_settings(
-        BACKLINKS={"ALLOWED_NETWORKS": ["127.0.0.0/8"], "CLOSE_AFTER_DAYS": 60}
+        BACKLINKS={**BASE, "ALLOWED_NETWORKS": ["127.0.0.0/8"], "CLOSE_AFTER_DAYS": 60}
     ):
         xmlrpc_call("pingback.ping", source, article_url)
     assert Backlink.objects.count() == 1
@@ -346,7 +347,7 @@ def test_external_entity_is_refused(client, site):
     assert post_xml(client, body).faultCode == -32700
 
 
-@override_settings(BACKLINKS={"XMLRPC_MAX_BODY": 100})
+@override_settings(BACKLINKS={**BASE, "XMLRPC_MAX_BODY": 100})
 def test_body_over_the_limit_is_refused_before_parsing(client, site):
     body = xmlrpc.client.dumps(
         ("http://a.example/" + "x" * 200, "http://b.example/"), "pingback.ping"

@@ -28,6 +28,7 @@ from backlinks_django.exceptions import (
 from backlinks_django.protocols import pingback, trackback
 from backlinks_django.protocols.pingback import DISCOVERY_BYTES, discover_server, send_ping
 from backlinks_django.protocols.trackback import discover_ping_url
+from tests.settings import BACKLINKS as BASE
 
 UA = "backlinks-tests/1.0 (+http://blog.example/)"
 SOURCE = "http://blog.example/?p=6"
@@ -204,7 +205,7 @@ def test_unreachable_target_is_peer_unreachable(unused_port: int) -> None:
 def test_target_at_a_refused_address_is_no_endpoint_without_retry(peer: HTTPServer) -> None:
     url = serve_page(peer, head('<link rel="pingback" href="http://blog.example/xmlrpc.php">'))
 
-    with override_settings(BACKLINKS={}), pytest.raises(NoEndpoint) as info:
+    with override_settings(BACKLINKS={"ALLOWED_PORTS": None}), pytest.raises(NoEndpoint) as info:
         discover_server(url, user_agent=UA)
 
     assert info.value.retry is False
@@ -223,7 +224,7 @@ def test_hanging_target_is_peer_timeout(peer: HTTPServer) -> None:
     try:
         with (
             override_settings(
-                BACKLINKS={"ALLOWED_NETWORKS": ["127.0.0.0/8"], "FETCH_DEADLINE": 1.0}
+                BACKLINKS={**BASE, "ALLOWED_NETWORKS": ["127.0.0.0/8"], "FETCH_DEADLINE": 1.0}
             ),
             pytest.raises(PeerTimeout),
         ):
@@ -524,7 +525,7 @@ def test_trackback_to_unreachable_peer_is_peer_unreachable(unused_port: int) -> 
 
 
 def test_trackback_to_a_refused_address_is_no_endpoint_without_retry(peer: HTTPServer) -> None:
-    with override_settings(BACKLINKS={}), pytest.raises(NoEndpoint) as info:
+    with override_settings(BACKLINKS={"ALLOWED_PORTS": None}), pytest.raises(NoEndpoint) as info:
         send_trackback(peer.url_for("/tb"))
 
     assert info.value.retry is False

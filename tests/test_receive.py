@@ -16,19 +16,22 @@ from werkzeug import Request, Response
 from backlinks_django.exceptions import AlreadyRegistered, TargetNotFound, TargetNotPingable
 from backlinks_django.models import Backlink, Kind, SiteSettings, Status
 from backlinks_django.receive import Ping, is_on_site, receive
-from backlinks_django.spam import Decision, Verdict
+from backlinks_django.spam import Candidate, Decision, Verdict
 from tests.conftest import page_linking_to
+from tests.settings import BACKLINKS as BASE
 from tests.testapp.models import Article
 
 pytestmark = pytest.mark.django_db
 
 
-def hold_everything(backlink: Backlink) -> Verdict:
+def hold_everything(candidate: Candidate) -> Verdict:
     return Verdict(Decision.HOLD, "Held by the test check")
 
 
-def spam_if_casino(backlink: Backlink) -> Verdict | None:
-    return Verdict(Decision.SPAM, "Casino") if "casino" in backlink.title.lower() else None
+def spam_if_casino(candidate: Candidate) -> Verdict | None:
+    if "casino" in candidate.backlink.title.lower():
+        return Verdict(Decision.SPAM, "Casino")
+    return None
 
 
 def ping(source: str, target: str, **kwargs) -> Ping:
@@ -58,7 +61,11 @@ def test_a_check_holding_a_backlink_stores_its_reason(serve_source, article_url,
     source = serve_source(page_linking_to(article_url))
 
     with override_settings(
-        BACKLINKS={"ALLOWED_NETWORKS": ["127.0.0.0/8"], "CHECKS": [f"{__name__}.hold_everything"]}
+        BACKLINKS={
+            **BASE,
+            "ALLOWED_NETWORKS": ["127.0.0.0/8"],
+            "CHECKS": [f"{__name__}.hold_everything"],
+        }
     ):
         backlink = receive(ping(source, article_url), site=site)
 
@@ -69,7 +76,11 @@ def test_a_check_can_flag_spam(serve_source, article_url, site):
     source = serve_source(page_linking_to(article_url, title="Best CASINO"))
 
     with override_settings(
-        BACKLINKS={"ALLOWED_NETWORKS": ["127.0.0.0/8"], "CHECKS": [f"{__name__}.spam_if_casino"]}
+        BACKLINKS={
+            **BASE,
+            "ALLOWED_NETWORKS": ["127.0.0.0/8"],
+            "CHECKS": [f"{__name__}.spam_if_casino"],
+        }
     ):
         backlink = receive(ping(source, article_url), site=site)
 
@@ -82,7 +93,7 @@ def test_managers_are_emailed_about_pending_backlinks(
     source = serve_source(page_linking_to(article_url, title="Peer post"))
 
     with override_settings(
-        BACKLINKS={"ALLOWED_NETWORKS": ["127.0.0.0/8"], "NOTIFY_MANAGERS": True}
+        BACKLINKS={**BASE, "ALLOWED_NETWORKS": ["127.0.0.0/8"], "NOTIFY_MANAGERS": True}
     ):
         with django_capture_on_commit_callbacks(execute=True):
             receive(ping(source, article_url), site=site)

@@ -19,11 +19,13 @@ from backlinks_django import send
 from backlinks_django.compat import task_backends
 from backlinks_django.models import Backlink, OutboundPing, Outcome, Protocol, SiteSettings, Status
 from tests.peers import Peer
+from tests.settings import BACKLINKS as BASE
 from tests.testapp.models import Article, Unregistered
 
 pytestmark = pytest.mark.django_db
 
 LOOPBACK = {
+    "ALLOWED_PORTS": None,
     "ALLOWED_NETWORKS": ["127.0.0.0/8", "::1/128"],
     "SCHEME": "http",
     "SEND_HOST_INTERVAL": 0,
@@ -220,7 +222,7 @@ def test_no_endpoint_is_recorded_and_not_retried(httpserver, site):
     assert (row.outcome, row.next_attempt_at) == (Outcome.NO_ENDPOINT, None)
 
 
-@override_settings(BACKLINKS={**LOOPBACK, "SEND_TRACKBACK_FALLBACK": True})
+@override_settings(BACKLINKS={**BASE, **LOOPBACK, "SEND_TRACKBACK_FALLBACK": True})
 def test_trackback_fallback_when_only_rdf_is_advertised(httpserver, site):
     peer = Peer(httpserver, discovery="none")
     base = httpserver.url_for("/").rstrip("/")
@@ -247,7 +249,7 @@ def test_trackback_fallback_when_only_rdf_is_advertised(httpserver, site):
     assert fields["blog_name"] == ["Test site"]
 
 
-@override_settings(BACKLINKS={**LOOPBACK, "SEND_TRACKBACK_FALLBACK": False})
+@override_settings(BACKLINKS={**BASE, **LOOPBACK, "SEND_TRACKBACK_FALLBACK": False})
 def test_trackback_fallback_can_be_switched_off(httpserver, site):
     peer = Peer(httpserver, discovery="none")
     base = httpserver.url_for("/").rstrip("/")
@@ -320,7 +322,7 @@ def test_fault_48_counts_as_delivered(httpserver, site):
     assert (row.outcome, row.fault_code, row.next_attempt_at) == (Outcome.SUCCESS, 48, None)
 
 
-@override_settings(BACKLINKS={**LOOPBACK, "SEND_FLOOD_WINDOW": 16.0})
+@override_settings(BACKLINKS={**BASE, **LOOPBACK, "SEND_FLOOD_WINDOW": 16.0})
 def test_wordpress_flood_fault_429_is_retried_after_the_window(httpserver, site):
     peer = Peer(httpserver, fault=429)
     before = timezone.now()
@@ -331,7 +333,7 @@ def test_wordpress_flood_fault_429_is_retried_after_the_window(httpserver, site)
     assert 15 <= (row.next_attempt_at - before).total_seconds() <= 18
 
 
-@override_settings(BACKLINKS={**LOOPBACK, "SEND_FLOOD_WINDOW": 1.2})
+@override_settings(BACKLINKS={**BASE, **LOOPBACK, "SEND_FLOOD_WINDOW": 1.2})
 def test_two_posts_of_one_flood_limited_blog_both_get_their_ping(httpserver, site):
     peer = Peer(httpserver, flood_window=1.0)
     article = entry("mine", links(peer.page("/one"), peer.page("/two")))
@@ -348,7 +350,9 @@ def test_two_posts_of_one_flood_limited_blog_both_get_their_ping(httpserver, sit
     assert set(outcomes(article).values()) == {Outcome.SUCCESS}
 
 
-@override_settings(BACKLINKS={**LOOPBACK, "SEND_RETRY_DELAY": 10.0, "SEND_MAX_ATTEMPTS": 3})
+@override_settings(
+    BACKLINKS={**BASE, **LOOPBACK, "SEND_RETRY_DELAY": 10.0, "SEND_MAX_ATTEMPTS": 3}
+)
 def test_transient_errors_back_off_exponentially_then_stop(httpserver, site):
     peer = Peer(httpserver, status=500)
     article = entry("mine", links(peer.page("/post")))
@@ -371,7 +375,7 @@ def test_transient_errors_back_off_exponentially_then_stop(httpserver, site):
     assert OutboundPing.objects.get().attempts == 3  # stopped: not due any more
 
 
-@override_settings(BACKLINKS={**LOOPBACK, "FETCH_DEADLINE": 1.0, "SEND_HOST_INTERVAL": 0})
+@override_settings(BACKLINKS={**BASE, **LOOPBACK, "FETCH_DEADLINE": 1.0, "SEND_HOST_INTERVAL": 0})
 def test_hanging_peer_times_out_without_holding_up_others(site):
     slow_server, fast_server = HTTPServer(threaded=True), HTTPServer(threaded=True)
     slow_server.start()
@@ -393,7 +397,7 @@ def test_hanging_peer_times_out_without_holding_up_others(site):
     assert elapsed < 2.5
 
 
-@override_settings(BACKLINKS={**LOOPBACK, "SEND_PER_HOST": 2, "SEND_HOST_INTERVAL": 0})
+@override_settings(BACKLINKS={**BASE, **LOOPBACK, "SEND_PER_HOST": 2, "SEND_HOST_INTERVAL": 0})
 def test_at_most_per_host_requests_at_once(site):
     server = HTTPServer(threaded=True)
     server.start()
@@ -408,7 +412,7 @@ def test_at_most_per_host_requests_at_once(site):
     assert peer.max_active == 2
 
 
-@override_settings(BACKLINKS={**LOOPBACK, "SEND_HOST_INTERVAL": 0.3})
+@override_settings(BACKLINKS={**BASE, **LOOPBACK, "SEND_HOST_INTERVAL": 0.3})
 def test_requests_to_one_host_are_spaced(site):
     server = HTTPServer(threaded=True)
     server.start()
@@ -441,7 +445,7 @@ def test_failing_peer_does_not_break_the_save(
     assert OutboundPing.objects.get().outcome == Outcome.HTTP_ERROR
 
 
-@override_settings(BACKLINKS={"SCHEME": "http"})
+@override_settings(BACKLINKS={"SCHEME": "http", "ALLOWED_PORTS": None})
 def test_private_targets_are_not_fetched_by_default(httpserver, site):
     peer = Peer(httpserver)
     send.send_pings(entry("mine", links(peer.page("/post"))))

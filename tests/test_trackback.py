@@ -11,6 +11,7 @@ from django.test import Client, override_settings
 
 from backlinks_django.models import Backlink, Kind, SiteSettings, Status
 from tests.conftest import page_linking_to
+from tests.settings import BACKLINKS as BASE
 from tests.testapp.models import Article, Unregistered
 
 pytestmark = pytest.mark.django_db
@@ -101,7 +102,7 @@ def test_source_without_link_is_error(client, article, serve_source):
     assert not Backlink.objects.exists()
 
 
-@override_settings(BACKLINKS={"VERIFY_TRACKBACKS": False})
+@override_settings(BACKLINKS={**BASE, "VERIFY_TRACKBACKS": False})
 def test_verification_can_be_switched_off(client, article, unused_port, site):
     SiteSettings.objects.create(site=site, moderation="auto")
     body = encode({"url": f"http://127.0.0.1:{unused_port}/never-fetched", "title": "t"})

@@ -1,0 +1,38 @@
+"""Fixed-window rate limits kept in Django's cache framework.
+
+Several processes share a limit only when they share the cache (Redis,
+Memcached, the database cache); the default local-memory cache limits each
+process on its own.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from django.core.cache import caches
+
+from backlinks_django.conf import app_settings
+
+
+def hit(scope: str, key: str, limit: tuple[int, float] | None) -> float | None:
+    """Count one event for ``key``; return seconds to wait if over ``limit``, else None.
+
+    ``limit`` is (events, window seconds); None means unlimited.
+    """
+    if limit is None:
+        return None
+    events, window = limit
+    now = time.time()
+    window_index = math.floor(now / window)
+    cache_key = f"backlinks:{scope}:{window_index}:{key}"
+    cache = caches[app_settings.RATE_LIMIT_CACHE]
+    cache.add(cache_key, 0, timeout=math.ceil(window) + 1)
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:  # evicted between add and incr
+        cache.add(cache_key, 1, timeout=math.ceil(window) + 1)
+        count = 1
+    if count > events:
+        return max(0.0, (window_index + 1) * window - now)
+    return None
