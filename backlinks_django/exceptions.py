@@ -7,6 +7,8 @@ shown to the remote peer, so it never names internals.
 
 from __future__ import annotations
 
+import math
+
 
 class BacklinkError(Exception):
     """Base class: a ping that cannot be accepted."""
@@ -74,6 +76,16 @@ class AccessDenied(BacklinkError):
     fault_code = 49
     http_status = 403
     default_message = "Access denied."
+
+
+class RateLimited(AccessDenied):
+    """Too many pings from this address or source domain lately; the sender may retry."""
+
+    http_status = 429
+
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(f"Too many pings lately; try again in {self.retry_after} seconds.")
 
 
 class DeliveryError(Exception):

@@ -15,13 +15,14 @@ from django.contrib.sites.models import Site
 from django.core.mail import mail_managers
 from django.db import IntegrityError, models, transaction
 
-from backlinks_django import __version__, fetch, html, registry, spam
+from backlinks_django import __version__, fetch, html, registry, spam, throttle
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import (
     AccessDenied,
     AlreadyRegistered,
     InvalidRequest,
     NoLinkToTarget,
+    RateLimited,
     SourceNotFound,
     TargetNotPingable,
 )
@@ -96,6 +97,20 @@ def resolve_target(url: str, site: Site) -> models.Model:
     return registry.resolve_path(f"{path}?{parts.query}" if parts.query else path)
 
 
+def limit_rate(remote_ip: str | None, source_url: str) -> None:
+    """Raise RateLimited when the sender's address or the source's domain pinged too often."""
+    if remote_ip:
+        wait = throttle.hit("ip", remote_ip, app_settings.RATE_LIMIT_PER_IP)
+        if wait is not None:
+            logger.info("Rate-limited pings from %s", remote_ip)
+            raise RateLimited(wait)
+    domain = (urlsplit(source_url).hostname or "").rstrip(".")
+    wait = throttle.hit("source", domain, app_settings.RATE_LIMIT_PER_SOURCE_DOMAIN)
+    if wait is not None:
+        logger.info("Rate-limited pings from sources on %s", domain)
+        raise RateLimited(wait)
+
+
 def user_agent(site: Site, purpose: str) -> str:
     """The User-Agent of our requests: app, version, site, and on whose behalf."""
     return f"backlinks_django/{__version__}; {site.domain}; {purpose}"
@@ -134,6 +149,8 @@ def receive(ping: Ping, *, site: Site | None = None) -> Backlink:
     target_url = check_url(ping.target_url, "target")
     if html.normalize_url(source_url) == html.normalize_url(target_url):
         raise InvalidRequest("The source and the target are the same URL.")
+    if ping.source_html is None:  # in-process self-pings are not rate limited
+        limit_rate(ping.remote_ip, source_url)
 
     target = ping.target if ping.target is not None else resolve_target(target_url, site)
     registration = registry.get_registration(target)

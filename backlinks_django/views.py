@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from backlinks_django import registry
 from backlinks_django.conf import app_settings
-from backlinks_django.exceptions import BacklinkError, TargetNotFound
+from backlinks_django.exceptions import BacklinkError, RateLimited, TargetNotFound
 from backlinks_django.models import Kind
 from backlinks_django.protocols import trackback
 from backlinks_django.receive import Ping, receive
@@ -81,5 +81,8 @@ def trackback_view(request: HttpRequest, content_type_id: int, object_pk: str) -
         )
     except BacklinkError as error:
         body, status = trackback.to_error(error)
-        return HttpResponse(body, content_type=XML, status=status)
+        response = HttpResponse(body, content_type=XML, status=status)
+        if isinstance(error, RateLimited):
+            response["Retry-After"] = str(error.retry_after)
+        return response
     return HttpResponse(trackback.success_xml(), content_type=XML)

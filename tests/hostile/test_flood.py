@@ -1,0 +1,185 @@
+"""Floods: rate limits per IP, per source domain and per fetched host."""
+
+from __future__ import annotations
+
+import time
+import xmlrpc.client
+
+import pytest
+from django.test import Client, override_settings
+from django.utils import timezone
+
+from backlinks_django.models import Backlink
+from tests.conftest import page_linking_to
+from tests.settings import BACKLINKS as BASE
+from tests.testapp.models import Article
+
+pytestmark = [pytest.mark.hostile, pytest.mark.django_db]
+
+
+def ping(client: Client, source: str, target: str, ip: str = "203.0.113.7") -> object:
+    body = xmlrpc.client.dumps((source, target), "pingback.ping")
+    response = client.post("/backlinks/xmlrpc/", body, content_type="text/xml", REMOTE_ADDR=ip)
+    assert response.status_code == 200
+    try:
+        return xmlrpc.client.loads(response.content)[0][0]
+    except xmlrpc.client.Fault as fault:
+        return fault
+
+
+@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_IP": (5, 60)})
+def test_flood_from_one_ip_is_limited_while_another_ip_is_served(
+    client, article_url, serve_source, unused_port
+):
+    junk = f"http://127.0.0.1:{unused_port}/junk"
+    answers = [ping(client, f"{junk}{i}", article_url) for i in range(6)]
+
+    assert [a.faultCode for a in answers[:5]] == [16] * 5  # type: ignore[union-attr]
+    limited = answers[5]
+    assert isinstance(limited, xmlrpc.client.Fault)
+    assert limited.faultCode == 49
+    assert "try again in" in limited.faultString
+
+    source = serve_source(page_linking_to(article_url))
+    assert "registered" in ping(client, source, article_url, ip="198.51.100.9")  # type: ignore[operator]
+    assert Backlink.objects.count() == 1
+
+
+@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_IP": (1, 60)})
+def test_limited_ping_is_answered_before_any_fetch(client, article_url, serve_source, httpserver):
+    source = serve_source(page_linking_to(article_url))
+    ping(client, source, article_url)
+    fetches = len(httpserver.log)
+
+    answer = ping(client, source.replace("/source", "/other"), article_url)
+
+    assert answer.faultCode == 49  # type: ignore[union-attr]
+    assert len(httpserver.log) == fetches
+
+
+@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_SOURCE_DOMAIN": (3, 60)})
+def test_one_source_domain_is_limited_across_ips(client, article_url, unused_port):
+    answers = [
+        ping(client, f"http://127.0.0.1:{unused_port}/p{i}", article_url, ip=f"198.51.100.{i + 1}")
+        for i in range(4)
+    ]
+
+    assert [a.faultCode for a in answers] == [16, 16, 16, 49]  # type: ignore[union-attr]
+
+
+@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_IP": (2, 1.0)})
+def test_limit_lifts_after_the_window(client, article_url, unused_port):
+    junk = f"http://127.0.0.1:{unused_port}/j"
+    for i in range(2):
+        ping(client, f"{junk}{i}", article_url)
+    assert ping(client, f"{junk}x", article_url).faultCode == 49  # type: ignore[union-attr]
+
+    time.sleep(1.05)
+
+    assert ping(client, f"{junk}y", article_url).faultCode == 16  # type: ignore[union-attr]
+
+
+@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_IP": (1, 60)})
+def test_limited_trackback_is_429_with_retry_after(client, article, serve_source, article_url):
+    from django.contrib.contenttypes.models import ContentType
+
+    ct = ContentType.objects.get_for_model(article)
+    url = f"/backlinks/trackback/{ct.pk}/{article.pk}/"
+    source = serve_source(page_linking_to(article_url))
+    form = "application/x-www-form-urlencoded"
+    first = client.post(url, f"url={source}", content_type=form, REMOTE_ADDR="203.0.113.7")
+    assert first.status_code == 200
+
+    response = client.post(
+        url, f"url={source}?again", content_type=form, REMOTE_ADDR="203.0.113.7"
+    )
+
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert b"<error>1</error>" in response.content
+
+
+def test_default_limits_serve_a_busy_blog_pinging_forty_posts(client, site, httpserver):
+    """WordPress's 15-second window lost 38 of 40 such pingbacks; the defaults keep all 40."""
+    posts = [
+        Article.objects.create(title=f"P{i}", slug=f"p{i}", published_at=timezone.now())
+        for i in range(40)
+    ]
+    for i, post in enumerate(posts):
+        httpserver.expect_request(f"/entry{i}").respond_with_data(
+            page_linking_to(f"http://testserver{post.get_absolute_url()}"),
+            content_type="text/html",
+        )
+
+    answers = [
+        ping(
+            client, httpserver.url_for(f"/entry{i}"), f"http://testserver{post.get_absolute_url()}"
+        )
+        for i, post in enumerate(posts)
+    ]
+
+    assert all(isinstance(a, str) for a in answers), answers
+    assert Backlink.objects.count() == 40
+
+
+@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_FETCHED_HOST": (2, 60)})
+def test_fetches_to_one_host_are_capped_inbound(client, site, httpserver):
+    posts = [
+        Article.objects.create(title=f"P{i}", slug=f"p{i}", published_at=timezone.now())
+        for i in range(3)
+    ]
+    for i, post in enumerate(posts):
+        httpserver.expect_request(f"/e{i}").respond_with_data(
+            page_linking_to(f"http://testserver{post.get_absolute_url()}"),
+            content_type="text/html",
+        )
+
+    answers = [
+        ping(
+            client,
+            httpserver.url_for(f"/e{i}"),
+            f"http://testserver{p.get_absolute_url()}",
+            ip=f"198.51.100.{i + 1}",
+        )
+        for i, p in enumerate(posts)
+    ]
+
+    assert isinstance(answers[0], str) and isinstance(answers[1], str)
+    assert answers[2].faultCode == 16  # type: ignore[union-attr]
+    assert "Too many requests" in answers[2].faultString  # type: ignore[union-attr]
+    assert len(httpserver.log) == 2
+
+
+@override_settings(
+    BACKLINKS={
+        **BASE,
+        "SCHEME": "http",
+        "RATE_LIMIT_PER_FETCHED_HOST": (2, 60),
+        "SEND_HOST_INTERVAL": 0,
+    }
+)
+def test_fetches_to_one_host_are_capped_outbound(site, httpserver):
+    from django.db import transaction
+
+    from backlinks_django import send
+    from backlinks_django.models import OutboundPing, Outcome
+    from tests.peers import Peer
+
+    peer = Peer(httpserver)
+    targets = [peer.page(f"/t{i}") for i in range(3)]
+    with transaction.atomic():
+        article = Article.objects.create(
+            title="A",
+            slug="a",
+            body="".join(f'<a href="{t}">x</a>' for t in targets),
+            published_at=timezone.now(),
+        )
+
+    send.send_pings(article)
+
+    # Three discoveries and their pings would be six requests; the cap lets two through.
+    assert len(httpserver.log) == 2
+    capped = OutboundPing.objects.exclude(outcome=Outcome.SUCCESS)
+    assert capped.count() >= 1
+    assert {row.outcome for row in capped} == {Outcome.UNREACHABLE}
+    assert all(row.next_attempt_at is not None for row in capped)
