@@ -39,6 +39,7 @@ else:  # ModelAdmin and ModelForm are generic for type checkers only.
 
 READ_ONLY_FIELDS = (
     "kind",
+    "mention_type",
     "status",
     "reason",
     "site",
@@ -47,6 +48,10 @@ READ_ONLY_FIELDS = (
     "title",
     "excerpt",
     "blog_name",
+    "author_name",
+    "author_url",
+    "author_photo",
+    "published",
     "remote_ip",
     "user_agent",
     "received_at",
@@ -127,13 +132,15 @@ class BacklinkAdmin(BacklinkModelAdmin):
     list_display = (
         "title_or_source",
         "kind",
+        "mention_type",
+        "author_name",
         "status",
         "source_domain",
         "target_link",
         "received_at",
     )
-    list_filter = ("status", "kind", "site", "received_at")
-    search_fields = ("source_url", "title", "excerpt", "blog_name", "target_url")
+    list_filter = ("status", "kind", "mention_type", "site", "received_at")
+    search_fields = ("source_url", "title", "excerpt", "blog_name", "author_name", "target_url")
     date_hierarchy = "received_at"
     actions = (approve, unapprove, mark_spam, reject, block_domain)
     fields = READ_ONLY_FIELDS

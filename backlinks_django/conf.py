@@ -163,6 +163,10 @@ class BacklinksSettings:
         return str(value) if value else None
 
     @property
+    def WEBMENTION_STATUS(self) -> int:
+        return 202 if int(self._get("WEBMENTION_STATUS")) == 202 else 201
+
+    @property
     def MAX_URL_LENGTH(self) -> int:
         return int(self._get("MAX_URL_LENGTH"))
 

@@ -63,6 +63,8 @@ DEFAULTS: dict[str, Any] = {
     "AUTO_APPROVE_KNOWN_DOMAINS": False,
     "AKISMET_API_KEY": None,
     "AKISMET_BLOG_URL": None,
+    # Answer to a Webmention: 201 with a Location status URL, or 202 Accepted.
+    "WEBMENTION_STATUS": 201,
     # Longest source or target URL accepted.
     "MAX_URL_LENGTH": 2000,
 }

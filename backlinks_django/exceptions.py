@@ -38,6 +38,12 @@ class SourceNotFound(BacklinkError):
     default_message = "The source URL could not be fetched."
 
 
+class SourceGone(SourceNotFound):
+    """The source answered 410 Gone: its author deleted it."""
+
+    default_message = "The source URL is gone."
+
+
 class NoLinkToTarget(BacklinkError):
     """The source page does not link to the target."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html as html_module
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -104,18 +105,61 @@ def extract_links(html: str, base_url: str) -> list[str]:
     return links
 
 
-def find_link(html: str, base_url: str, target_url: str, context: int = 100) -> LinkContext | None:
-    """The first <a href> pointing at target_url, with the page title and an excerpt around it."""
+def find_link(
+    html: str, base_url: str, target_url: str, context: int = 100, *, media: bool = False
+) -> LinkContext | None:
+    """The first <a href> pointing at target_url, with the page title and an excerpt around it.
+
+    With ``media`` an ``<img src>`` or ``<video src>`` counts too (Webmention's rule).
+    """
     soup = _parse(html)
     if soup is None:
         return None
     target = normalize_url(target_url)
-    for anchor, url in _anchors(soup, base_url):
+    for anchor, url in _anchors(soup, base_url, _MEDIA_LINKS if media else _LINKS):
         if normalize_url(url) == target:
             title = _title(soup)
             _drop(soup, "title")
             return LinkContext(title=title, excerpt=_excerpt(anchor, max(context, 0)))
     return None
+
+
+def find_mention(
+    document: str, content_type: str, base_url: str, target_url: str, context: int = 100
+) -> LinkContext | None:
+    """Webmention verification: does the document, by its media type, mention target_url?
+
+    HTML: an ``a href``, ``img src`` or ``video src``; JSON: a string value equal to
+    the target; plain text: the target's text. Other types never mention anything.
+    """
+    if content_type in ("text/html", "application/xhtml+xml"):
+        return find_link(document, base_url, target_url, context, media=True)
+    if content_type == "application/json" or content_type.endswith("+json"):
+        try:
+            data = json.loads(document)
+        except (ValueError, RecursionError):
+            return None
+        return LinkContext(title="", excerpt="") if _json_has(data, target_url) else None
+    if content_type == "text/plain":
+        position = document.find(target_url)
+        if position < 0:
+            return None
+        start, end = max(0, position - context), position + len(target_url) + context
+        return LinkContext(title="", excerpt=to_plain_text(document[start:end]))
+    return None
+
+
+def _json_has(data: object, value: str) -> bool:
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if item == value:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def page_title(html: str) -> str:
@@ -178,13 +222,19 @@ def _drop(soup: BeautifulSoup, name: str) -> None:
             tag.decompose()
 
 
-def _anchors(soup: BeautifulSoup, base_url: str) -> Iterator[tuple[Tag, str]]:
-    """Each <a> with an http(s) href, and that href resolved and without its fragment."""
+_LINKS = {"a": "href"}
+_MEDIA_LINKS = {"a": "href", "img": "src", "video": "src"}
+
+
+def _anchors(
+    soup: BeautifulSoup, base_url: str, elements: dict[str, str] = _LINKS
+) -> Iterator[tuple[Tag, str]]:
+    """Each linking element with an http(s) URL, that URL resolved and without its fragment."""
     base = _base_url(soup, base_url)
-    for anchor in soup.find_all("a"):
+    for anchor in soup.find_all(list(elements)):
         if not isinstance(anchor, Tag):
             continue
-        href = anchor.get("href")
+        href = anchor.get(elements[anchor.name])
         if not isinstance(href, str):
             continue
         href = _URL_NOISE.sub("", href.strip())

@@ -1,4 +1,4 @@
-"""``X-Pingback`` autodiscovery header on registered objects' pages."""
+"""Autodiscovery headers (``X-Pingback``, Webmention ``Link``) on registered objects' pages."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from backlinks_django import registry
 
 
 class PingbackHeaderMiddleware:
-    """Add ``X-Pingback: <xmlrpc url>`` to successful GET/HEAD pages of registered objects.
+    """Advertise the endpoints on successful GET/HEAD pages of registered objects.
+
+    ``X-Pingback: <xmlrpc url>`` and ``Link: <webmention url>; rel="webmention"``.
 
     The decision uses the resolved URL only (no database query).
     """
@@ -29,4 +31,8 @@ class PingbackHeaderMiddleware:
             and registry.registration_for_match(match) is not None
         ):
             response["X-Pingback"] = request.build_absolute_uri(reverse("backlinks_django:xmlrpc"))
+            endpoint = request.build_absolute_uri(reverse("backlinks_django:webmention"))
+            response["Link"] = ", ".join(
+                filter(None, [response.get("Link"), f'<{endpoint}>; rel="webmention"'])
+            )
         return response

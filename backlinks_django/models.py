@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 class Kind(models.TextChoices):
     PINGBACK = "pingback", _("Pingback")
     TRACKBACK = "trackback", _("TrackBack")
+    WEBMENTION = "webmention", _("Webmention")
 
 
 class Status(models.TextChoices):
@@ -26,6 +28,16 @@ class Status(models.TextChoices):
     APPROVED = "approved", _("Approved")
     SPAM = "spam", _("Spam")
     REJECTED = "rejected", _("Rejected")
+    # The source no longer links here (410 Gone, or the link was removed).
+    REMOVED = "removed", _("Removed at source")
+
+
+class MentionType(models.TextChoices):
+    MENTION = "mention", _("Mention")
+    REPLY = "reply", _("Reply")
+    LIKE = "like", _("Like")
+    REPOST = "repost", _("Repost")
+    BOOKMARK = "bookmark", _("Bookmark")
 
 
 class BacklinkQuerySet(models.QuerySet["Backlink"]):
@@ -66,6 +78,13 @@ class Backlink(models.Model):
     title = models.CharField(_("title"), max_length=255, blank=True)
     excerpt = models.TextField(_("excerpt"), blank=True)
     blog_name = models.CharField(_("blog name"), max_length=255, blank=True)
+    mention_type = models.CharField(
+        _("type"), max_length=20, choices=MentionType.choices, default=MentionType.MENTION
+    )
+    author_name = models.CharField(_("author"), max_length=255, blank=True)
+    author_url = models.URLField(_("author URL"), max_length=2000, blank=True)
+    author_photo = models.URLField(_("author photo"), max_length=2000, blank=True)
+    published = models.DateTimeField(_("published at source"), null=True, blank=True)
     remote_ip = models.GenericIPAddressField(_("remote IP"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=255, blank=True)
     received_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
@@ -125,6 +144,7 @@ class BlockedDomain(models.Model):
 
 
 class Protocol(models.TextChoices):
+    WEBMENTION = "webmention", _("Webmention")
     PINGBACK = "pingback", _("Pingback")
     TRACKBACK = "trackback", _("TrackBack")
 
@@ -233,6 +253,7 @@ class SiteSettings(models.Model):
     )
     receive_pingbacks = models.BooleanField(_("receive pingbacks"), default=True)
     receive_trackbacks = models.BooleanField(_("receive trackbacks"), default=True)
+    receive_webmentions = models.BooleanField(_("receive webmentions"), default=True)
     send_pings = models.BooleanField(_("send pings"), default=True)
     self_pings = models.BooleanField(
         _("self-pings"),
@@ -257,4 +278,39 @@ class SiteSettings(models.Model):
         return {
             Kind.PINGBACK: self.receive_pingbacks,
             Kind.TRACKBACK: self.receive_trackbacks,
+            Kind.WEBMENTION: self.receive_webmentions,
         }.get(Kind(kind), False)
+
+
+class WebmentionRequest(models.Model):
+    """A received Webmention waiting for, or done with, its asynchronous verification."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+        REMOVED = "removed", _("Removed at source")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, verbose_name=_("site"))
+    source_url = models.URLField(_("source URL"), max_length=2000)
+    target_url = models.URLField(_("target URL"), max_length=2000)
+    remote_ip = models.GenericIPAddressField(_("remote IP"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=255, blank=True)
+    state = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.QUEUED
+    )
+    message = models.CharField(_("message"), max_length=500, blank=True)
+    backlink = models.ForeignKey(
+        Backlink, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("backlink")
+    )
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("webmention request")
+        verbose_name_plural = _("webmention requests")
+        ordering: ClassVar[list[str]] = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.source_url} → {self.target_url} ({self.state})"

@@ -15,18 +15,28 @@ from django.contrib.sites.models import Site
 from django.core.mail import mail_managers
 from django.db import IntegrityError, models, transaction
 
-from backlinks_django import __version__, fetch, html, registry, spam, throttle
+from backlinks_django import __version__, fetch, html, mf2, moderation, registry, spam, throttle
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import (
     AccessDenied,
     AlreadyRegistered,
+    BacklinkError,
     InvalidRequest,
     NoLinkToTarget,
     RateLimited,
+    SourceGone,
     SourceNotFound,
     TargetNotPingable,
 )
-from backlinks_django.models import Backlink, BlockedDomain, Kind, Moderation, SiteSettings, Status
+from backlinks_django.models import (
+    Backlink,
+    BlockedDomain,
+    Kind,
+    Moderation,
+    SiteSettings,
+    Status,
+    WebmentionRequest,
+)
 from backlinks_django.signals import backlink_received
 
 logger = logging.getLogger(__name__)
@@ -56,6 +66,8 @@ class Ping:
     # The source page's HTML when we already have it (self-pings are verified
     # against our own object's content, without an HTTP round trip).
     source_html: str | None = None
+    # False when the rate limits were already applied (a queued Webmention).
+    rate_limit: bool = True
 
 
 def check_url(url: object, role: str) -> str:
@@ -116,10 +128,21 @@ def user_agent(site: Site, purpose: str) -> str:
     return f"backlinks_django/{__version__}; {site.domain}; {purpose}"
 
 
-def verify_source(ping: Ping, target_url: str, site: Site) -> html.LinkContext:
-    """Fetch the source (unless given) and return the link's context, or raise 16 / 17."""
+@dataclass(frozen=True)
+class Verified:
+    """What verification found on the source page."""
+
+    context: html.LinkContext
+    entry: mf2.Entry | None = None
+
+
+def verify_source(ping: Ping, target_url: str, site: Site) -> Verified:
+    """Fetch the source (unless given) and find the link, or raise 16 / 17.
+
+    A source answering 410 Gone raises SourceGone (a SourceNotFound).
+    """
     if ping.source_html is not None:
-        return _find_link(ping.source_html, ping.source_url, target_url)
+        return Verified(_found(html.find_link(ping.source_html, ping.source_url, target_url)))
     on_behalf = f"verifying {ping.kind} from {ping.remote_ip or 'unknown'}"
     headers = {"User-Agent": user_agent(site, on_behalf)}
     if ping.remote_ip:
@@ -128,30 +151,51 @@ def verify_source(ping: Ping, target_url: str, site: Site) -> html.LinkContext:
         response = fetch.fetch(ping.source_url, headers=headers, truncate=True)
     except fetch.FetchError as exc:
         raise SourceNotFound(f"The source URL could not be fetched: {exc.message}") from None
+    if response.status == 410:
+        raise SourceGone()
     if response.status >= 400:
         raise SourceNotFound(f"The source URL answered HTTP {response.status}.")
+    context = app_settings.EXCERPT_CONTEXT
+    if ping.kind == Kind.WEBMENTION:
+        found = html.find_mention(
+            response.text, response.content_type, response.url, target_url, context
+        )
+        entry = (
+            mf2.read_entry(response.text, response.url, target_url) if response.is_html else None
+        )
+        return Verified(_found(found), entry)
     if not response.is_html:
         raise NoLinkToTarget("The source is not an HTML page.")
-    return _find_link(response.text, response.url, target_url)
+    return Verified(_found(html.find_link(response.text, response.url, target_url, context)))
 
 
-def _find_link(document: str, base_url: str, target_url: str) -> html.LinkContext:
-    context = html.find_link(document, base_url, target_url, context=app_settings.EXCERPT_CONTEXT)
+def _found(context: html.LinkContext | None) -> html.LinkContext:
     if context is None:
         raise NoLinkToTarget()
     return context
 
 
-def receive(ping: Ping, *, site: Site | None = None) -> Backlink:
-    """Check, verify and store one ping; return the stored backlink."""
-    site = site or Site.objects.get_current()
+@dataclass(frozen=True)
+class Admitted:
+    """A ping that passed the checks made before anything is fetched."""
+
+    source_url: str
+    target_url: str
+    target: models.Model
+    site_settings: SiteSettings
+
+
+def admit(ping: Ping, site: Site) -> Admitted:
+    """The checks that need no fetch: URLs, rate limits, target, switches, blocked domains.
+
+    Webmention runs these synchronously and the rest of :func:`receive` in a task.
+    """
     source_url = check_url(ping.source_url, "source")
     target_url = check_url(ping.target_url, "target")
     if html.normalize_url(source_url) == html.normalize_url(target_url):
         raise InvalidRequest("The source and the target are the same URL.")
-    if ping.source_html is None:  # in-process self-pings are not rate limited
+    if ping.rate_limit and ping.source_html is None:  # self-pings are not rate limited
         limit_rate(ping.remote_ip, source_url)
-
     target = ping.target if ping.target is not None else resolve_target(target_url, site)
     registration = registry.get_registration(target)
     if registration is None:
@@ -163,30 +207,36 @@ def receive(ping: Ping, *, site: Site | None = None) -> Backlink:
         raise TargetNotPingable("Pings are closed for this target.")
     if BlockedDomain.is_blocked(urlsplit(source_url).hostname or ""):
         raise AccessDenied("Pings from this source are refused.")
-    existing = Backlink.objects.for_object(target).filter(source_url=source_url)
-    if existing.exists():
+    return Admitted(source_url, target_url, target, site_settings)
+
+
+def receive(ping: Ping, *, site: Site | None = None) -> Backlink:
+    """Check, verify and store one ping; return the stored backlink.
+
+    A Webmention for a (target, source) already stored updates it, and marks it
+    removed when the source is gone or no longer links; other kinds get 48.
+    """
+    site = site or Site.objects.get_current()
+    admitted = admit(ping, site)
+    target, site_settings = admitted.target, admitted.site_settings
+    source_url, target_url = admitted.source_url, admitted.target_url
+    existing = Backlink.objects.for_object(target).filter(source_url=source_url).first()
+    if existing is not None and ping.kind != Kind.WEBMENTION:
         raise AlreadyRegistered()
 
-    title = html.to_plain_text(ping.title, TITLE_LENGTH)
-    excerpt = html.to_plain_text(ping.excerpt, EXCERPT_LENGTH)
+    verified: Verified | None = None
     if ping.verify:
-        context = verify_source(ping, target_url, site)
-        title = title or context.title
-        excerpt = excerpt or context.excerpt
+        try:
+            verified = verify_source(ping, target_url, site)
+        except (SourceGone, NoLinkToTarget):
+            if existing is not None:
+                return _remove(existing)
+            raise
 
-    backlink = Backlink(
-        kind=ping.kind,
-        site=site,
-        target=target,
-        target_url=target_url,
-        source_url=source_url,
-        title=title,
-        excerpt=excerpt,
-        blog_name=html.to_plain_text(ping.blog_name, BLOG_NAME_LENGTH),
-        remote_ip=ping.remote_ip,
-        user_agent=ping.user_agent[:USER_AGENT_LENGTH],
-    )
-    _moderate(spam.Candidate(backlink, ping, verified=ping.verify), site_settings)
+    backlink = existing or Backlink(kind=ping.kind, site=site, target=target)
+    _fill(backlink, ping, target_url, verified)
+    if existing is None or existing.status == Status.REMOVED:
+        _moderate(spam.Candidate(backlink, ping, verified=ping.verify), site_settings)
     try:
         with transaction.atomic():
             backlink.save()
@@ -200,9 +250,46 @@ def receive(ping: Ping, *, site: Site | None = None) -> Backlink:
         backlink.source_domain,
         backlink.status,
     )
-    backlink_received.send(sender=Backlink, backlink=backlink)
-    if backlink.status == Status.PENDING and app_settings.NOTIFY_MANAGERS:
-        transaction.on_commit(lambda: _notify_managers(backlink))
+    if existing is None:
+        backlink_received.send(sender=Backlink, backlink=backlink)
+        if backlink.status == Status.PENDING and app_settings.NOTIFY_MANAGERS:
+            transaction.on_commit(lambda: _notify_managers(backlink))
+    return backlink
+
+
+def _fill(backlink: Backlink, ping: Ping, target_url: str, verified: Verified | None) -> None:
+    """Copy what the ping and the source page say onto the backlink, as plain text."""
+    entry = verified.entry if verified is not None else None
+    title = html.to_plain_text(ping.title, TITLE_LENGTH)
+    excerpt = html.to_plain_text(ping.excerpt, EXCERPT_LENGTH)
+    if entry is not None:
+        title = title or entry.name
+        excerpt = excerpt or entry.content
+        backlink.mention_type = entry.mention_type
+        backlink.author_name = entry.author_name
+        backlink.author_url = entry.author_url
+        backlink.author_photo = entry.author_photo
+        backlink.published = entry.published
+    if verified is not None:
+        title = title or verified.context.title
+        excerpt = excerpt or verified.context.excerpt
+    backlink.target_url = target_url
+    backlink.source_url = check_url(ping.source_url, "source")
+    backlink.title = title
+    backlink.excerpt = excerpt
+    backlink.blog_name = html.to_plain_text(ping.blog_name, BLOG_NAME_LENGTH)
+    backlink.remote_ip = ping.remote_ip
+    backlink.user_agent = ping.user_agent[:USER_AGENT_LENGTH]
+
+
+def _remove(backlink: Backlink) -> Backlink:
+    """The source no longer links here: hide the backlink, keep it for the record."""
+    moderation.set_status(
+        Backlink.objects.filter(pk=backlink.pk),
+        Status.REMOVED,
+        reason="The source no longer links here.",
+    )
+    backlink.refresh_from_db()
     return backlink
 
 
@@ -235,3 +322,55 @@ def _notify_managers(backlink: Backlink) -> None:
         ]
     )
     mail_managers(subject, body, fail_silently=True)
+
+
+def accept_webmention(
+    source_url: object, target_url: object, site: Site, remote_ip: str | None, user_agent: str
+) -> WebmentionRequest:
+    """Run the synchronous Webmention checks and record the request for verification."""
+    if not isinstance(source_url, str) or not isinstance(target_url, str):
+        raise InvalidRequest("Both source and target are required.")
+    target_url = target_url.partition("#")[0]
+    ping = Ping(
+        kind=Kind.WEBMENTION,
+        source_url=source_url,
+        target_url=target_url,
+        remote_ip=remote_ip,
+        user_agent=user_agent,
+    )
+    admitted = admit(ping, site)
+    return WebmentionRequest.objects.create(
+        site=site,
+        source_url=admitted.source_url,
+        target_url=admitted.target_url,
+        remote_ip=remote_ip,
+        user_agent=user_agent[:USER_AGENT_LENGTH],
+    )
+
+
+def process_webmention(request_id: str) -> WebmentionRequest | None:
+    """Verify a recorded Webmention through :func:`receive`; record how it ended."""
+    request = WebmentionRequest.objects.select_related("site").filter(pk=request_id).first()
+    if request is None:
+        return None
+    ping = Ping(
+        kind=Kind.WEBMENTION,
+        source_url=request.source_url,
+        target_url=request.target_url,
+        remote_ip=request.remote_ip,
+        user_agent=request.user_agent,
+        rate_limit=False,
+    )
+    try:
+        backlink = receive(ping, site=request.site)
+    except BacklinkError as error:
+        request.state, request.message = WebmentionRequest.State.REJECTED, error.message
+    else:
+        request.backlink = backlink
+        if backlink.status == Status.REMOVED:
+            request.state = WebmentionRequest.State.REMOVED
+            request.message = "The source no longer links to the target."
+        else:
+            request.state, request.message = WebmentionRequest.State.ACCEPTED, ""
+    request.save()
+    return request

@@ -6,7 +6,7 @@ import logging
 
 from django.contrib.contenttypes.models import ContentType
 
-from backlinks_django import send
+from backlinks_django import receive, send
 from backlinks_django.compat import task, task_backends
 from backlinks_django.conf import app_settings
 from backlinks_django.models import OutboundPing
@@ -28,9 +28,21 @@ def send_pings(content_type_id: int, object_pk: str, force: bool = False) -> int
     return len(rows)
 
 
+@task()
+def verify_webmention(request_id: str) -> str:
+    """Verify one received Webmention; return the state it ended in."""
+    request = receive.process_webmention(request_id)
+    return "" if request is None else str(request.state)
+
+
 def enqueue_send(content_type_id: int, object_pk: str, *, force: bool = False) -> None:
     """Queue :func:`send_pings` on the configured backend."""
     send_pings.using(backend=app_settings.TASK_BACKEND).enqueue(content_type_id, object_pk, force)
+
+
+def enqueue_webmention(request_id: str) -> None:
+    """Queue :func:`verify_webmention` on the configured backend."""
+    verify_webmention.using(backend=app_settings.TASK_BACKEND).enqueue(request_id)
 
 
 def schedule_retry(content_type_id: int, object_pk: str, rows: list[OutboundPing]) -> None:

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db import models
-from django.http import HttpRequest, HttpResponse
+from django.db import models, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from backlinks_django import registry
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import BacklinkError, RateLimited, TargetNotFound
-from backlinks_django.models import Kind
+from backlinks_django.models import Kind, WebmentionRequest
 from backlinks_django.protocols import trackback
-from backlinks_django.receive import Ping, receive
+from backlinks_django.receive import Ping, accept_webmention, receive
+from backlinks_django.tasks import enqueue_webmention
 
 XML = "text/xml; charset=utf-8"
+TEXT = "text/plain; charset=utf-8"
 
 
 def trackback_path(obj: models.Model) -> str:
@@ -86,3 +91,51 @@ def trackback_view(request: HttpRequest, content_type_id: int, object_pk: str) -
             response["Retry-After"] = str(error.retry_after)
         return response
     return HttpResponse(trackback.success_xml(), content_type=XML)
+
+
+@csrf_exempt
+def webmention_view(request: HttpRequest) -> HttpResponse:
+    """Receive a Webmention: check it now, verify it in a task, answer 201 or 202."""
+    if request.method != "POST":
+        response = HttpResponse("Send Webmentions with POST.\n", content_type=TEXT, status=405)
+        response["Allow"] = "POST"
+        return response
+    try:
+        mention = accept_webmention(
+            request.POST.get("source"),
+            request.POST.get("target"),
+            get_current_site(request),  # type: ignore[arg-type]
+            request.META.get("REMOTE_ADDR"),
+            request.META.get("HTTP_USER_AGENT", ""),
+        )
+    except BacklinkError as error:
+        response = HttpResponse(f"{error.message}\n", content_type=TEXT, status=400)
+        if isinstance(error, RateLimited):
+            response.status_code = 429
+            response["Retry-After"] = str(error.retry_after)
+        return response
+    mention_id = str(mention.pk)
+    transaction.on_commit(lambda: enqueue_webmention(mention_id))
+    if app_settings.WEBMENTION_STATUS == 202:
+        return HttpResponse(
+            "Accepted; it will be verified shortly.\n", content_type=TEXT, status=202
+        )
+    status_url = request.build_absolute_uri(
+        reverse("backlinks_django:webmention-status", kwargs={"pk": mention.pk})
+    )
+    response = HttpResponse(f"Created; status at {status_url}\n", content_type=TEXT, status=201)
+    response["Location"] = status_url
+    return response
+
+
+def webmention_status_view(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """The processing state of one received Webmention, as JSON."""
+    mention = get_object_or_404(WebmentionRequest, pk=pk)
+    return JsonResponse(
+        {
+            "state": mention.state,
+            "message": mention.message,
+            "source": mention.source_url,
+            "target": mention.target_url,
+        }
+    )

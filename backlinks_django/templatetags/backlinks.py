@@ -8,6 +8,7 @@ from django import template
 from django.db import models
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from backlinks_django import registry
@@ -47,6 +48,13 @@ def pingback_link(context: template.Context) -> SafeString:
             {"href": _absolute(context, reverse("backlinks_django:xmlrpc"))},
         ).strip()
     )
+
+
+@register.simple_tag(takes_context=True)
+def webmention_link(context: template.Context) -> SafeString:
+    """``{% webmention_link %}``: ``<link rel="webmention" href="...">`` for the page head."""
+    href = _absolute(context, reverse("backlinks_django:webmention"))
+    return format_html('<link rel="webmention" href="{}">', href)
 
 
 @register.simple_tag(takes_context=True)

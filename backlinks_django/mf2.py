@@ -1,0 +1,123 @@
+"""What a Webmention source says about itself, read from its microformats (mf2py)."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+import mf2py
+from django.utils.dateparse import parse_datetime
+
+from backlinks_django.html import normalize_url, to_plain_text
+from backlinks_django.models import MentionType
+
+# Properties of an h-entry naming the post it responds to, by mention type.
+_RESPONSE_PROPERTIES = {
+    "in-reply-to": MentionType.REPLY,
+    "like-of": MentionType.LIKE,
+    "repost-of": MentionType.REPOST,
+    "bookmark-of": MentionType.BOOKMARK,
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    mention_type: MentionType = MentionType.MENTION
+    name: str = ""
+    content: str = ""
+    author_name: str = ""
+    author_url: str = ""
+    author_photo: str = ""
+    published: datetime.datetime | None = None
+
+
+def read_entry(document: str, url: str, target_url: str) -> Entry:
+    """The first h-entry of the page, or the one responding to target_url, as an Entry."""
+    parsed = mf2py.parse(doc=document, url=url, html_parser="html.parser")
+    entries = [item for item in _items(parsed.get("items", [])) if "h-entry" in item["type"]]
+    if not entries:
+        return Entry()
+    target = normalize_url(target_url)
+    mention_type = MentionType.MENTION
+    entry = entries[0]
+    for candidate in entries:
+        found = _response_type(candidate, target)
+        if found is not None:
+            entry, mention_type = candidate, found
+            break
+    props = entry.get("properties", {})
+    author = _first(props.get("author"))
+    return Entry(
+        mention_type=mention_type,
+        name=to_plain_text(_text(_first(props.get("name"))), 255),
+        content=to_plain_text(_text(_first(props.get("content"))), 1000),
+        author_name=to_plain_text(_author_field(author, "name"), 255),
+        author_url=_web_url(_author_field(author, "url")),
+        author_photo=_web_url(_author_field(author, "photo")),
+        published=_datetime(_text(_first(props.get("published")))),
+    )
+
+
+def _items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Top-level items and their children (an h-feed holds its h-entries as children)."""
+    found: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get("type"), list):
+            found.append(item)
+            found.extend(_items(item.get("children", [])))
+    return found
+
+
+def _response_type(entry: dict[str, Any], target: str) -> MentionType | None:
+    props = entry.get("properties", {})
+    for name, mention_type in _RESPONSE_PROPERTIES.items():
+        for value in props.get(name, []):
+            url = _cited_url(value)
+            if url and normalize_url(url) == target:
+                return mention_type
+    return None
+
+
+def _cited_url(value: Any) -> str:
+    """The URL of a response property: a plain URL or an embedded h-cite's url."""
+    if isinstance(value, dict):
+        return _text(_first(value.get("properties", {}).get("url"))) or _text(value)
+    return _text(value)
+
+
+def _first(values: Any) -> Any:
+    return values[0] if isinstance(values, list) and values else None
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict):
+        value = value.get("value", "")
+    return value if isinstance(value, str) else ""
+
+
+def _author_field(author: Any, name: str) -> str:
+    if isinstance(author, str):
+        return author if name == "name" else ""
+    if not isinstance(author, dict):
+        return ""
+    props = author.get("properties", {})
+    value = _text(_first(props.get(name)))
+    if not value and name == "url":
+        value = _text(author.get("value"))
+    return value
+
+
+def _web_url(value: str) -> str:
+    value = value.strip()
+    return value if value.startswith(("http://", "https://")) and len(value) <= 2000 else ""
+
+
+def _datetime(value: str) -> datetime.datetime | None:
+    try:
+        parsed = parse_datetime(value.strip())
+    except ValueError:
+        return None
+    if parsed is not None and parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.UTC)
+    return parsed
