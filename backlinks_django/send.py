@@ -160,6 +160,9 @@ def _failure(error: DeliveryError) -> Result:
             retry=error.retry,
             flood=error.code == 429,
         )
+    if isinstance(error, PeerHTTPError) and error.status == 409:
+        # 409 Conflict: the peer already has this backlink (our own receivers say so).
+        return Result(Outcome.SUCCESS, message="Already registered at the peer.")
     outcome = {
         NoEndpoint: Outcome.NO_ENDPOINT,
         PeerRejected: Outcome.REJECTED,
@@ -286,6 +289,8 @@ def _deliver_self(
                 kind=Kind.PINGBACK,
                 source_url=source.url,
                 target_url=row.target_url,
+                title=source.title,
+                blog_name=source.blog_name,
                 user_agent=source.user_agent,
                 source_html=source.html,
             ),

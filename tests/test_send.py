@@ -480,6 +480,7 @@ def test_self_ping_lands_a_pending_backlink_in_process(site):
         Status.PENDING,
         "http://testserver/articles/source/",
     )
+    assert (backlink.title, backlink.blog_name) == ("Source", "Test site")
     assert "this" in backlink.excerpt
     assert OutboundPing.objects.get().outcome == Outcome.SUCCESS
 
@@ -584,3 +585,28 @@ def test_task_schedules_its_retry_on_a_deferring_backend(httpserver, dummy_backe
     row = OutboundPing.objects.get()
     assert retry.args == [ct, str(article.pk)]
     assert retry.task.run_after == row.next_attempt_at
+
+
+@override_settings(BACKLINKS=LOOPBACK)
+def test_trackback_answered_409_already_registered_counts_as_delivered(httpserver, site):
+    from django.contrib.contenttypes.models import ContentType
+
+    httpserver.expect_request("/tb", method="POST").respond_with_data(
+        '<?xml version="1.0"?><response><error>1</error><message>Already</message></response>',
+        status=409,
+        content_type="text/xml",
+    )
+    article = entry("mine", "<p>No links.</p>")
+    OutboundPing.objects.create(
+        site=site,
+        content_type=ContentType.objects.get_for_model(article),
+        object_id=str(article.pk),
+        target_url=httpserver.url_for("/tb"),
+        protocol=Protocol.TRACKBACK,
+        requested=True,
+    )
+
+    send.send_pings(article)
+
+    row = OutboundPing.objects.get()
+    assert (row.outcome, row.next_attempt_at) == (Outcome.SUCCESS, None)

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from backlinks_django.admin import TrackbackInline
+
 from .models import Entry
 
 
@@ -10,3 +12,6 @@ class EntryAdmin(admin.ModelAdmin):
     search_fields = ["title", "body"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
+    # "Send trackbacks to": TrackBack URLs an editor enters are pinged with the links
+    # found in the body when the entry is saved.
+    inlines = [TrackbackInline]

@@ -1,14 +1,20 @@
-"""Settings of the example project: a small blog that receives pingbacks and trackbacks.
+"""Settings of the example project: a small blog that sends and receives pingbacks and trackbacks.
 
-For local demonstration only (``scripts/demo``); not a template for production.
+For local demonstration only (``scripts/demo``); not a template for production. One project
+serves both demo sites: ``DEMO_DB`` names each site's SQLite file, and ``demo_setup --domain``
+sets its ``Site`` (``SITE_ID`` is 1 in every database).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
+import django
+
 BASE_DIR = Path(__file__).resolve().parent.parent
+DEMO_DB = Path(os.environ.get("DEMO_DB") or BASE_DIR / "db.sqlite3").resolve()
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-project-not-secret")
 DEBUG = os.environ.get("DJANGO_DEBUG", "1").lower() not in {"0", "false", "no", "off", ""}
@@ -22,6 +28,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.sites",
+    # Django 6 has the tasks framework built in; 5.2 needs the django-tasks backport.
+    *([] if django.VERSION >= (6, 0) else ["django_tasks"]),
+    "django_tasks_db",
     "backlinks_django",
     "blog",
 ]
@@ -33,6 +42,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.sites.middleware.CurrentSiteMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "backlinks_django.middleware.PingbackHeaderMiddleware",
@@ -56,10 +66,18 @@ TEMPLATES = [
     }
 ]
 
+# Each site's web server and task worker share its SQLite file: WAL lets the server read
+# while the worker writes, and IMMEDIATE transactions wait for the lock (up to the
+# timeout) instead of failing with "database is locked" halfway through.
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": BASE_DIR / "db.sqlite3",
+        "NAME": DEMO_DB,
+        "OPTIONS": {
+            "init_command": "PRAGMA journal_mode=WAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        },
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -71,15 +89,32 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 
+# Both demo sites run on 127.0.0.1, and browsers share cookies between ports: name the
+# cookies after the database so that logging in to one site's admin keeps the other's.
+_COOKIE_PREFIX = re.sub(r"[^A-Za-z0-9]+", "_", DEMO_DB.stem)
+SESSION_COOKIE_NAME = f"{_COOKIE_PREFIX}_sessionid"
+CSRF_COOKIE_NAME = f"{_COOKIE_PREFIX}_csrftoken"
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 # The demo pings itself and peers on this machine, so it lets the fetcher reach
 # loopback addresses. The default refuses them: a production site must not copy
 # this, or anyone could make it fetch services listening on its own host.
 BACKLINKS = {
     "ALLOWED_NETWORKS": ["127.0.0.0/8", "::1/128"],
+    # The demo sites listen on ports of the runner's choosing (PORT), not 80/443.
+    "ALLOWED_PORTS": None,
+    # runserver speaks plain HTTP: the URLs in the pings we send must say so.
+    "SCHEME": "http",
+    "TASK_BACKEND": "default",
 }
 
-# No TASKS setting: Django's default (the immediate backend) sends outbound pings
-# right after the entry is saved, which is what a one-process demo wants.
+# Saving an entry queues its pings in this database; `manage.py db_worker` (started by
+# scripts/demo next to each site's server) sends them, and queues retries for later.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+    },
+}
 
 LOGGING = {
     "version": 1,

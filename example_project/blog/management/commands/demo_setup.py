@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
@@ -13,6 +14,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+
+from backlinks_django.models import SiteSettings
 
 from ...models import Entry
 
@@ -28,9 +31,12 @@ EDITOR_PERMISSIONS = [
 class DemoEntry:
     slug: str
     title: str
-    body: str  # str.format()ted with the entries' absolute URLs, keyed by slug
+    body: str  # str.format()ted with the entries' absolute URLs, keyed by slug, and PEER_KEY
     days_ago: int
 
+
+# In PEER_ENTRY's body: the URL of the peer site's first entry.
+PEER_KEY = "peer_hello"
 
 DEMO_ENTRIES = [
     DemoEntry(
@@ -67,11 +73,24 @@ DEMO_ENTRIES = [
     ),
 ]
 
+# Created only with --peer; its title names the peer ("Linking to site B").
+PEER_ENTRY = DemoEntry(
+    slug="linking-to-the-peer",
+    title="Linking to {peer_name}",
+    days_ago=0,
+    body=(
+        f'<p>Our neighbour runs backlinks_django too, and we like <a href="{{{PEER_KEY}}}">its '
+        "first entry</a>. Save this entry in the admin: our task worker finds the pingback "
+        "server that page announces and pings it, and the backlink waits for moderation there.</p>"
+    ),
+)
+
 
 class Command(BaseCommand):
     help = (
         "Set up the demo: Site domain and name, users 'admin' (superuser) and 'editor' "
-        "(moderator), and published demo entries. Safe to run again."
+        "(moderator), and published demo entries (with --peer, one linking to the peer "
+        "site). Sends no pings. Safe to run again."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -85,19 +104,44 @@ class Command(BaseCommand):
             default="backlinks_django demo",
             help="site name (default: %(default)s)",
         )
+        parser.add_argument(
+            "--peer",
+            metavar="URL",
+            help="base URL of another demo site (e.g. http://127.0.0.1:8001): adds an "
+            "entry that links to that site's first entry",
+        )
+        parser.add_argument(
+            "--peer-name",
+            help="what the linking entry's title calls the peer (default: its host)",
+        )
 
     @transaction.atomic
-    def handle(self, *args: Any, domain: str, name: str, **options: Any) -> None:
-        self.set_up_site(domain, name)
+    def handle(
+        self,
+        *args: Any,
+        domain: str,
+        name: str,
+        peer: str | None,
+        peer_name: str | None,
+        **options: Any,
+    ) -> None:
+        if peer is not None:
+            parts = urlsplit(peer)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise CommandError(f"--peer must be an http(s) URL, not {peer!r}")
+            peer = peer.rstrip("/")
+            peer_name = peer_name or parts.netloc
+        site = self.set_up_site(domain, name)
+        self.set_up_site_settings(site)
         self.set_up_user("admin", superuser=True)
         editors = self.set_up_editors_group()
         self.set_up_user("editor", superuser=False, group=editors)
-        self.set_up_entries(domain)
+        self.set_up_entries(domain, peer, peer_name or "")
 
     def report(self, message: str) -> None:
         self.stdout.write(f"  {message}")
 
-    def set_up_site(self, domain: str, name: str) -> None:
+    def set_up_site(self, domain: str, name: str) -> Site:
         site, created = Site.objects.get_or_create(
             pk=settings.SITE_ID, defaults={"domain": domain, "name": name}
         )
@@ -109,6 +153,17 @@ class Command(BaseCommand):
             self.report(f"site {site.pk}: domain set to {domain!r}")
         else:
             self.report(f"site {site.pk}: already {domain!r}")
+        return site
+
+    def set_up_site_settings(self, site: Site) -> None:
+        # A row with the defaults, so that the switches show as checkboxes in the
+        # admin's list (Backlinks → Site backlink settings). Kept as edited.
+        row, created = SiteSettings.objects.get_or_create(site=site)
+        state = "created" if created else "kept"
+        self.report(
+            f"backlink settings: {state}, self-pings {'on' if row.self_pings else 'off'}, "
+            f"sending {'on' if row.send_pings else 'off'}"
+        )
 
     def set_up_user(self, username: str, *, superuser: bool, group: Group | None = None) -> None:
         user, created = User.objects.get_or_create(username=username)
@@ -142,35 +197,42 @@ class Command(BaseCommand):
         self.report(f"group 'Editors': {'created' if created else 'kept'}, with {codenames}")
         return group
 
-    def set_up_entries(self, domain: str) -> None:
-        urls = {
-            demo.slug: f"http://{domain}{reverse('blog:entry', kwargs={'slug': demo.slug})}"
-            for demo in DEMO_ENTRIES
-        }
-        existing = {e.slug: e for e in Entry.objects.filter(slug__in=urls)}
+    def set_up_entries(self, domain: str, peer: str | None, peer_name: str) -> None:
+        def path(slug: str) -> str:
+            return reverse("blog:entry", kwargs={"slug": slug})
+
+        urls = {demo.slug: f"http://{domain}{path(demo.slug)}" for demo in DEMO_ENTRIES}
+        demos = list(DEMO_ENTRIES)
+        if peer is not None:
+            # The peer runs this same project, so its entries have the same paths.
+            urls[PEER_KEY] = f"{peer}{path(DEMO_ENTRIES[0].slug)}"
+            demos.append(PEER_ENTRY)
+        existing = {e.slug: e for e in Entry.objects.filter(slug__in=[d.slug for d in demos])}
         now = timezone.now()
         new = []
-        for demo in DEMO_ENTRIES:
+        for demo in demos:
+            title = demo.title.format(peer_name=peer_name)
             body = demo.body.format_map(urls)
             entry = existing.get(demo.slug)
             if entry is None:
                 new.append(
                     Entry(
                         slug=demo.slug,
-                        title=demo.title,
+                        title=title,
                         body=body,
                         published_at=now - timedelta(days=demo.days_ago),
                         pings_open=True,
                     )
                 )
-                self.report(f"entry {demo.slug!r}: created")
-            elif entry.body != body:
-                # Only the links change (a new --domain); edits elsewhere are overwritten.
-                Entry.objects.filter(pk=entry.pk).update(body=body)
-                self.report(f"entry {demo.slug!r}: links updated for {domain!r}")
+                self.report(f"entry {title!r}: created")
+            elif (entry.title, entry.body) != (title, body):
+                # Only the links change (a new --domain or --peer); edits elsewhere are
+                # overwritten.
+                Entry.objects.filter(pk=entry.pk).update(title=title, body=body)
+                self.report(f"entry {title!r}: links updated")
             else:
-                self.report(f"entry {demo.slug!r}: unchanged")
-        # bulk_create() and update() send no post_save, so seeding the demo sends no
-        # pingbacks while the server is not yet running. Saving an entry in the admin
-        # later sends them for real.
+                self.report(f"entry {title!r}: unchanged")
+        # bulk_create() and update() send no post_save, so seeding the demo queues no
+        # pings (and the peer may not be up yet). Saving an entry in the admin later
+        # queues them for the worker.
         Entry.objects.bulk_create(new)
