@@ -374,3 +374,26 @@ def process_webmention(request_id: str) -> WebmentionRequest | None:
             request.state, request.message = WebmentionRequest.State.ACCEPTED, ""
     request.save()
     return request
+
+
+def reverify(backlink: Backlink) -> str:
+    """Fetch an approved backlink's source again; mark it removed if it no longer links.
+
+    Returns "ok", "removed" or "unreachable" (kept as it is: the failure may pass).
+    """
+    ping = Ping(
+        kind=Kind(backlink.kind),
+        source_url=backlink.source_url,
+        target_url=backlink.target_url,
+        remote_ip=None,
+        user_agent="",
+        rate_limit=False,
+    )
+    try:
+        verify_source(ping, backlink.target_url, backlink.site)
+    except (SourceGone, NoLinkToTarget):
+        _remove(backlink)
+        return "removed"
+    except SourceNotFound:
+        return "unreachable"
+    return "ok"
