@@ -101,8 +101,8 @@ class BacklinksSettings:
         return float(self._get("SEND_FLOOD_WINDOW"))
 
     @property
-    def SEND_TRACKBACK_FALLBACK(self) -> bool:
-        return bool(self._get("SEND_TRACKBACK_FALLBACK"))
+    def SEND_PROTOCOLS(self) -> list[str]:
+        return [str(p) for p in self._get("SEND_PROTOCOLS")]
 
     @property
     def SCHEME(self) -> str:

@@ -29,7 +29,14 @@ DEFAULTS: dict[str, Any] = {
     # Largest XML-RPC request body accepted, checked before parsing.
     "XMLRPC_MAX_BODY": 64 * 1024,
     # Dotted paths of spam checks run on every received backlink, in order.
-    "CHECKS": [],
+    "CHECKS": [
+        "backlinks_django.spam.blocked_keywords",
+        "backlinks_django.spam.too_many_links",
+        "backlinks_django.spam.akismet",
+        "backlinks_django.spam.field_lengths",
+        "backlinks_django.spam.unverified",
+        "backlinks_django.spam.known_domain",
+    ],
     # Sending: links pinged at once by one task, and at once per host.
     "SEND_CONCURRENCY": 64,
     "SEND_PER_HOST": 2,
@@ -42,8 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "SEND_RETRY_DELAY": 60.0,
     # Seconds to wait before retrying a peer's "too quickly" refusal (WordPress: 15 s).
     "SEND_FLOOD_WINDOW": 16.0,
-    # Send a TrackBack when a target has no pingback server but advertises TrackBack RDF.
-    "SEND_TRACKBACK_FALLBACK": True,
+    # Protocols tried for each link, in order; the first one the target advertises is used.
+    "SEND_PROTOCOLS": ["webmention", "pingback", "trackback"],
     # Scheme of this site's absolute URLs in pings it sends.
     "SCHEME": "https",
     # Alias of the tasks backend (settings.TASKS) that runs sending work.

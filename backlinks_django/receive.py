@@ -299,6 +299,8 @@ def _moderate(candidate: spam.Candidate, site_settings: SiteSettings) -> None:
     backlink.reason = verdict.reason[:255]
     if verdict.decision is spam.Decision.SPAM:
         backlink.status = Status.SPAM
+    elif verdict.decision is spam.Decision.APPROVE:
+        backlink.status = Status.APPROVED
     elif (
         verdict.decision is spam.Decision.ACCEPT
         and candidate.verified

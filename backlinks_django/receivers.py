@@ -1,4 +1,4 @@
-"""The post_save receiver that queues pings for a saved registered object."""
+"""Receivers: queue pings when a registered object is saved, and notices when it is deleted."""
 
 from __future__ import annotations
 
@@ -30,5 +30,26 @@ def queue_pings_on_save(
         from backlinks_django.tasks import enqueue_send
 
         enqueue_send(content_type_id, object_pk)
+
+    transaction.on_commit(enqueue, using=using)
+
+
+def notify_on_delete(
+    sender: type[models.Model], instance: models.Model, using: str = "default", **kwargs: Any
+) -> None:
+    """After a registered object's deletion commits, tell its Webmention targets."""
+    registration = registry.get_registration(sender)
+    if registration is None:
+        return
+    from django.contrib.sites.models import Site
+
+    source_url = registration.absolute_url(instance, Site.objects.get_current().domain)
+    content_type_id = ContentType.objects.db_manager(using).get_for_model(instance).pk
+    object_pk = str(instance.pk)
+
+    def enqueue() -> None:
+        from backlinks_django.tasks import enqueue_notify_deleted
+
+        enqueue_notify_deleted(content_type_id, object_pk, source_url)
 
     transaction.on_commit(enqueue, using=using)

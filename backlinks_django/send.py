@@ -23,7 +23,7 @@ from django.contrib.sites.models import Site
 from django.db import models
 from django.utils import timezone
 
-from backlinks_django import html, registry
+from backlinks_django import fetch, html, registry
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import (
     AlreadyRegistered,
@@ -36,7 +36,7 @@ from backlinks_django.exceptions import (
     PeerTimeout,
 )
 from backlinks_django.models import Kind, OutboundPing, Outcome, Protocol, SiteSettings
-from backlinks_django.protocols import fetch_from_peer, pingback, trackback
+from backlinks_django.protocols import fetch_from_peer, pingback, trackback, webmention
 from backlinks_django.receive import Ping, is_on_site, receive, resolve_target, user_agent
 
 logger = logging.getLogger(__name__)
@@ -103,7 +103,11 @@ class HostGate:
 
 
 def deliver_remote(job: Job, source: Source, gate: HostGate) -> Result:
-    """Discover the target's endpoint and ping it; never raises for a peer's failure."""
+    """Discover the target's endpoint and ping it; never raises for a peer's failure.
+
+    One GET of the target serves every protocol's discovery; the first protocol of
+    ``SEND_PROTOCOLS`` that the target advertises is used.
+    """
     try:
         if job.trackback_url:
             with gate.slot(job.trackback_url, ping=True):
@@ -112,11 +116,33 @@ def deliver_remote(job: Job, source: Source, gate: HostGate) -> Result:
             response = fetch_from_peer(
                 job.target_url,
                 headers={"User-Agent": source.user_agent},
-                max_bytes=pingback.DISCOVERY_BYTES,
+                max_bytes=webmention.DISCOVERY_BYTES,
                 truncate=True,
             )
         if response.status >= 400:
             raise PeerHTTPError(response.status)
+        for protocol in app_settings.SEND_PROTOCOLS:
+            result = _try_protocol(protocol, response, job, source, gate)
+            if result is not None:
+                return result
+        raise NoEndpoint("The target advertises no endpoint this site sends to.")
+    except DeliveryError as exc:
+        return _failure(exc)
+
+
+def _try_protocol(
+    protocol: str, response: fetch.Response, job: Job, source: Source, gate: HostGate
+) -> Result | None:
+    """Ping through ``protocol`` if the target advertises it; None if it does not."""
+    if protocol == Protocol.WEBMENTION:
+        endpoint = webmention.discover_endpoint_in(response)
+        if endpoint:
+            with gate.slot(endpoint, ping=True):
+                answer = webmention.send(
+                    endpoint, source.url, job.target_url, user_agent=source.user_agent
+                )
+            return Result(Outcome.SUCCESS, Protocol.WEBMENTION, endpoint, answer)
+    elif protocol == Protocol.PINGBACK:
         server = pingback.discover_server_in(response)
         if server:
             with gate.slot(server, ping=True):
@@ -124,14 +150,12 @@ def deliver_remote(job: Job, source: Source, gate: HostGate) -> Result:
                     server, source.url, job.target_url, user_agent=source.user_agent
                 )
             return Result(Outcome.SUCCESS, Protocol.PINGBACK, server, answer)
-        if app_settings.SEND_TRACKBACK_FALLBACK and response.is_html:
-            ping_url = trackback.discover_ping_url(response.text, job.target_url)
-            if ping_url:
-                with gate.slot(ping_url, ping=True):
-                    return _sent_trackback(ping_url, source)
-        raise NoEndpoint("The target advertises no pingback server.")
-    except DeliveryError as exc:
-        return _failure(exc)
+    elif protocol == Protocol.TRACKBACK and response.is_html:
+        ping_url = trackback.discover_ping_url(response.text, job.target_url)
+        if ping_url:
+            with gate.slot(ping_url, ping=True):
+                return _sent_trackback(ping_url, source)
+    return None
 
 
 def _sent_trackback(ping_url: str, source: Source) -> Result:
@@ -213,7 +237,9 @@ def record_links(
     )
     rows = OutboundPing.objects.for_object(obj)
     if not force:
-        rows = rows.due()
+        # Webmention receivers update (or remove) what they hold when told again,
+        # so every save re-sends to old and new Webmention targets.
+        rows = rows.due() | rows.filter(protocol=Protocol.WEBMENTION, outcome=Outcome.SUCCESS)
     return list(rows.order_by("pk"))
 
 
@@ -262,6 +288,30 @@ def deliver(
             _record(
                 row, Result(Outcome.TIMEOUT, message="The sending deadline passed.", retry=True)
             )
+
+
+def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> list[OutboundPing]:
+    """Tell the Webmention targets of a deleted object, so they can remove its mentions.
+
+    The object's URL should answer 410 Gone by now; receivers fetch it to see.
+    """
+    rows = list(
+        OutboundPing.objects.filter(
+            content_type_id=content_type_id,
+            object_id=object_pk,
+            protocol=Protocol.WEBMENTION,
+            outcome=Outcome.SUCCESS,
+        ).select_related("site")
+    )
+    for row in rows:
+        agent = user_agent(row.site, "sending pings")
+        try:
+            answer = webmention.send(row.endpoint, source_url, row.target_url, user_agent=agent)
+        except DeliveryError as exc:
+            _record(row, _failure(exc))
+        else:
+            _record(row, Result(Outcome.SUCCESS, Protocol.WEBMENTION, row.endpoint, answer))
+    return rows
 
 
 def retry_now(rows: models.QuerySet[OutboundPing]) -> int:

@@ -29,6 +29,12 @@ def send_pings(content_type_id: int, object_pk: str, force: bool = False) -> int
 
 
 @task()
+def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> int:
+    """Re-send Webmentions for a deleted object so its targets can remove them."""
+    return len(send.notify_deleted(content_type_id, object_pk, source_url))
+
+
+@task()
 def verify_webmention(request_id: str) -> str:
     """Verify one received Webmention; return the state it ended in."""
     request = receive.process_webmention(request_id)
@@ -38,6 +44,13 @@ def verify_webmention(request_id: str) -> str:
 def enqueue_send(content_type_id: int, object_pk: str, *, force: bool = False) -> None:
     """Queue :func:`send_pings` on the configured backend."""
     send_pings.using(backend=app_settings.TASK_BACKEND).enqueue(content_type_id, object_pk, force)
+
+
+def enqueue_notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> None:
+    """Queue :func:`notify_deleted` on the configured backend."""
+    notify_deleted.using(backend=app_settings.TASK_BACKEND).enqueue(
+        content_type_id, object_pk, source_url
+    )
 
 
 def enqueue_webmention(request_id: str) -> None:

@@ -77,7 +77,19 @@ def dispatch(body: bytes, caller: pingback.Caller) -> str:
     """Answer one XML-RPC request body; every failure is a fault, never an exception."""
     try:
         params, method = pingback.loads(body)
-    except (ExpatError, DefusedXmlException, xmlrpc.client.ResponseError, ValueError, TypeError):
+    except (
+        ExpatError,
+        DefusedXmlException,
+        xmlrpc.client.ResponseError,
+        # A methodResponse holding a fault, sent where a call belongs.
+        Fault,
+        # Bad values: numbers, dates, base64, unknown or non-text encodings, broken structs.
+        ValueError,
+        TypeError,
+        LookupError,
+        ArithmeticError,
+        IndexError,
+    ):
         return dumps_fault(pingback.PARSE_ERROR, "The request is not well-formed XML-RPC.")
     function = get_dispatcher().funcs.get(method or "")
     if function is None:

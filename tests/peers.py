@@ -17,7 +17,8 @@ class Peer:
     """A blog on ``server`` whose pages advertise a pingback server that records calls.
 
     ``fault`` makes the server answer that fault code; ``status`` an HTTP status;
-    ``delay`` slows every answer; ``discovery`` is "header", "link" or "none".
+    ``delay`` slows every answer; ``discovery`` is "header", "link", "none", or
+    "webmention" (a Webmention endpoint besides the pingback header).
     """
 
     server: HTTPServer
@@ -30,6 +31,7 @@ class Peer:
     last_accepted: float = float("-inf")
     calls: list[tuple[str, str]] = field(default_factory=list)
     trackbacks: list[dict[str, list[str]]] = field(default_factory=list)
+    webmentions: list[tuple[str, str]] = field(default_factory=list)
     active: int = 0
     max_active: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -38,6 +40,9 @@ class Peer:
         self.server.expect_request("/xmlrpc", method="POST").respond_with_handler(self._xmlrpc)
         self.server.expect_request("/trackback", method="POST").respond_with_handler(
             self._trackback
+        )
+        self.server.expect_request("/webmention", method="POST").respond_with_handler(
+            self._webmention
         )
 
     def page(self, path: str, extra_html: str = "") -> str:
@@ -62,8 +67,10 @@ class Peer:
             time.sleep(self.delay)
             head = ""
             headers = {}
-            if self.discovery == "header":
+            if self.discovery in ("header", "webmention"):
                 headers["X-Pingback"] = self.server.url_for("/xmlrpc")
+            if self.discovery == "webmention":
+                headers["Link"] = f'<{self.server.url_for("/webmention")}>; rel="webmention"'
             elif self.discovery == "link":
                 head = f'<link rel="pingback" href="{self.server.url_for("/xmlrpc")}">'
             body = f"<html><head><title>Peer</title>{head}</head><body>{extra_html}</body></html>"
@@ -97,6 +104,12 @@ class Peer:
             return Response(body, content_type="text/xml")
         finally:
             self._leave()
+
+    def _webmention(self, request: Request) -> Response:
+        form = parse_qs(request.get_data().decode("utf-8"))
+        with self._lock:
+            self.webmentions.append((form["source"][0], form["target"][0]))
+        return Response("Accepted", status=202)
 
     def _trackback(self, request: Request) -> Response:
         with self._lock:

@@ -222,7 +222,7 @@ def test_no_endpoint_is_recorded_and_not_retried(httpserver, site):
     assert (row.outcome, row.next_attempt_at) == (Outcome.NO_ENDPOINT, None)
 
 
-@override_settings(BACKLINKS={**BASE, **LOOPBACK, "SEND_TRACKBACK_FALLBACK": True})
+@override_settings(BACKLINKS={**BASE, **LOOPBACK})
 def test_trackback_fallback_when_only_rdf_is_advertised(httpserver, site):
     peer = Peer(httpserver, discovery="none")
     base = httpserver.url_for("/").rstrip("/")
@@ -249,7 +249,7 @@ def test_trackback_fallback_when_only_rdf_is_advertised(httpserver, site):
     assert fields["blog_name"] == ["Test site"]
 
 
-@override_settings(BACKLINKS={**BASE, **LOOPBACK, "SEND_TRACKBACK_FALLBACK": False})
+@override_settings(BACKLINKS={**BASE, **LOOPBACK, "SEND_PROTOCOLS": ["webmention", "pingback"]})
 def test_trackback_fallback_can_be_switched_off(httpserver, site):
     peer = Peer(httpserver, discovery="none")
     base = httpserver.url_for("/").rstrip("/")
@@ -610,3 +610,70 @@ def test_trackback_answered_409_already_registered_counts_as_delivered(httpserve
 
     row = OutboundPing.objects.get()
     assert (row.outcome, row.next_attempt_at) == (Outcome.SUCCESS, None)
+
+
+# --- webmention ----------------------------------------------------------------------------
+
+
+@override_settings(BACKLINKS={**BASE, **LOOPBACK})
+def test_webmention_is_preferred_when_advertised(httpserver, site):
+    peer = Peer(httpserver, discovery="webmention")
+    target = peer.page("/post")
+
+    send.send_pings(entry("mine", links(target)))
+
+    assert peer.webmentions == [("http://testserver/articles/mine/", target)]
+    assert peer.calls == []
+    row = OutboundPing.objects.get()
+    assert (row.protocol, row.outcome, row.message) == (
+        Protocol.WEBMENTION,
+        Outcome.SUCCESS,
+        "202 Accepted",
+    )
+
+
+@override_settings(BACKLINKS={**BASE, **LOOPBACK, "SEND_PROTOCOLS": ["pingback", "webmention"]})
+def test_protocol_order_is_a_setting(httpserver, site):
+    peer = Peer(httpserver, discovery="webmention")
+    send.send_pings(entry("mine", links(peer.page("/post"))))
+
+    assert (len(peer.calls), len(peer.webmentions)) == (1, 0)
+
+
+@override_settings(BACKLINKS={**BASE, **LOOPBACK})
+def test_update_resends_webmentions_to_old_and_new_targets_but_not_pingbacks(httpserver, site):
+    mentions = Peer(httpserver, discovery="webmention")
+    old, new = mentions.page("/old"), mentions.page("/new")
+    server2 = HTTPServer()
+    server2.start()
+    try:
+        pings = Peer(server2)
+        pinged = pings.page("/p")
+        article = entry("mine", links(old, pinged))
+        send.send_pings(article)
+
+        article.body = links(new, pinged)  # the link to /old was removed
+        send.send_pings(article)
+    finally:
+        server2.stop()
+
+    assert sorted(t for _, t in mentions.webmentions) == sorted([old, old, new])
+    assert len(pings.calls) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_an_object_resends_its_webmentions(httpserver, site):
+    site.domain = "testserver"
+    site.save()
+    peer = Peer(httpserver, discovery="webmention")
+    target = peer.page("/post")
+    with override_settings(BACKLINKS={**BASE, **LOOPBACK}):
+        article = Article.objects.create(
+            title="Mine", slug="mine", body=links(target), published_at=timezone.now()
+        )
+        assert len(peer.webmentions) == 1  # sent on commit by the immediate backend
+
+        article.delete()
+
+    assert peer.webmentions == [("http://testserver/articles/mine/", target)] * 2
+    assert OutboundPing.objects.get().attempts == 2

@@ -16,11 +16,18 @@ def fetch_from_peer(
     headers: Mapping[str, str] | None = None,
     max_bytes: int | None = None,
     truncate: bool = False,
+    follow_redirects: bool = True,
 ) -> fetch.Response:
     """:func:`fetch.fetch` for sending, its errors turned into delivery errors."""
     try:
         return fetch.fetch(
-            url, method=method, data=data, headers=headers, max_bytes=max_bytes, truncate=truncate
+            url,
+            method=method,
+            data=data,
+            headers=headers,
+            max_bytes=max_bytes,
+            truncate=truncate,
+            follow_redirects=follow_redirects,
         )
     except fetch.FetchTimeout as exc:
         raise PeerTimeout(exc.message) from exc

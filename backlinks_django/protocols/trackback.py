@@ -6,7 +6,7 @@ posts pings (:func:`send`), raising :class:`DeliveryError` subclasses.
 
 from __future__ import annotations
 
-import codecs
+import re
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit
 from xml.etree.ElementTree import Element, ParseError
@@ -25,6 +25,7 @@ from backlinks_django.html import crop, normalize_url
 from backlinks_django.protocols import fetch_from_peer
 
 FIELDS = ("url", "title", "excerpt", "blog_name")
+_CHARSET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,39}")
 MAX_BODY = 64 * 1024
 
 
@@ -54,10 +55,16 @@ def parse_form(body: bytes, content_type: str) -> dict[str, str]:
     if charset is None:
         declared = raw.get(b"charset", b"").decode("ascii", "ignore").strip()
         charset = declared or "utf-8"
+    if not _CHARSET_NAME.fullmatch(charset):
+        raise InvalidRequest("The charset name is not valid.")
     try:
-        codecs.lookup(charset)
+        # bytes.decode refuses unknown names and codecs that are not text
+        # encodings (rot13, base64, zlib...); four NULs decode in any text one.
+        b"\0\0\0\0".decode(charset)
     except LookupError:
-        raise InvalidRequest(f"Unknown charset {charset[:40]!r}.") from None
+        raise InvalidRequest(f"Unknown charset {charset!r}.") from None
+    except (UnicodeError, ValueError):
+        pass
     fields: dict[str, str] = {}
     for name in FIELDS:
         value = raw.get(name.encode("ascii"))
@@ -65,8 +72,8 @@ def parse_form(body: bytes, content_type: str) -> dict[str, str]:
             continue
         try:
             fields[name] = value.decode(charset)
-        except UnicodeDecodeError:
-            raise InvalidRequest(f"The {name} field is not valid {charset[:40]}.") from None
+        except (UnicodeError, ValueError):
+            raise InvalidRequest(f"The {name} field is not valid {charset}.") from None
     if not fields.get("url", "").strip():
         raise InvalidRequest("The url field is required.")
     return fields

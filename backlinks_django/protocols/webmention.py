@@ -1,0 +1,311 @@
+"""Webmention (W3C Recommendation, 2017-01-12): the sending side.
+
+:func:`discover_endpoint` fetches a target and finds the endpoint it advertises (first HTTP
+``Link`` header with rel ``webmention``, else the first ``<link>`` or ``<a>`` with that rel in
+document order); :func:`send` posts ``source`` and ``target`` to it. Both raise
+:class:`DeliveryError` subclasses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from http import HTTPStatus
+from urllib.parse import urlencode, urljoin, urlsplit
+
+from bs4 import BeautifulSoup, Tag
+from bs4.exceptions import ParserRejectedMarkup
+
+from backlinks_django import fetch
+from backlinks_django.exceptions import PeerHTTPError
+from backlinks_django.html import crop, to_plain_text
+from backlinks_django.protocols import fetch_from_peer
+
+__all__ = ["DISCOVERY_BYTES", "discover_endpoint", "discover_endpoint_in", "send"]
+
+# Bytes of the target scanned for an endpoint: an <a rel="webmention"> may sit deep in <body>.
+DISCOVERY_BYTES = 256 * 1024
+# Bytes of an endpoint's answer read; only the status, Location and a short reason are kept.
+ANSWER_BYTES = 16 * 1024
+# Characters of a refusing endpoint's explanation kept in the error message.
+REASON_MAX_LENGTH = 200
+# Longest Location shown in a success message.
+LOCATION_MAX_LENGTH = 500
+
+_REL = "webmention"
+_WEB_SCHEMES = frozenset({"http", "https"})
+# HTML splits attribute token lists on ASCII whitespace only.
+_ASCII_WHITESPACE = re.compile(r"[ \t\n\f\r]+")
+# WHATWG URL parsing drops these anywhere in a URL, as browsers do when following an href.
+_URL_NOISE = re.compile(r"[\t\n\r]")
+_OWS = " \t"
+
+
+def discover_endpoint(target_url: str, *, user_agent: str) -> str | None:
+    """GET the target (redirects followed by the fetcher) and discover its endpoint."""
+    response = fetch_from_peer(
+        target_url,
+        headers={"User-Agent": user_agent},
+        max_bytes=DISCOVERY_BYTES,
+        truncate=True,
+    )
+    return discover_endpoint_in(response)
+
+
+def discover_endpoint_in(response: fetch.Response) -> str | None:
+    """The Webmention endpoint a fetched target advertises, per the W3C rules; None if none.
+
+    Raises :class:`PeerHTTPError` when the target answered an HTTP error (it is dead).
+    """
+    if response.status >= 400:
+        raise PeerHTTPError(response.status)
+    # The header is resolved against the URL that answered (after redirects), never <base>.
+    for href in _link_header_endpoints(_header_text(response.headers.get("Link", ""))):
+        endpoint = _web_url(response.url, href)
+        # An unusable endpoint (mailto:, a bad URL) advertises nothing; later ones may still.
+        if endpoint is not None:
+            return endpoint
+    if not response.is_html:
+        return None
+    return _html_endpoint(response.text, response.url)
+
+
+def send(endpoint: str, source_url: str, target_url: str, *, user_agent: str) -> str:
+    """POST source and target form-encoded; any 2xx is success. A short description of it.
+
+    ``"201 Created, status at <Location>"``, ``"202 Accepted"``, ``"200 OK"``...; a 4xx or 5xx
+    raises :class:`PeerHTTPError` (retried for 429 and 5xx).
+    """
+    # The endpoint's own query string stays in its URL: the spec forbids moving it into the body.
+    body = urlencode([("source", source_url), ("target", target_url)], encoding="utf-8")
+    # Only 307 and 308 keep a POST a POST; a 301/302/303 would turn it into a GET of
+    # some page whose 200 would read as delivered. So redirects are followed by hand.
+    for _hop in range(2):
+        response = fetch_from_peer(
+            endpoint,
+            method="POST",
+            data=body.encode("ascii"),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "User-Agent": user_agent,
+            },
+            max_bytes=ANSWER_BYTES,
+            truncate=True,
+            follow_redirects=False,
+        )
+        location = response.headers.get("Location", "").strip()
+        if response.status not in (307, 308) or not location:
+            break
+        endpoint = urljoin(response.url, _header_text(location))
+    if not 200 <= response.status < 300:
+        raise _http_error(response)
+    description = _status_line(response.status)
+    location = response.headers.get("Location", "").strip()
+    if response.status == 201 and location:
+        status_url = crop(urljoin(response.url, _header_text(location)), LOCATION_MAX_LENGTH)
+        description = f"{description}, status at {status_url}"
+    return description
+
+
+# --- HTTP Link header (RFC 8288) -----------------------------------------------------------------
+
+
+def _link_header_endpoints(value: str) -> Iterator[str]:
+    """The targets, as written, of the link-values whose rel includes "webmention", in order."""
+    for target, params in _link_values(value):
+        if _has_webmention(params.get("rel", "")):
+            yield target
+
+
+def _link_values(value: str) -> Iterator[tuple[str, Mapping[str, str]]]:
+    """Each ``<target>; name=value...`` of a Link header, its parameter names lower-cased.
+
+    Several headers arrive joined by commas, so this also splits those. Commas and semicolons
+    inside ``<...>`` or a quoted string belong to it; a malformed link-value is skipped.
+    """
+    position, length = 0, len(value)
+    while position < length:
+        position = _skip(value, position, _OWS + ",")
+        if position >= length:
+            return
+        if value[position] != "<":
+            position = _next_link_value(value, position)
+            continue
+        end = value.find(">", position + 1)
+        if end < 0:
+            return
+        target = value[position + 1 : end].strip(_OWS)
+        position = end + 1
+        params: dict[str, str] = {}
+        well_formed = True
+        while True:
+            position = _skip(value, position, _OWS)
+            if position >= length or value[position] == ",":
+                break
+            if value[position] != ";":
+                # Junk after the target: drop this link-value (it may be a mangled URL).
+                position, well_formed = _next_link_value(value, position), False
+                break
+            name, param, position = _link_param(value, position + 1)
+            # RFC 8288 section 3: occurrences of a parameter after the first are ignored.
+            if name and name not in params:
+                params[name] = param
+        if well_formed:
+            yield target, params
+
+
+def _link_param(value: str, position: int) -> tuple[str, str, int]:
+    """The lower-cased name and the value of the parameter at ``position``, and where it ends."""
+    length = len(value)
+    position = _skip(value, position, _OWS)
+    start = position
+    while position < length and value[position] not in "=;," + _OWS:
+        position += 1
+    name = value[start:position].lower()
+    position = _skip(value, position, _OWS)
+    if position >= length or value[position] != "=":
+        return name, "", position
+    position = _skip(value, position + 1, _OWS)
+    if position < length and value[position] == '"':
+        param, position = _quoted_string(value, position)
+        return name, param, position
+    start = position
+    while position < length and value[position] not in ";,":
+        position += 1
+    return name, value[start:position].strip(_OWS), position
+
+
+def _quoted_string(value: str, position: int) -> tuple[str, int]:
+    """The unescaped content of the quoted string opening at ``position``, and where it ends."""
+    chars: list[str] = []
+    position += 1
+    while position < len(value):
+        char = value[position]
+        if char == '"':
+            return "".join(chars), position + 1
+        if char == "\\" and position + 1 < len(value):
+            position += 1
+            char = value[position]
+        chars.append(char)
+        position += 1
+    return "".join(chars), position  # unterminated: the rest of the header
+
+
+def _next_link_value(value: str, position: int) -> int:
+    """Where the link-value after the malformed one at ``position`` starts (past a comma)."""
+    while position < len(value):
+        char = value[position]
+        if char == '"':
+            _param, position = _quoted_string(value, position)
+            continue
+        if char == ",":
+            return position + 1
+        position += 1
+    return position
+
+
+def _skip(value: str, position: int, chars: str) -> int:
+    while position < len(value) and value[position] in chars:
+        position += 1
+    return position
+
+
+def _header_text(value: str) -> str:
+    """A header value as sent: http.client decodes bytes as Latin-1, servers mostly send UTF-8."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+# --- HTML <link> and <a> -------------------------------------------------------------------------
+
+
+def _html_endpoint(text: str, page_url: str) -> str | None:
+    """The first <link> or <a> with rel "webmention" and an href, in document order, resolved."""
+    if "<" not in text:
+        return None
+    try:
+        # Parsing, not pattern matching, so that comments and escaped text ("&lt;link ...&gt;")
+        # are never taken for elements; "ignore" keeps the first of duplicate attributes.
+        soup = BeautifulSoup(text, "html.parser", on_duplicate_attribute="ignore")
+    except ParserRejectedMarkup:
+        return None
+    # A template's content is inert: it is not part of the document until a script uses it.
+    for template in soup.find_all("template"):
+        template.decompose()
+    base_url = _document_base_url(soup, page_url)
+    for element in soup.find_all(["link", "a"]):
+        if not isinstance(element, Tag) or not _has_webmention(element.get("rel")):
+            continue
+        href = element.get("href")
+        # Without href an element advertises nothing (webmention.rocks test 20): it is not
+        # "this page", which only href="" means.
+        if not isinstance(href, str):
+            continue
+        endpoint = _web_url(base_url, href)
+        if endpoint is not None:
+            return endpoint
+    return None
+
+
+def _document_base_url(soup: BeautifulSoup, page_url: str) -> str:
+    """HTML's document base URL: the first <base href> resolved against the page, else the page."""
+    base = soup.find("base", href=True)
+    href = base.get("href") if isinstance(base, Tag) else None
+    if isinstance(href, str) and href.strip():
+        return _web_url(page_url, href) or page_url
+    return page_url
+
+
+def _has_webmention(rel: object) -> bool:
+    """Whether a rel value (a string, or bs4's list of tokens) has the token "webmention".
+
+    Link relation types compare ASCII case-insensitively (HTML and RFC 8288 alike).
+    """
+    if isinstance(rel, str):
+        tokens: list[str] = _ASCII_WHITESPACE.split(rel)
+    elif isinstance(rel, list):
+        tokens = [token for item in rel if isinstance(item, str) for token in item.split()]
+    else:
+        return False
+    return any(token.isascii() and token.lower() == _REL for token in tokens)
+
+
+def _web_url(base_url: str, href: str) -> str | None:
+    """``href`` resolved against ``base_url``, without fragment, if that is an http(s) URL.
+
+    ``href=""`` resolves to the base itself: the page is its own endpoint.
+    """
+    try:
+        url = urljoin(base_url, _URL_NOISE.sub("", href.strip(" \t\n\f\r")))
+        url = url.partition("#")[0]
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _WEB_SCHEMES or not parts.hostname:
+        return None
+    return url
+
+
+# --- Answers -------------------------------------------------------------------------------------
+
+
+def _status_line(status: int) -> str:
+    """``"202 Accepted"``; the bare number for a status Python does not know."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+def _http_error(response: fetch.Response) -> PeerHTTPError:
+    """PeerHTTPError for the answer, with the start of the explanation the endpoint gave."""
+    error = PeerHTTPError(response.status)
+    # Receivers explain refusals ("source does not link to target") in the body; keep a short,
+    # tag-free start of it for the outbound log, never the whole of a hostile peer's page.
+    reason = to_plain_text(response.text, REASON_MAX_LENGTH) if response.content else ""
+    if reason:
+        error.message = f"{error.message}: {reason}"
+        error.args = (error.message,)
+    return error
