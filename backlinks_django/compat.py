@@ -7,6 +7,9 @@ from importlib.util import find_spec
 if find_spec("django.tasks"):
     from django.tasks import task, task_backends
 else:  # Django 5.2
-    from django_tasks import task, task_backends  # type: ignore[no-redef,assignment,unused-ignore]
+    from django_tasks import (  # type: ignore[no-redef,assignment,import-not-found,unused-ignore]
+        task,
+        task_backends,
+    )
 
 __all__ = ["task", "task_backends"]
