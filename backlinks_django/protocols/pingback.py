@@ -19,6 +19,7 @@ from xmlrpc.client import Fault
 
 from bs4 import BeautifulSoup, Tag
 from bs4.exceptions import ParserRejectedMarkup
+from defusedxml import DefusedXmlException
 from defusedxml.xmlrpc import DefusedExpatParser
 from django.contrib.sites.models import Site
 
@@ -47,6 +48,21 @@ class Caller:
     site: Site
     remote_ip: str | None
     user_agent: str
+
+
+# Everything the Unmarshaller raises on malformed or hostile XML-RPC: bad XML, DTDs and
+# entities (defusedxml), unfinished documents, bad numbers, dates, base64, unknown or
+# non-text encodings, broken structs.
+MALFORMED = (
+    ExpatError,
+    DefusedXmlException,
+    xmlrpc.client.ResponseError,
+    ValueError,
+    TypeError,
+    LookupError,
+    ArithmeticError,
+    IndexError,
+)
 
 
 def loads(body: bytes) -> tuple[tuple[Any, ...], str | None]:
@@ -163,16 +179,7 @@ def send_ping(server_url: str, source_url: str, target_url: str, *, user_agent: 
         raise PeerFault(
             _fault_code(fault.faultCode), crop(str(fault.faultString), MESSAGE_MAX_LENGTH)
         ) from None
-    # Everything the Unmarshaller raises on malformed or hostile XML (DTDs and entities
-    # are refused by defusedxml as ValueError subclasses).
-    except (
-        ExpatError,
-        xmlrpc.client.ResponseError,
-        ValueError,
-        TypeError,
-        IndexError,
-        KeyError,
-    ):
+    except MALFORMED:
         raise PeerUnreachable("unreadable XML-RPC answer") from None
     if len(params) != 1:
         raise PeerUnreachable("unreadable XML-RPC answer")
