@@ -185,3 +185,41 @@ def test_site_settings_are_editable_in_admin(admin_client, site):
         False,
     )
     assert settings.moderation == "auto"
+
+
+def test_editor_enters_trackback_urls_on_the_content_admin(
+    admin_client, article, django_capture_on_commit_callbacks
+):
+    from django.contrib.contenttypes.models import ContentType
+
+    from backlinks_django.models import OutboundPing, Protocol
+
+    prefix = "backlinks_django-outboundping-content_type-object_id"
+    data = {
+        "title": article.title,
+        "slug": article.slug,
+        "body": article.body,
+        "published_at_0": article.published_at.strftime("%Y-%m-%d"),
+        "published_at_1": article.published_at.strftime("%H:%M:%S"),
+        "pings_open": "on",
+        f"{prefix}-TOTAL_FORMS": "1",
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-0-target_url": "https://peer.example/post/trackback/",
+    }
+    from django.test import override_settings
+
+    from tests.settings import TASKS_MODULE
+
+    dummy = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.dummy.DummyBackend"}}
+    with override_settings(TASKS=dummy), django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"/admin/testapp/article/{article.pk}/change/", data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    row = OutboundPing.objects.get()
+    assert (row.requested, row.protocol, row.endpoint, row.target_url) == (
+        True,
+        Protocol.TRACKBACK,
+        "https://peer.example/post/trackback/",
+        "https://peer.example/post/trackback/",
+    )
+    assert row.content_type == ContentType.objects.get_for_model(article)
