@@ -323,7 +323,10 @@ def _notify_managers(backlink: Backlink) -> None:
             f"Reason held: {backlink.reason or '-'}",
         ]
     )
-    mail_managers(subject, body, fail_silently=True)
+    try:
+        mail_managers(subject, body)
+    except OSError:  # smtplib's errors included: the backlink is stored; only the mail failed
+        logger.warning("Could not e-mail the managers about backlink %s", backlink.pk)
 
 
 def accept_webmention(

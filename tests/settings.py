@@ -72,7 +72,12 @@ TASKS_MODULE = "django.tasks" if django.VERSION >= (6,) else "django_tasks"
 TASKS = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.immediate.ImmediateBackend"}}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-MANAGERS = [("Editor", "editor@example.com")]
+if django.VERSION >= (6, 1):  # the mailers setting replaces EMAIL_BACKEND
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+# Django 6.1 takes plain addresses and deprecates (name, address) pairs.
+MANAGERS = (
+    ["editor@example.com"] if django.VERSION >= (6, 1) else [("Editor", "editor@example.com")]
+)
 
 # Test peers listen on loopback: allow exactly that, explicitly. The default
 # (no ALLOWED_NETWORKS) refuses loopback, and tests of that override this.
