@@ -141,8 +141,9 @@ class BacklinkAdmin(BacklinkModelAdmin):
     )
     list_filter = ("status", "kind", "mention_type", "site", "received_at")
     search_fields = ("source_url", "title", "excerpt", "blog_name", "author_name", "target_url")
-    date_hierarchy = "received_at"
     actions = (approve, unapprove, mark_spam, reject, block_domain)
+    # At a million rows, counting them all and listing their dates cost more than the page.
+    show_full_result_count = False
     fields = READ_ONLY_FIELDS
     readonly_fields = READ_ONLY_FIELDS
     list_select_related = ("site",)

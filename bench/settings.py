@@ -1,0 +1,66 @@
+"""Settings of the benchmarks that need a real database or a served app: tests.settings plus these.
+
+Environment (bench/_setup.py's ``bench_database`` sets the first two):
+
+- ``BENCH_DB``: ``sqlite`` (default) or ``postgres``;
+- ``BENCH_DB_NAME``: the SQLite file, or the PostgreSQL database (created and dropped by the
+  benchmark; ``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGPASSWORD`` as for the test suite);
+- ``BENCH_RATE_LIMIT_PER_IP``: ``"EVENTS/SECONDS"`` for the rate-limit latency run; unset, every
+  rate limit is off so that throughput measures the pipeline, not the limiter.
+"""
+
+from __future__ import annotations
+
+import os
+
+from tests.settings import *  # noqa: F403
+from tests.settings import BACKLINKS as TEST_BACKLINKS
+
+_engine = os.environ.get("BENCH_DB", "sqlite")
+_name = os.environ.get("BENCH_DB_NAME", "")
+
+if _engine == "postgres":
+    _name = _name or "backlinks_bench"
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": _name,
+            "USER": os.environ.get("PGUSER", "postgres"),
+            "PASSWORD": os.environ.get("PGPASSWORD", ""),
+            "HOST": os.environ.get("PGHOST", "127.0.0.1"),
+            "PORT": os.environ.get("PGPORT", "5432"),
+            # Persistent connections, as a production site would run.
+            "CONN_MAX_AGE": 60,
+            "TEST": {"NAME": _name},
+        }
+    }
+else:
+    _name = _name or "/tmp/backlinks_bench.sqlite3"  # noqa: S108 -- a benchmark's scratch file
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": _name,
+            "CONN_MAX_AGE": 60,
+            "OPTIONS": {
+                # Several worker processes write: WAL lets readers go on during a write, and
+                # IMMEDIATE transactions wait for the lock (timeout) instead of failing.
+                "init_command": "PRAGMA journal_mode=WAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+            },
+            "TEST": {"NAME": _name},
+        }
+    }
+
+# The served app answers on loopback; Django's test client calls itself "testserver".
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+
+_rate = os.environ.get("BENCH_RATE_LIMIT_PER_IP")
+BACKLINKS = {
+    **TEST_BACKLINKS,  # loopback allowed (ALLOWED_NETWORKS), any port (ALLOWED_PORTS None)
+    "RATE_LIMIT_PER_IP": (
+        (int(_rate.split("/")[0]), float(_rate.split("/")[1])) if _rate else None
+    ),
+    "RATE_LIMIT_PER_SOURCE_DOMAIN": None,
+    "RATE_LIMIT_PER_FETCHED_HOST": None,
+}
