@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
@@ -112,16 +113,119 @@ def find_link(
 
     With ``media`` an ``<img src>`` or ``<video src>`` counts too (Webmention's rule).
     """
+    if "<" not in html:
+        return None
+    html = defuse(html)
+    elements = _MEDIA_LINKS if media else _LINKS
+    target = normalize_url(target_url)
+    # A streaming pass finds the link without building a tree, so a page without it
+    # (most spam) costs no tree at all; only a window around the link is parsed.
+    scanner = _LinkScanner(base_url, target, elements)
+    offset = scanner.find(html)
+    if offset is None:
+        return None
+    start = html.find("<", max(0, offset - _WINDOW))
+    found = _link_context(html[start : offset + _WINDOW], scanner, target, elements, context)
+    if found is None:  # the window cut the page badly: fall back to the whole page
+        found = _link_context(html, scanner, target, elements, context)
+    return found
+
+
+# Characters on each side of a found link that are parsed for its excerpt.
+_WINDOW = 16 * 1024
+
+
+def _link_context(
+    html: str, scanner: _LinkScanner, target: str, elements: dict[str, str], context: int
+) -> LinkContext | None:
     soup = _parse(html)
     if soup is None:
         return None
-    target = normalize_url(target_url)
-    for anchor, url in _anchors(soup, base_url, _MEDIA_LINKS if media else _LINKS):
+    for anchor, url in _anchors(soup, scanner.base_url, elements):
         if normalize_url(url) == target:
-            title = _title(soup)
+            title = scanner.title or _title(soup)
             _drop(soup, "title")
             return LinkContext(title=title, excerpt=_excerpt(anchor, max(context, 0)))
     return None
+
+
+class _Found(Exception):
+    """Stops the scanner at the first matching link."""
+
+
+class _LinkScanner(HTMLParser):
+    """One pass over a page, no tree: its base URL, its title, where the target is linked."""
+
+    def __init__(self, base_url: str, target: str, elements: dict[str, str]) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base_url = base_url
+        self.title = ""
+        self._target = target
+        self._elements = elements
+        self._base_seen = False
+        self._hidden = 0  # inside <noscript> or <template> (script and style are CDATA)
+        self._foreign = 0  # inside <svg> or <math>, whose <title> is a tooltip
+        self._title_parts: list[str] | None = None
+
+    def find(self, html: str) -> int | None:
+        """The offset in ``html`` of the first element linking to the target, or None."""
+        try:
+            self.feed(html)
+            self.close()
+        except _Found:
+            line, column = self.getpos()
+            offset = 0
+            for _ in range(line - 1):
+                offset = html.index("\n", offset) + 1
+            return offset + column
+        except (AssertionError, ValueError):  # malformed markup the stdlib parser gives up on
+            return None
+        return None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("noscript", "template"):
+            self._hidden += 1
+        elif tag in ("svg", "math"):
+            self._foreign += 1
+        if self._hidden:
+            return
+        if tag == "title" and not self._foreign and not self.title:
+            self._title_parts = []
+        values = dict(reversed(attrs))  # the first of duplicated attributes wins
+        if tag == "base" and not self._base_seen and values.get("href"):
+            self._base_seen = True
+            try:
+                self.base_url = urljoin(self.base_url, _URL_NOISE.sub("", values["href"] or ""))
+            except ValueError:
+                pass
+        attribute = self._elements.get(tag)
+        href = values.get(attribute) if attribute else None
+        if href and self._links_to_target(href):
+            raise _Found
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("noscript", "template") and self._hidden:
+            self._hidden -= 1
+        elif tag in ("svg", "math") and self._foreign:
+            self._foreign -= 1
+        elif tag == "title" and self._title_parts is not None:
+            self.title = crop(_clean("".join(self._title_parts)), TITLE_MAX_LENGTH)
+            self._title_parts = None
+
+    def handle_data(self, data: str) -> None:
+        if self._title_parts is not None:
+            self._title_parts.append(data)
+
+    def _links_to_target(self, href: str) -> bool:
+        href = _URL_NOISE.sub("", href.strip())
+        if not href or href.startswith("#"):
+            return False
+        try:
+            url = urljoin(self.base_url, href).partition("#")[0]
+            scheme = urlsplit(url).scheme
+        except ValueError:
+            return False
+        return scheme.lower() in _WEB_SCHEMES and normalize_url(url) == self._target
 
 
 def find_mention(
@@ -198,17 +302,65 @@ def crop(text: str, max_length: int) -> str:
     return _cut_end(text, max_length - 1) + ELLIPSIS
 
 
-def _parse(html: str) -> BeautifulSoup | None:
-    """The document minus never-rendered elements; None if it has no markup or cannot be parsed."""
-    if "<" not in html:
+def defuse(markup: str) -> str:
+    """``markup`` made safe for html.parser in linear time: hopeless "<" escaped.
+
+    Python's html.parser looks for the end of each would-be tag, comment or
+    declaration afresh, which takes quadratic time on pages made of unfinished ones
+    ("<a <a <a ...", "<!--<!--...", "</</..."): a stranger's page could hold a
+    worker for minutes. Here a "<" that no ">" follows before the next "<" (and a
+    "<!--" that no "-->" closes) becomes "&lt;", since it can start nothing; each
+    search is remembered, so the whole pass is linear. A "<" inside a quoted
+    attribute value with no ">" after it is escaped too.
+    """
+    # Lone surrogates cannot be encoded, and bs4 encodes the markup to sniff it.
+    markup = _SURROGATES.sub("", markup)
+    escapes: list[int] = []
+    position = 0
+    next_gt = next_comment_end = -2  # -2: not looked for yet; -1: none left
+    while (lt := markup.find("<", position)) >= 0:
+        position = lt + 1
+        if markup.startswith("<!--", lt):
+            if next_comment_end != -1 and next_comment_end < lt + 4:
+                next_comment_end = markup.find("-->", lt + 4)
+            if next_comment_end >= 0:
+                position = next_comment_end + 3
+                continue
+        else:
+            if next_gt != -1 and next_gt <= lt:
+                next_gt = markup.find(">", lt + 1)
+            following_lt = markup.find("<", lt + 1)
+            if next_gt >= 0 and (following_lt < 0 or next_gt < following_lt):
+                continue
+        escapes.append(lt)
+    if not escapes:  # the usual page: no copy at all
+        return markup
+    pieces = []
+    start = 0
+    for lt in escapes:
+        pieces.append(markup[start:lt])
+        pieces.append("&lt;")
+        start = lt + 1
+    pieces.append(markup[start:])
+    return "".join(pieces)
+
+
+def parse(markup: str) -> BeautifulSoup | None:
+    """``markup`` parsed by bs4's html.parser after :func:`defuse`; None if it has no tags."""
+    if "<" not in markup:
         # Nothing to find; also keeps bs4 from warning that a bare URL "looks like a URL".
         return None
-    # Lone surrogates cannot be encoded, and bs4 encodes the markup to sniff it.
-    html = _SURROGATES.sub("", html)
     try:
         # "ignore" keeps the first of duplicated attributes, as browsers do.
-        soup = BeautifulSoup(html, "html.parser", on_duplicate_attribute="ignore")
+        return BeautifulSoup(defuse(markup), "html.parser", on_duplicate_attribute="ignore")
     except ParserRejectedMarkup:
+        return None
+
+
+def _parse(html: str) -> BeautifulSoup | None:
+    """The document minus never-rendered elements; None if it has no markup or cannot be parsed."""
+    soup = parse(html)
+    if soup is None:
         return None
     for name in _HIDDEN:
         _drop(soup, name)

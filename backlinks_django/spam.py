@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus, urlsplit
 
-from bs4 import BeautifulSoup, Tag
+from bs4 import Tag
 from bs4.element import NavigableString, PreformattedString
-from bs4.exceptions import ParserRejectedMarkup
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 from django.utils.module_loading import import_string
 
-from backlinks_django import __version__
+from backlinks_django import __version__, html
 from backlinks_django.conf import app_settings
 from backlinks_django.html import normalize_url
 from backlinks_django.models import Backlink, Kind
@@ -151,9 +150,8 @@ def count_links(text: str) -> int:
     """Anchors with an href plus bare http(s) URLs; an anchor showing its own URL counts once."""
     if "<" not in text:
         return len(_bare_urls(text))
-    try:
-        soup = BeautifulSoup(text, "html.parser")
-    except ParserRejectedMarkup:
+    soup = html.parse(text)
+    if soup is None:
         # Counts every URL, inside attributes too: an over-count only on unparseable markup.
         return len(_bare_urls(text))
     count = 0

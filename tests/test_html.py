@@ -455,3 +455,45 @@ def test_to_plain_text_never_leaves_markup(value: str, max_length: int | None) -
 @given(_any_text)
 def test_page_title_never_raises(html: str) -> None:
     assert len(page_title(html)) <= 255
+
+
+# --- defuse: linear-time protection of html.parser --------------------------------------------
+
+
+def test_defuse_keeps_tags_comments_and_text():
+    from backlinks_django.html import defuse
+
+    page = '<p title="a>b">x <a href="/y">y</a> <!-- <a href="/decoy"> --> 1 &lt; 2</p>'
+
+    assert defuse(page) == page
+
+
+def test_defuse_escapes_what_can_start_nothing():
+    from backlinks_django.html import defuse
+
+    assert defuse("a <b <c> d") == "a &lt;b <c> d"
+    assert defuse("<!-- never closed <p>x</p>") == "&lt;!-- never closed <p>x</p>"
+    assert defuse("tail <") == "tail &lt;"
+
+
+def test_link_after_unfinished_markup_is_still_found():
+    page = "<a " * 2000 + "<!--" * 2000 + '<p>See <a href="http://t.example/p">it</a>.</p>'
+
+    found = find_link(page, "http://s.example/", "http://t.example/p")
+
+    assert found is not None
+    assert "it" in found.excerpt
+
+
+@given(st.text(alphabet="<>!-/a ", max_size=200))
+def test_defuse_output_parses_the_same_links_as_browsers_would_find(markup):
+    from backlinks_django.html import defuse
+
+    result = defuse(markup)
+    # Every remaining "<" is a complete tag or comment: a ">" comes before the next "<".
+    for index, char in enumerate(result):
+        if char == "<":
+            rest = result[index + 1 :]
+            assert ">" in rest
+            if not result.startswith("<!--", index):
+                assert rest.index(">") < (rest.index("<") if "<" in rest else len(rest))

@@ -17,13 +17,12 @@ from urllib.parse import urljoin, urlsplit
 from xml.parsers.expat import ExpatError
 from xmlrpc.client import Fault
 
-from bs4 import BeautifulSoup, Tag
-from bs4.exceptions import ParserRejectedMarkup
+from bs4 import Tag
 from defusedxml import DefusedXmlException
 from defusedxml.xmlrpc import DefusedExpatParser
 from django.contrib.sites.models import Site
 
-from backlinks_django import fetch
+from backlinks_django import fetch, html
 from backlinks_django.exceptions import (
     BacklinkError,
     InvalidRequest,
@@ -217,10 +216,9 @@ def _link_rel_pingback(text: str, page_url: str) -> str | None:
     """The first <link> whose rel tokens include "pingback", its href resolved; else None."""
     if "<" not in text:
         return None
-    try:
-        # Parsing, rather than a regex, finds rel and href in any order and skips comments.
-        soup = BeautifulSoup(text, "html.parser", on_duplicate_attribute="ignore")
-    except ParserRejectedMarkup:
+    # Parsing, rather than a regex, finds rel and href in any order and skips comments.
+    soup = html.parse(text)
+    if soup is None:
         return None
     base_url = page_url
     base = soup.find("base", href=True)

@@ -14,9 +14,8 @@ from http import HTTPStatus
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
-from bs4.exceptions import ParserRejectedMarkup
 
-from backlinks_django import fetch
+from backlinks_django import fetch, html
 from backlinks_django.exceptions import PeerHTTPError
 from backlinks_django.html import crop, to_plain_text
 from backlinks_django.protocols import fetch_from_peer
@@ -225,11 +224,10 @@ def _html_endpoint(text: str, page_url: str) -> str | None:
     """The first <link> or <a> with rel "webmention" and an href, in document order, resolved."""
     if "<" not in text:
         return None
-    try:
-        # Parsing, not pattern matching, so that comments and escaped text ("&lt;link ...&gt;")
-        # are never taken for elements; "ignore" keeps the first of duplicate attributes.
-        soup = BeautifulSoup(text, "html.parser", on_duplicate_attribute="ignore")
-    except ParserRejectedMarkup:
+    # Parsing, not pattern matching, so that comments and escaped text ("&lt;link ...&gt;")
+    # are never taken for elements.
+    soup = html.parse(text)
+    if soup is None:
         return None
     # A template's content is inert: it is not part of the document until a script uses it.
     for template in soup.find_all("template"):

@@ -114,11 +114,12 @@ class SimulatedNetwork:
         self.counter = counter
         self.attempts: list[str] = []
         self._real = real
-        self._servers: set[tuple[str, int]] = set()
+        self._servers: dict[tuple[str, int], tuple[str, int]] = {}
 
-    def add_server(self, host: str, port: int) -> None:
-        """Let connections to ``host:port`` (a server the test started) through."""
-        self._servers.add((host, port))
+    def add_server(self, host: str, port: int, real: tuple[str, int] | None = None) -> None:
+        """Let connections to ``host:port`` through to a server the test started (at ``real``,
+        when it listens elsewhere, e.g. on a random port standing for port 80)."""
+        self._servers[(host, port)] = real or (host, port)
 
     def connect(
         self, address: tuple[str, int], timeout: Any = None, *args: Any, **kwargs: Any
@@ -127,7 +128,7 @@ class SimulatedNetwork:
         port = int(address[1])
         self.attempts.append(host)
         if (host, port) in self._servers:
-            return self._real((host, port), timeout, *args, **kwargs)
+            return self._real(self._servers[(host, port)], timeout, *args, **kwargs)
         if host == PUBLIC_ADDRESS:
             raise OSError(errno.ENETUNREACH, "simulated network: the internet is unreachable")
         return self._real(("127.0.0.1", self.counter.port), timeout, *args, **kwargs)

@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.hostile, pytest.mark.usefixtures("no_dns", "loopback_o
 ENDPOINT = "/backlinks/xmlrpc/"
 
 fuzz = settings(
-    max_examples=150,
+    max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

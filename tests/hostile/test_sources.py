@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import urllib3.util.connection
 from django.test import override_settings
 
 from backlinks_django.models import Backlink
@@ -296,6 +295,31 @@ def test_source_declaring_utf16_but_sending_ascii_is_fault_17(
     assert not Backlink.objects.exists()
 
 
+# Markup on which a parser that backtracks over the rest of the document at every "<" takes
+# quadratic time or worse. Each page is far below FETCH_MAX_BYTES (1 MB); a linear parser
+# reads it in milliseconds.
+PATHOLOGICAL_MARKUP = [
+    pytest.param("<a ", 30_000, id="unclosed-start-tags"),
+    pytest.param("<!--", 100_000, id="comment-openers"),
+    pytest.param("</", 300_000, id="end-tag-openers"),
+]
+
+
+@pytest.mark.parametrize(("unit", "size"), PATHOLOGICAL_MARKUP)
+def test_source_of_pathological_markup_is_fault_17_quickly(
+    xmlrpc_call: Call, article_url: str, raw_servers: Start, unit: str, size: int
+) -> None:
+    source = raw_servers(page((unit * (size // len(unit))).encode()))
+
+    started = time.monotonic()
+    code = ping_fault(xmlrpc_call, source.url("/post"), article_url)
+    elapsed = time.monotonic() - started
+
+    assert code == 17
+    assert elapsed < 1.0, f"verifying a {size // 1000} KB page took {elapsed:.1f} s"
+    assert not Backlink.objects.exists()
+
+
 # --- Redirects and ports -------------------------------------------------------------------------
 
 
@@ -352,22 +376,13 @@ def test_redirect_to_port_22_is_fault_16_without_connecting(
     network: SimulatedNetwork,
     dns: Any,
     raw_servers: Start,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The first hop is on an allowed port only in the simulated network: port 80 of
-    # "public.test" is routed to a real server on a random port.
+    # The first hop is on port 80, which the defaults allow: in the simulated network,
+    # 127.0.0.3:80 is a real server listening on a random port.
     first = raw_servers(redirecting({"/post": (302, "http://127.0.0.1:22/")}))
     dns.answer("public.test", ("127.0.0.3",))
-    network.add_server("127.0.0.3", 80)
-    real_connect = network.connect
+    network.add_server("127.0.0.3", 80, real=("127.0.0.1", first.port))
 
-    def route(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
-        if tuple(address) == ("127.0.0.3", 80):
-            network.attempts.append("127.0.0.3")
-            return socket.create_connection(("127.0.0.1", first.port), *args[:1])
-        return real_connect(address, *args, **kwargs)
-
-    monkeypatch.setattr(urllib3.util.connection, "create_connection", route)
     code = ping_fault(xmlrpc_call, "http://public.test/post", article_url)
 
     assert code == 16
