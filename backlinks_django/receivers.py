@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -24,14 +25,27 @@ def queue_pings_on_save(
     if registration is None or not registration.is_open(instance):
         return
     content_type_id = ContentType.objects.db_manager(using).get_for_model(instance).pk
-    object_pk = str(instance.pk)
+    callback = _QueuePings(content_type_id, str(instance.pk))
+    connection = transaction.get_connection(using)
+    # Saved again in the same transaction: the callback already queued covers it.
+    if connection.in_atomic_block and any(
+        queued == callback for _sids, queued, _robust in connection.run_on_commit
+    ):
+        return
+    transaction.on_commit(callback, using=using)
 
-    def enqueue() -> None:
+
+@dataclass(frozen=True)
+class _QueuePings:
+    """The on-commit callback of one object; equal for the same object, so it is queued once."""
+
+    content_type_id: int
+    object_pk: str
+
+    def __call__(self) -> None:
         from backlinks_django.tasks import enqueue_send
 
-        enqueue_send(content_type_id, object_pk)
-
-    transaction.on_commit(enqueue, using=using)
+        enqueue_send(self.content_type_id, self.object_pk)
 
 
 def notify_on_delete(
