@@ -40,6 +40,11 @@ class MentionType(models.TextChoices):
     BOOKMARK = "bookmark", _("Bookmark")
 
 
+def object_lookup(obj: Model) -> dict[str, object]:
+    """Filter arguments for the rows about ``obj`` (generic relation fields)."""
+    return {"content_type": ContentType.objects.get_for_model(obj), "object_id": str(obj.pk)}
+
+
 class BacklinkQuerySet(models.QuerySet["Backlink"]):
     def approved(self) -> BacklinkQuerySet:
         return self.filter(status=Status.APPROVED)
@@ -48,10 +53,7 @@ class BacklinkQuerySet(models.QuerySet["Backlink"]):
         return self.filter(status=Status.PENDING)
 
     def for_object(self, obj: Model) -> BacklinkQuerySet:
-        return self.filter(
-            content_type=ContentType.objects.get_for_model(obj),
-            object_id=str(obj.pk),
-        )
+        return self.filter(**object_lookup(obj))
 
 
 class Backlink(models.Model):
@@ -143,10 +145,8 @@ class BlockedDomain(models.Model):
         return cls.objects.filter(domain__in=candidates).exists()
 
 
-class Protocol(models.TextChoices):
-    WEBMENTION = "webmention", _("Webmention")
-    PINGBACK = "pingback", _("Pingback")
-    TRACKBACK = "trackback", _("TrackBack")
+# What an outbound ping was sent with: the same protocols as the kinds of backlink.
+Protocol = Kind
 
 
 class Outcome(models.TextChoices):
@@ -163,9 +163,7 @@ class Outcome(models.TextChoices):
 
 class OutboundPingQuerySet(models.QuerySet["OutboundPing"]):
     def for_object(self, obj: Model) -> OutboundPingQuerySet:
-        return self.filter(
-            content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk)
-        )
+        return self.filter(**object_lookup(obj))
 
     def due(self) -> OutboundPingQuerySet:
         """Waiting for a first attempt, or for a retry whose time has come."""
