@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 from collections.abc import Sequence
 from typing import Any
@@ -60,4 +61,12 @@ def check_settings(
                     id="backlinks_django.E005",
                 )
             )
+    if user.get("AKISMET_API_KEY") and importlib.util.find_spec("akismet") is None:
+        errors.append(
+            Error(
+                "BACKLINKS['AKISMET_API_KEY'] is set but the akismet package is not installed.",
+                hint='pip install "backlinks_django[akismet]"',
+                id="backlinks_django.E006",
+            )
+        )
     return errors

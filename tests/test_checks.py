@@ -31,3 +31,20 @@ def test_unimportable_check_is_e005():
 @override_settings(BACKLINKS=["not", "a", "dict"])
 def test_non_dict_is_e002():
     assert ids() == ["backlinks_django.E002"]
+
+
+@override_settings(BACKLINKS={"AKISMET_API_KEY": "k"})
+def test_akismet_key_without_the_library_is_e006(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "akismet" else real(name, *a)
+    )
+
+    assert ids() == ["backlinks_django.E006"]
+
+
+@override_settings(BACKLINKS={"AKISMET_API_KEY": "k"})
+def test_akismet_key_with_the_library_passes():
+    assert ids() == []
