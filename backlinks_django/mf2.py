@@ -9,7 +9,7 @@ from typing import Any
 import mf2py
 from django.utils.dateparse import parse_datetime
 
-from backlinks_django.html import normalize_url, to_plain_text
+from backlinks_django.html import defuse, normalize_url, to_plain_text
 from backlinks_django.models import MentionType
 
 # Properties of an h-entry naming the post it responds to, by mention type.
@@ -34,7 +34,8 @@ class Entry:
 
 def read_entry(document: str, url: str, target_url: str) -> Entry:
     """The first h-entry of the page, or the one responding to target_url, as an Entry."""
-    parsed = mf2py.parse(doc=document, url=url, html_parser="html.parser")
+    # defuse: mf2py parses with html.parser too, which unfinished markup makes quadratic.
+    parsed = mf2py.parse(doc=defuse(document), url=url, html_parser="html.parser")
     entries = [item for item in _items(parsed.get("items", [])) if "h-entry" in item["type"]]
     if not entries:
         return Entry()

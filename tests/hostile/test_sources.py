@@ -390,3 +390,22 @@ def test_redirect_to_port_22_is_fault_16_without_connecting(
     assert first.connections_so_far() == 1
     assert counter.connections() == 0
     assert not Backlink.objects.exists()
+
+
+def test_webmention_source_of_unfinished_tags_is_verified_quickly(
+    client, httpserver, article_url, django_capture_on_commit_callbacks
+):
+    """The microformats parse of a Webmention source is defused like verification."""
+    import time
+
+    page = f'<p class="h-entry">See <a href="{article_url}">this</a>.</p>' + "<a " * 30_000
+    httpserver.expect_request("/wm").respond_with_data(page, content_type="text/html")
+    started = time.monotonic()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/backlinks/webmention/", {"source": httpserver.url_for("/wm"), "target": article_url}
+        )
+
+    assert time.monotonic() - started < 3
+    assert client.get(response["Location"]).json()["state"] == "accepted"
