@@ -9,12 +9,18 @@ from django.contrib.auth.models import Permission, User
 from django.contrib.sites.models import Site
 from django.test import Client
 from django.utils import timezone
+from hypothesis import settings as hypothesis_settings
 from pytest_httpserver import HTTPServer
 
 from backlinks_django.models import Backlink, Kind, Status
 from tests.testapp.models import Article
 
 TARGET_HOST = "http://testserver"
+
+# Property tests judge behaviour, not speed: a busy CI machine must not fail them on
+# hypothesis's 200 ms per-example deadline.
+hypothesis_settings.register_profile("backlinks", deadline=None)
+hypothesis_settings.load_profile("backlinks")
 
 
 @pytest.fixture
