@@ -9,12 +9,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
-import tracemalloc
 import xmlrpc.client
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,6 +19,7 @@ from django.test import override_settings
 
 from backlinks_django.models import Backlink
 from tests.hostile.conftest import ConnectionCounter, SimulatedNetwork, redirecting
+from tests.hostile.measure import measured
 from tests.settings import BACKLINKS as BASE
 from tests.test_fetch import RawServer, drip, read_request_head, send_raw
 
@@ -29,26 +27,6 @@ pytestmark = [pytest.mark.hostile, pytest.mark.django_db]
 
 Call = Callable[..., Any]
 Start = Callable[..., RawServer]
-
-
-@dataclass
-class Cost:
-    seconds: float = 0.0
-    peak_bytes: int = 0
-
-
-@contextmanager
-def measured() -> Iterator[Cost]:
-    """Wall time and traced peak memory (all threads) of the block."""
-    cost = Cost()
-    tracemalloc.start()
-    started = time.monotonic()
-    try:
-        yield cost
-    finally:
-        cost.seconds = time.monotonic() - started
-        cost.peak_bytes = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
 
 
 def ping_fault(call: Call, source: str, target: str) -> int:

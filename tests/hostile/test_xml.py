@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import time
-import tracemalloc
 import xmlrpc.client
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 
 import pytest
 from django.test import Client, override_settings
 
 from backlinks_django.models import Backlink
 from tests.hostile.conftest import ConnectionCounter
+from tests.hostile.measure import measured
 from tests.settings import BACKLINKS as BASE
 
 pytestmark = [pytest.mark.hostile, pytest.mark.django_db]
@@ -29,26 +26,6 @@ CALL_TAIL = "</value></param></params></methodCall>"
 def call_with(value: str, doctype: str = "") -> bytes:
     """A pingback.ping call whose one parameter is ``value``, after an optional DOCTYPE."""
     return f'<?xml version="1.0"?>{doctype}{CALL_HEAD}{value}{CALL_TAIL}'.encode()
-
-
-@dataclass
-class Cost:
-    seconds: float = 0.0
-    peak_bytes: int = 0
-
-
-@contextmanager
-def measured() -> Iterator[Cost]:
-    """Wall time and traced peak memory of the block."""
-    cost = Cost()
-    tracemalloc.start()
-    started = time.monotonic()
-    try:
-        yield cost
-    finally:
-        cost.seconds = time.monotonic() - started
-        cost.peak_bytes = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
 
 
 def post(client: Client, body: bytes, **extra: str) -> xmlrpc.client.Fault:

@@ -1,0 +1,29 @@
+"""Wall time and traced peak memory of a block, for the hostile suites' bounds."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+@dataclass
+class Cost:
+    seconds: float = 0.0
+    peak_bytes: int = 0
+
+
+@contextmanager
+def measured() -> Iterator[Cost]:
+    """Wall time and traced peak memory (all threads) of the block."""
+    cost = Cost()
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        yield cost
+    finally:
+        cost.seconds = time.monotonic() - started
+        cost.peak_bytes = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
