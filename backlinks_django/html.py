@@ -21,7 +21,9 @@ __all__ = [
     "find_link",
     "normalize_url",
     "page_title",
+    "rel_link",
     "to_plain_text",
+    "web_url",
 ]
 
 TITLE_MAX_LENGTH = 255
@@ -51,6 +53,8 @@ _SURROGATES = re.compile(r"[\ud800-\udfff]")
 _PERCENT_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
 # WHATWG URL parsing drops these anywhere in a URL; browsers follow such hrefs.
 _URL_NOISE = re.compile(r"[\t\n\r]")
+# HTML splits attribute token lists on ASCII whitespace only.
+_ASCII_WHITESPACE = re.compile(r"[ \t\n\f\r]+")
 _TAG_START = re.compile(r"<+(?=[A-Za-z/!?])")
 # A trailing partial word (left crop) or leading partial word (right crop).
 _LAST_WORD = re.compile(r"\s\S*\Z")
@@ -264,6 +268,58 @@ def _json_has(data: object, value: str) -> bool:
         elif isinstance(item, list):
             stack.extend(item)
     return False
+
+
+def web_url(base_url: str, href: str) -> str | None:
+    """``href`` resolved against ``base_url``, without fragment, if that is an http(s) URL.
+
+    ``href=""`` resolves to the base itself.
+    """
+    try:
+        url = urljoin(base_url, _URL_NOISE.sub("", href.strip(" \t\n\f\r")))
+        url = url.partition("#")[0]
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _WEB_SCHEMES or not parts.hostname:
+        return None
+    return url
+
+
+def has_rel(rel: object, token: str) -> bool:
+    """Whether a rel value (a string, or bs4's list of tokens) holds ``token``.
+
+    Link relation types compare ASCII case-insensitively (HTML and RFC 8288 alike).
+    """
+    if isinstance(rel, str):
+        tokens: list[str] = _ASCII_WHITESPACE.split(rel)
+    elif isinstance(rel, list):
+        tokens = [part for item in rel if isinstance(item, str) for part in item.split()]
+    else:
+        return False
+    return any(part.isascii() and part.lower() == token for part in tokens)
+
+
+def rel_link(markup: str, page_url: str, token: str, elements: tuple[str, ...]) -> str | None:
+    """The first of ``elements`` whose rel holds ``token`` and whose href is a web URL.
+
+    In document order, resolved against the document's base URL; comments, escaped
+    text and <template> content never count, and an element without href is skipped
+    (only ``href=""`` means the page itself).
+    """
+    soup = parse(markup)
+    if soup is None:
+        return None
+    # A template's content is inert until a script uses it.
+    _drop(soup, "template")
+    base_url = web_url(page_url, _base_url(soup, page_url)) or page_url
+    for element in soup.find_all(list(elements)):
+        if not isinstance(element, Tag) or not has_rel(element.get("rel"), token):
+            continue
+        href = element.get("href")
+        if isinstance(href, str) and (url := web_url(base_url, href)) is not None:
+            return url
+    return None
 
 
 def page_title(html: str) -> str:

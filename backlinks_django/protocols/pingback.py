@@ -13,11 +13,9 @@ from __future__ import annotations
 import xmlrpc.client
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 from xml.parsers.expat import ExpatError
 from xmlrpc.client import Fault
 
-from bs4 import Tag
 from defusedxml import DefusedXmlException
 from defusedxml.xmlrpc import DefusedExpatParser
 from django.contrib.sites.models import Site
@@ -129,8 +127,6 @@ DISCOVERY_BYTES = 64 * 1024
 # Longest peer message kept; it is for humans and ends up in the outbound log.
 MESSAGE_MAX_LENGTH = 500
 
-_WEB_SCHEMES = frozenset({"http", "https"})
-
 
 def discover_server(target_url: str, *, user_agent: str) -> str | None:
     """The target's pingback server: its X-Pingback header, else its first pingback <link>."""
@@ -152,13 +148,14 @@ def discover_server_in(response: fetch.Response) -> str | None:
         raise PeerHTTPError(response.status)
     header = response.headers.get("X-Pingback", "").strip()
     if header:
-        server = _web_url(response.url, header)
+        server = html.web_url(response.url, header)
         # An unusable header (no http(s) URL) advertises nothing; the page may still.
         if server is not None:
             return server
     if not response.is_html:
         return None
-    return _link_rel_pingback(response.text, response.url)
+    # Parsing, rather than a regex, finds rel and href in any order and skips comments.
+    return html.rel_link(response.text, response.url, "pingback", ("link",))
 
 
 def send_ping(server_url: str, source_url: str, target_url: str, *, user_agent: str) -> str:
@@ -198,41 +195,3 @@ def _fault_code(value: object) -> int:
         return int(str(value).strip())
     except ValueError:
         return 0
-
-
-def _web_url(base_url: str, href: str) -> str | None:
-    """``href`` resolved against ``base_url`` if that gives an http(s) URL with a host."""
-    try:
-        url = urljoin(base_url, href.strip())
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in _WEB_SCHEMES or not parts.hostname:
-        return None
-    return url
-
-
-def _link_rel_pingback(text: str, page_url: str) -> str | None:
-    """The first <link> whose rel tokens include "pingback", its href resolved; else None."""
-    if "<" not in text:
-        return None
-    # Parsing, rather than a regex, finds rel and href in any order and skips comments.
-    soup = html.parse(text)
-    if soup is None:
-        return None
-    base_url = page_url
-    base = soup.find("base", href=True)
-    base_href = base.get("href") if isinstance(base, Tag) else None
-    if isinstance(base_href, str) and base_href.strip():
-        base_url = _web_url(page_url, base_href) or page_url
-    for link in soup.find_all("link"):
-        if not isinstance(link, Tag):
-            continue
-        rel = link.get("rel")
-        tokens = rel.split() if isinstance(rel, str) else (rel or [])
-        href = link.get("href")
-        if "pingback" in {token.lower() for token in tokens} and isinstance(href, str):
-            server = _web_url(base_url, href)
-            if server is not None:
-                return server
-    return None

@@ -8,12 +8,9 @@ document order); :func:`send` posts ``source`` and ``target`` to it. Both raise
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from http import HTTPStatus
-from urllib.parse import urlencode, urljoin, urlsplit
-
-from bs4 import BeautifulSoup, Tag
+from urllib.parse import urlencode, urljoin
 
 from backlinks_django import fetch, html
 from backlinks_django.exceptions import PeerHTTPError
@@ -32,11 +29,6 @@ REASON_MAX_LENGTH = 200
 LOCATION_MAX_LENGTH = 500
 
 _REL = "webmention"
-_WEB_SCHEMES = frozenset({"http", "https"})
-# HTML splits attribute token lists on ASCII whitespace only.
-_ASCII_WHITESPACE = re.compile(r"[ \t\n\f\r]+")
-# WHATWG URL parsing drops these anywhere in a URL, as browsers do when following an href.
-_URL_NOISE = re.compile(r"[\t\n\r]")
 _OWS = " \t"
 
 
@@ -60,13 +52,15 @@ def discover_endpoint_in(response: fetch.Response) -> str | None:
         raise PeerHTTPError(response.status)
     # The header is resolved against the URL that answered (after redirects), never <base>.
     for href in _link_header_endpoints(_header_text(response.headers.get("Link", ""))):
-        endpoint = _web_url(response.url, href)
+        endpoint = html.web_url(response.url, href)
         # An unusable endpoint (mailto:, a bad URL) advertises nothing; later ones may still.
         if endpoint is not None:
             return endpoint
     if not response.is_html:
         return None
-    return _html_endpoint(response.text, response.url)
+    # Parsing, not pattern matching, so that comments and escaped text ("&lt;link ...&gt;")
+    # are never taken for elements; a <link> in the body or an <a> in the head counts.
+    return html.rel_link(response.text, response.url, _REL, ("link", "a"))
 
 
 def send(endpoint: str, source_url: str, target_url: str, *, user_agent: str) -> str:
@@ -112,7 +106,7 @@ def send(endpoint: str, source_url: str, target_url: str, *, user_agent: str) ->
 def _link_header_endpoints(value: str) -> Iterator[str]:
     """The targets, as written, of the link-values whose rel includes "webmention", in order."""
     for target, params in _link_values(value):
-        if _has_webmention(params.get("rel", "")):
+        if html.has_rel(params.get("rel", ""), _REL):
             yield target
 
 
@@ -215,75 +209,6 @@ def _header_text(value: str) -> str:
         return value.encode("latin-1").decode("utf-8")
     except UnicodeError:
         return value
-
-
-# --- HTML <link> and <a> -------------------------------------------------------------------------
-
-
-def _html_endpoint(text: str, page_url: str) -> str | None:
-    """The first <link> or <a> with rel "webmention" and an href, in document order, resolved."""
-    if "<" not in text:
-        return None
-    # Parsing, not pattern matching, so that comments and escaped text ("&lt;link ...&gt;")
-    # are never taken for elements.
-    soup = html.parse(text)
-    if soup is None:
-        return None
-    # A template's content is inert: it is not part of the document until a script uses it.
-    for template in soup.find_all("template"):
-        template.decompose()
-    base_url = _document_base_url(soup, page_url)
-    for element in soup.find_all(["link", "a"]):
-        if not isinstance(element, Tag) or not _has_webmention(element.get("rel")):
-            continue
-        href = element.get("href")
-        # Without href an element advertises nothing (webmention.rocks test 20): it is not
-        # "this page", which only href="" means.
-        if not isinstance(href, str):
-            continue
-        endpoint = _web_url(base_url, href)
-        if endpoint is not None:
-            return endpoint
-    return None
-
-
-def _document_base_url(soup: BeautifulSoup, page_url: str) -> str:
-    """HTML's document base URL: the first <base href> resolved against the page, else the page."""
-    base = soup.find("base", href=True)
-    href = base.get("href") if isinstance(base, Tag) else None
-    if isinstance(href, str) and href.strip():
-        return _web_url(page_url, href) or page_url
-    return page_url
-
-
-def _has_webmention(rel: object) -> bool:
-    """Whether a rel value (a string, or bs4's list of tokens) has the token "webmention".
-
-    Link relation types compare ASCII case-insensitively (HTML and RFC 8288 alike).
-    """
-    if isinstance(rel, str):
-        tokens: list[str] = _ASCII_WHITESPACE.split(rel)
-    elif isinstance(rel, list):
-        tokens = [token for item in rel if isinstance(item, str) for token in item.split()]
-    else:
-        return False
-    return any(token.isascii() and token.lower() == _REL for token in tokens)
-
-
-def _web_url(base_url: str, href: str) -> str | None:
-    """``href`` resolved against ``base_url``, without fragment, if that is an http(s) URL.
-
-    ``href=""`` resolves to the base itself: the page is its own endpoint.
-    """
-    try:
-        url = urljoin(base_url, _URL_NOISE.sub("", href.strip(" \t\n\f\r")))
-        url = url.partition("#")[0]
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in _WEB_SCHEMES or not parts.hostname:
-        return None
-    return url
 
 
 # --- Answers -------------------------------------------------------------------------------------
