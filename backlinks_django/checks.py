@@ -13,6 +13,7 @@ from django.core.checks import CheckMessage, Error, Tags, register
 from django.utils.module_loading import import_string
 
 from backlinks_django.defaults import DEFAULTS
+from backlinks_django.html import URL_MAX_LENGTH
 
 
 @register(Tags.compatibility)
@@ -67,6 +68,15 @@ def check_settings(
                 "BACKLINKS['AKISMET_API_KEY'] is set but the akismet package is not installed.",
                 hint='pip install "backlinks_django[akismet]"',
                 id="backlinks_django.E006",
+            )
+        )
+    max_url_length = user.get("MAX_URL_LENGTH", DEFAULTS["MAX_URL_LENGTH"])
+    if not isinstance(max_url_length, int) or not 0 < max_url_length <= URL_MAX_LENGTH:
+        errors.append(
+            Error(
+                f"BACKLINKS['MAX_URL_LENGTH'] is {max_url_length!r}.",
+                hint=f"Use a whole number from 1 to {URL_MAX_LENGTH}, the longest URL stored.",
+                id="backlinks_django.E007",
             )
         )
     return errors

@@ -19,14 +19,18 @@ __all__ = [
     "crop",
     "extract_links",
     "find_link",
+    "has_control_chars",
     "normalize_url",
     "page_title",
     "rel_link",
     "to_plain_text",
+    "to_single_line",
     "web_url",
 ]
 
 TITLE_MAX_LENGTH = 255
+# The longest URL stored (the models' URL columns); longer links are neither pinged nor followed.
+URL_MAX_LENGTH = 2000
 ELLIPSIS = "…"
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -53,6 +57,8 @@ _SURROGATES = re.compile(r"[\ud800-\udfff]")
 _PERCENT_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
 # WHATWG URL parsing drops these anywhere in a URL; browsers follow such hrefs.
 _URL_NOISE = re.compile(r"[\t\n\r]")
+# No URL worth fetching or storing holds these (PostgreSQL text columns refuse NUL outright).
+_URL_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 # HTML splits attribute token lists on ASCII whitespace only.
 _ASCII_WHITESPACE = re.compile(r"[ \t\n\f\r]+")
 _TAG_START = re.compile(r"<+(?=[A-Za-z/!?])")
@@ -213,7 +219,7 @@ class _LinkScanner(HTMLParser):
         elif tag in ("svg", "math") and self._foreign:
             self._foreign -= 1
         elif tag == "title" and self._title_parts is not None:
-            self.title = crop(_clean("".join(self._title_parts)), TITLE_MAX_LENGTH)
+            self.title = crop(to_single_line("".join(self._title_parts)), TITLE_MAX_LENGTH)
             self._title_parts = None
 
     def handle_data(self, data: str) -> None:
@@ -271,19 +277,29 @@ def _json_has(data: object, value: str) -> bool:
 
 
 def web_url(base_url: str, href: str) -> str | None:
-    """``href`` resolved against ``base_url``, without fragment, if that is an http(s) URL.
+    """``href`` resolved against ``base_url``, without fragment, if that is a storable http(s) URL.
 
     ``href=""`` resolves to the base itself.
     """
     try:
         url = urljoin(base_url, _URL_NOISE.sub("", href.strip(" \t\n\f\r")))
         url = url.partition("#")[0]
+        if has_control_chars(url) or len(url) > URL_MAX_LENGTH:
+            return None
         parts = urlsplit(url)
     except ValueError:
         return None
     if parts.scheme.lower() not in _WEB_SCHEMES or not parts.hostname:
         return None
     return url
+
+
+def has_control_chars(value: str) -> bool:
+    """Whether ``value`` holds an ASCII control character (NUL included) or a lone surrogate.
+
+    Such a URL or lookup value is refused, never stored or fetched.
+    """
+    return _URL_CONTROL.search(value) is not None
 
 
 def has_rel(rel: object, token: str) -> bool:
@@ -345,7 +361,7 @@ def to_plain_text(value: str, max_length: int | None = None) -> str:
             break
     # What the parser left as literal text (an unclosed "<script" at the end, "<\x08a") still must
     # not read as markup; controls go first so they cannot hide a "<" from the substitution.
-    text = _TAG_START.sub("", _clean(text))
+    text = _TAG_START.sub("", to_single_line(text))
     return text if max_length is None else crop(text, max_length)
 
 
@@ -446,14 +462,14 @@ def _anchors(
         if not isinstance(href, str):
             continue
         href = _URL_NOISE.sub("", href.strip())
-        if not href or href.startswith("#"):
+        if not href or href.startswith("#") or has_control_chars(href):
             continue
         try:
             url = urljoin(base, href).partition("#")[0]
             scheme = urlsplit(url).scheme
         except ValueError:
             continue
-        if scheme.lower() in _WEB_SCHEMES:
+        if scheme.lower() in _WEB_SCHEMES and len(url) <= URL_MAX_LENGTH:
             yield anchor, url
 
 
@@ -473,7 +489,7 @@ def _title(soup: BeautifulSoup) -> str:
     for tag in soup.find_all("title"):
         # An SVG <title> is a tooltip, not the document's title.
         if isinstance(tag, Tag) and tag.find_parent(["svg", "math"]) is None:
-            return crop(_clean("".join(_text_pieces(tag))), TITLE_MAX_LENGTH)
+            return crop(to_single_line("".join(_text_pieces(tag))), TITLE_MAX_LENGTH)
     return ""
 
 
@@ -523,7 +539,7 @@ def _excerpt(anchor: Tag, context: int) -> str:
     # Link text can be a whole paragraph; bound it too so the excerpt's length stays bounded.
     cropped_link = crop(text_l, max(2 * context, 1))
     pieces = (cropped_before, trail_b, lead_l, cropped_link, trail_l, lead_a, cropped_after)
-    return _clean("".join(pieces))
+    return to_single_line("".join(pieces))
 
 
 def _root(node: Tag) -> Tag:
@@ -579,5 +595,6 @@ def _squash(text: str) -> str:
     return _WHITESPACE.sub(" ", _CONTROL.sub("", text))
 
 
-def _clean(text: str) -> str:
+def to_single_line(text: str) -> str:
+    """Plain text (not HTML) on one line: whitespace runs as one space, control characters gone."""
     return _squash(text).strip()

@@ -9,7 +9,13 @@ from typing import Any
 import mf2py
 from django.utils.dateparse import parse_datetime
 
-from backlinks_django.html import defuse, normalize_url, to_plain_text
+from backlinks_django.html import (
+    URL_MAX_LENGTH,
+    defuse,
+    has_control_chars,
+    normalize_url,
+    to_plain_text,
+)
 from backlinks_django.models import MentionType
 
 # Properties of an h-entry naming the post it responds to, by mention type.
@@ -111,7 +117,9 @@ def _author_field(author: Any, name: str) -> str:
 
 def _web_url(value: str) -> str:
     value = value.strip()
-    return value if value.startswith(("http://", "https://")) and len(value) <= 2000 else ""
+    if has_control_chars(value) or len(value) > URL_MAX_LENGTH:
+        return ""
+    return value if value.startswith(("http://", "https://")) else ""
 
 
 def _datetime(value: str) -> datetime.datetime | None:

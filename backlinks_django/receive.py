@@ -7,6 +7,7 @@ turns into its own answer (XML-RPC fault, TrackBack XML, HTTP status).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -69,6 +70,21 @@ class Ping:
     # False when the rate limits were already applied (a queued Webmention).
     rate_limit: bool = True
 
+    def __post_init__(self) -> None:
+        # Request metadata is stored as given, so it is made storable here, once: a proxy
+        # middleware may put "unknown" into REMOTE_ADDR (PostgreSQL's inet refuses it), and
+        # header values may carry control characters.
+        object.__setattr__(self, "remote_ip", _ip_address(self.remote_ip))
+        agent = self.user_agent if isinstance(self.user_agent, str) else ""
+        object.__setattr__(self, "user_agent", html.to_single_line(agent)[:USER_AGENT_LENGTH])
+
+
+def _ip_address(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
+
 
 def check_url(url: object, role: str) -> str:
     """``url`` as a stripped string if it is an absolute http(s) URL of sane length."""
@@ -77,6 +93,8 @@ def check_url(url: object, role: str) -> str:
     url = url.strip()
     if len(url) > app_settings.MAX_URL_LENGTH:
         raise InvalidRequest(f"The {role} URL is too long.")
+    if html.has_control_chars(url):
+        raise InvalidRequest(f"The {role} URL contains control characters.")
     try:
         parts = urlsplit(url)
         hostname = parts.hostname
@@ -279,7 +297,7 @@ def _fill(backlink: Backlink, ping: Ping, target_url: str, verified: Verified | 
     backlink.excerpt = excerpt
     backlink.blog_name = html.to_plain_text(ping.blog_name, BLOG_NAME_LENGTH)
     backlink.remote_ip = ping.remote_ip
-    backlink.user_agent = ping.user_agent[:USER_AGENT_LENGTH]
+    backlink.user_agent = ping.user_agent
 
 
 def _remove(backlink: Backlink) -> Backlink:
@@ -348,8 +366,8 @@ def accept_webmention(
         site=site,
         source_url=admitted.source_url,
         target_url=admitted.target_url,
-        remote_ip=remote_ip,
-        user_agent=user_agent[:USER_AGENT_LENGTH],
+        remote_ip=ping.remote_ip,
+        user_agent=ping.user_agent,
     )
 
 
@@ -369,7 +387,7 @@ def process_webmention(request_id: str) -> WebmentionRequest | None:
     try:
         backlink = receive(ping, site=request.site)
     except BacklinkError as error:
-        request.state, request.message = WebmentionRequest.State.REJECTED, error.message
+        request.state, request.message = WebmentionRequest.State.REJECTED, error.message[:500]
     else:
         request.backlink = backlink
         if backlink.status == Status.REMOVED:

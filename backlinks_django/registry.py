@@ -16,6 +16,7 @@ from django.views.generic.detail import SingleObjectMixin
 
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import TargetNotFound, TargetNotPingable
+from backlinks_django.html import has_control_chars
 
 Accessor = str | Callable[[Any], Any]
 
@@ -191,6 +192,8 @@ def resolve_path(path_and_query: str) -> models.Model:
     filters = _object_filters(registration, match, parts.query)
     if not filters:
         raise TargetNotPingable("The target is not a page that takes pings.")
+    if any(isinstance(value, str) and has_control_chars(value) for value in filters.values()):
+        raise TargetNotFound()  # a decoded "%00" names nothing, and must not reach the database
     try:
         return registration.model._default_manager.get(**filters)
     except (ObjectDoesNotExist, ValueError, ValidationError):

@@ -361,7 +361,7 @@ def _record(row: OutboundPing, result: Result) -> None:
     row.outcome = result.outcome
     row.protocol = result.protocol or row.protocol
     row.endpoint = result.endpoint or row.endpoint
-    row.message = result.message[:2000]
+    row.message = html.to_single_line(result.message)[:2000]  # peers' words: no control chars
     row.fault_code = result.fault_code
     row.attempts += 1
     row.sent_at = now

@@ -48,3 +48,8 @@ def test_akismet_key_without_the_library_is_e006(monkeypatch):
 @override_settings(BACKLINKS={"AKISMET_API_KEY": "k"})
 def test_akismet_key_with_the_library_passes():
     assert ids() == []
+
+
+@override_settings(BACKLINKS={"MAX_URL_LENGTH": 5000})
+def test_url_length_beyond_the_columns_is_e007():
+    assert ids() == ["backlinks_django.E007"]

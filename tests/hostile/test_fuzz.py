@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 import xmlrpc.client
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote_from_bytes
+from urllib.parse import quote_from_bytes, urlencode
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -19,7 +19,7 @@ from django.test import Client, override_settings
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from backlinks_django.models import Backlink
+from backlinks_django.models import Backlink, WebmentionRequest
 from tests.settings import BACKLINKS as BASE
 from tests.testapp.models import Article
 
@@ -79,6 +79,10 @@ def urls(port: int, article_url: str) -> st.SearchStrategy[str]:
                 "http://",
                 "http://[::1",
                 "",
+                # NUL, raw or decoded from a permalink's query: PostgreSQL refuses it in text.
+                f"http://127.0.0.1:{port}/\x00",
+                "http://testserver/?p=%00",
+                article_url + "\x1b",
             ]
         ),
         st.builds(lambda path: f"http://127.0.0.1:{port}/{path}", text),
@@ -318,3 +322,29 @@ def test_arbitrary_trackback_forms_get_an_error_answer(
     body = data.draw(trackback_forms(sealed, article_url), label="body")
 
     check_trackback_answer(client, tb_path(article), body, content_type)
+
+
+@pytest.mark.django_db
+@fuzz
+@given(data=st.data(), content_type=content_types)
+def test_arbitrary_webmention_forms_get_a_4xx_or_are_queued(
+    client: Client,
+    article: Article,
+    article_url: str,
+    sealed: int,
+    data: st.DataObject,
+    content_type: str,
+) -> None:
+    fields = st.dictionaries(
+        st.one_of(st.sampled_from(["source", "target"]), text),
+        st.one_of(urls(sealed, article_url), text),
+        max_size=4,
+    )
+    body = data.draw(fields.map(urlencode), label="body")
+
+    response = client.generic("POST", "/backlinks/webmention/", body, content_type=content_type)
+
+    assert response.status_code in (201, 202, 400, 429), response.content
+    queued = WebmentionRequest.objects.count()
+    assert queued == (1 if response.status_code < 300 else 0)
+    WebmentionRequest.objects.all().delete()
