@@ -54,7 +54,8 @@ def block_domains(domains: Iterable[str]) -> tuple[list[str], int]:
 
     Returns the newly blocked domains and how many backlinks became spam.
     """
-    cleaned = sorted({d.lower().rstrip(".") for d in domains if d})
+    # Longer than a DNS name can be (older rows may hold such hosts): nothing to block.
+    cleaned = sorted({d.lower().rstrip(".") for d in domains if d and len(d.rstrip(".")) <= 253})
     existing = set(
         BlockedDomain.objects.filter(domain__in=cleaned).values_list("domain", flat=True)
     )

@@ -46,6 +46,8 @@ TITLE_LENGTH = 255
 BLOG_NAME_LENGTH = 255
 EXCERPT_LENGTH = 1000
 USER_AGENT_LENGTH = 255
+# DNS names are at most 253 characters (RFC 1035); BlockedDomain.domain holds that many.
+HOST_MAX_LENGTH = 253
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ def check_url(url: object, role: str) -> str:
         raise InvalidRequest(f"The {role} URL is not valid.") from None
     if parts.scheme not in ("http", "https") or not hostname:
         raise InvalidRequest(f"The {role} URL must be an absolute http or https URL.")
+    if len(hostname.rstrip(".")) > HOST_MAX_LENGTH:
+        raise InvalidRequest(f"The {role} URL's host name is too long.")
     return url
 
 

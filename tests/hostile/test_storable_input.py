@@ -19,7 +19,13 @@ from django.utils import timezone
 
 from backlinks_django import html, send
 from backlinks_django.exceptions import InvalidRequest
-from backlinks_django.models import Backlink, OutboundPing, Outcome, WebmentionRequest
+from backlinks_django.models import (
+    Backlink,
+    BlockedDomain,
+    OutboundPing,
+    Outcome,
+    WebmentionRequest,
+)
 from backlinks_django.receive import check_url
 from tests.conftest import page_linking_to
 from tests.settings import BACKLINKS as BASE
@@ -279,3 +285,24 @@ def test_an_endpoint_too_long_to_store_is_no_endpoint(site, httpserver, how):
 
     row = OutboundPing.objects.get()
     assert (row.outcome, row.endpoint) == (Outcome.NO_ENDPOINT, "")
+
+
+def test_source_host_longer_than_a_dns_name_is_invalid():
+    host = ".".join(["a" * 60] * 5)  # 304 characters
+    with pytest.raises(InvalidRequest, match="host name is too long"):
+        check_url(f"http://{host}/post", "source")
+
+
+def test_blocking_a_host_too_long_for_dns_is_not_a_500(admin_client, make_backlink):
+    """Rows stored before hosts were limited: the block action skips what cannot be a domain."""
+    host = ".".join(["a" * 60] * 5)
+    backlink = make_backlink(source_url=f"http://{host}/post")
+
+    response = admin_client.post(
+        "/admin/backlinks_django/backlink/",
+        {"action": "block_domain", "_selected_action": [backlink.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert not BlockedDomain.objects.exists()
