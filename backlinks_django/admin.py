@@ -114,7 +114,11 @@ def block_domain(
     modeladmin: BacklinkModelAdmin, request: HttpRequest, queryset: QuerySet[Backlink]
 ) -> None:
     domains = {b.source_domain for b in queryset.select_related(None).only("source_url")}
-    _new, count = moderation.block_domains(domains)
+    blocked, count = moderation.block_domains(domains)
+    if not blocked:
+        message = _("The selected backlinks have no domain that can be blocked.")
+        modeladmin.message_user(request, message, messages.WARNING)
+        return
     modeladmin.message_user(
         request,
         ngettext(
@@ -122,7 +126,7 @@ def block_domain(
             "Blocked %(domains)s; %(count)d backlinks were marked as spam.",
             count,
         )
-        % {"domains": ", ".join(sorted(domains)) or "-", "count": count},
+        % {"domains": ", ".join(blocked), "count": count},
         messages.SUCCESS,
     )
 

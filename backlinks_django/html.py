@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
+import idna
 from bs4 import BeautifulSoup, Tag
 from bs4.element import NavigableString, PageElement, PreformattedString
 from bs4.exceptions import ParserRejectedMarkup
@@ -20,6 +21,7 @@ __all__ = [
     "extract_links",
     "find_link",
     "has_control_chars",
+    "host_key",
     "normalize_url",
     "page_title",
     "rel_link",
@@ -300,6 +302,28 @@ def has_control_chars(value: str) -> bool:
     Such a URL or lookup value is refused, never stored or fetched.
     """
     return _URL_CONTROL.search(value) is not None
+
+
+def host_key(host: str) -> str:
+    """A host name in one comparable form: lower-case ASCII (IDNA, UTS #46), no trailing dot.
+
+    "Пример.com" and "xn--e1afmkfd.com" give the same key; what IDNA refuses (an underscore,
+    an empty label) is only lower-cased.
+    """
+    host = host.strip().rstrip(".").lower()
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return host
+
+
+def host_forms(host: str) -> set[str]:
+    """The ways a URL may spell ``host``: its key, and the Unicode form of an IDNA name."""
+    key = host_key(host)
+    try:
+        return {key, idna.decode(key)}
+    except (idna.IDNAError, UnicodeError):
+        return {key}
 
 
 def has_rel(rel: object, token: str) -> bool:

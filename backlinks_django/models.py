@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -12,6 +12,8 @@ from django.contrib.sites.models import Site
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from backlinks_django.html import host_key
 
 if TYPE_CHECKING:
     from django.db.models import Model
@@ -137,10 +139,18 @@ class BlockedDomain(models.Model):
     def __str__(self) -> str:
         return self.domain
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.domain = host_key(self.domain)
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        # Before the unique check, so "Пример.com" is refused when "xn--e1afmkfd.com" exists.
+        self.domain = host_key(self.domain)
+
     @classmethod
     def is_blocked(cls, host: str) -> bool:
-        """Whether host or one of its parent domains is blocked."""
-        labels = host.lower().rstrip(".").split(".")
+        """Whether host or one of its parent domains is blocked, in whichever IDNA spelling."""
+        labels = host_key(host).split(".")
         candidates = [".".join(labels[i:]) for i in range(len(labels))]
         return cls.objects.filter(domain__in=candidates).exists()
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from backlinks_django.html import host_forms, host_key
 from backlinks_django.models import Backlink, BlockedDomain, Status
 from backlinks_django.signals import backlink_approved, backlink_status_changed
 
@@ -49,26 +50,23 @@ def reject(backlinks: QuerySet[Backlink]) -> int:
     return set_status(backlinks, Status.REJECTED)
 
 
-def block_domains(domains: Iterable[str]) -> tuple[list[str], int]:
+def block_domains(hosts: Iterable[str]) -> tuple[list[str], int]:
     """Block source domains: their backlinks become spam, future pings are refused.
 
-    Returns the newly blocked domains and how many backlinks became spam.
+    Returns the domains now blocked (in their IDNA ASCII form) and how many backlinks
+    became spam. A host longer than a DNS name can be (older rows may hold one) is skipped.
     """
-    # Longer than a DNS name can be (older rows may hold such hosts): nothing to block.
-    cleaned = sorted({d.lower().rstrip(".") for d in domains if d and len(d.rstrip(".")) <= 253})
-    existing = set(
-        BlockedDomain.objects.filter(domain__in=cleaned).values_list("domain", flat=True)
-    )
-    new = [d for d in cleaned if d not in existing]
+    blocked = sorted({host_key(h) for h in hosts if h and len(host_key(h)) <= 253})
     BlockedDomain.objects.bulk_create(
-        [BlockedDomain(domain=d) for d in new], ignore_conflicts=True
+        [BlockedDomain(domain=d) for d in blocked], ignore_conflicts=True
     )
-    if not cleaned:
-        return new, 0
+    if not blocked:
+        return blocked, 0
     from_domains = Q()
-    for domain in cleaned:
-        # The host is the domain or a subdomain, whatever scheme, port or path follows.
-        pattern = rf"^https?://([^/?#@]*\.)?{re.escape(domain)}\.?(:[0-9]+)?([/?#]|$)"
-        from_domains |= Q(source_url__iregex=pattern)
+    for domain in blocked:
+        for form in host_forms(domain):
+            # The host is the domain or a subdomain, whatever scheme, port or path follows.
+            pattern = rf"^https?://([^/?#@]*\.)?{re.escape(form)}\.?(:[0-9]+)?([/?#]|$)"
+            from_domains |= Q(source_url__iregex=pattern)
     count = set_status(Backlink.objects.filter(from_domains), Status.SPAM, reason="Blocked domain")
-    return new, count
+    return blocked, count

@@ -123,6 +123,48 @@ def test_blocked_domain_covers_subdomains_only():
     assert not BlockedDomain.is_blocked("example")
 
 
+@pytest.mark.parametrize(
+    ("blocked", "pinging"),
+    [
+        ("пример.example", "xn--e1afmkfd.example"),
+        ("xn--e1afmkfd.example", "ПРИМЕР.example"),
+        ("xn--e1afmkfd.example", "блог.пример.example"),
+    ],
+)
+def test_a_blocked_domain_is_blocked_in_either_idna_spelling(blocked, pinging):
+    BlockedDomain.objects.create(domain=blocked)
+
+    assert BlockedDomain.objects.get().domain == "xn--e1afmkfd.example"
+    assert BlockedDomain.is_blocked(pinging)
+
+
+def test_blocking_a_unicode_host_marks_both_spellings_as_spam(editor_client, make_backlink):
+    unicode_form = make_backlink(source_url="http://пример.example/a")
+    ascii_form = make_backlink(source_url="https://www.xn--e1afmkfd.example/b")
+    other = make_backlink(source_url="http://example.example/c")
+
+    response = run_action(editor_client, "block_domain", [unicode_form])
+
+    assert messages_of(response) == [
+        "Blocked xn--e1afmkfd.example; 2 backlinks were marked as spam."
+    ]
+    statuses = {b.pk: b.status for b in Backlink.objects.all()}
+    assert statuses[unicode_form.pk] == statuses[ascii_form.pk] == Status.SPAM
+    assert statuses[other.pk] == Status.PENDING
+
+
+def test_adding_the_other_spelling_of_a_blocked_domain_is_a_form_error(admin_client):
+    BlockedDomain.objects.create(domain="xn--e1afmkfd.example")
+
+    response = admin_client.post(
+        "/admin/backlinks_django/blockeddomain/add/", {"domain": "Пример.example"}
+    )
+
+    assert response.status_code == 200
+    assert "already exists" in response.content.decode()
+    assert BlockedDomain.objects.count() == 1
+
+
 def test_staff_without_moderate_permission_gets_no_actions(client, make_backlink):
     from django.contrib.auth.models import Permission
 

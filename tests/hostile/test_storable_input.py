@@ -305,4 +305,7 @@ def test_blocking_a_host_too_long_for_dns_is_not_a_500(admin_client, make_backli
     )
 
     assert response.status_code == 200
+    assert [str(m) for m in response.context["messages"]] == [
+        "The selected backlinks have no domain that can be blocked."
+    ]
     assert not BlockedDomain.objects.exists()
