@@ -33,7 +33,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 import backlinks_django
-from backlinks_django import throttle
+from backlinks_django import html, throttle
 from backlinks_django.conf import app_settings
 
 logger = logging.getLogger(__name__)
@@ -310,10 +310,10 @@ def _parse_url(url: str) -> _Target:
             raise InvalidURL("The URL's IPv6 address has a zone id.")
         host = str(ip_literal)
     else:
-        try:
-            host = hostname.encode("idna").decode("ascii")
-        except UnicodeError as exc:
-            raise InvalidURL("The URL's host name is not valid.") from exc
+        # IDNA as browsers and requests apply it (UTS #46), so "straße.de" is xn--strae-oqa.de.
+        host = html.host_key(hostname)
+        if not host.isascii():
+            raise InvalidURL("The URL's host name is not valid.")
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"

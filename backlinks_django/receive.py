@@ -138,7 +138,7 @@ def limit_rate(remote_ip: str | None, source_url: str) -> None:
         if wait is not None:
             logger.info("Rate-limited pings from %s", remote_ip)
             raise RateLimited(wait)
-    domain = (urlsplit(source_url).hostname or "").rstrip(".")
+    domain = html.host_key(urlsplit(source_url).hostname or "")  # one key for both IDNA spellings
     wait = throttle.hit("source", domain, app_settings.RATE_LIMIT_PER_SOURCE_DOMAIN)
     if wait is not None:
         logger.info("Rate-limited pings from sources on %s", domain)

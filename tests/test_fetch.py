@@ -213,6 +213,30 @@ def resolver(monkeypatch: pytest.MonkeyPatch) -> Callable[..., list[tuple[str, i
     return install
 
 
+@pytest.mark.parametrize(
+    ("url", "looked_up"),
+    [
+        ("http://Пример.example/", "xn--e1afmkfd.example"),
+        ("http://straße.example/", "xn--strae-oqa.example"),
+        ("http://WWW.Example.COM./", "www.example.com"),
+    ],
+)
+def test_unicode_host_names_are_looked_up_in_idna_form(
+    resolver: Callable[..., list[tuple[str, int]]], url: str, looked_up: str
+) -> None:
+    calls = resolver("10.0.0.1")  # refused afterwards: only the looked-up name matters here
+
+    with pytest.raises(AddressNotAllowed):
+        fetch(url)
+
+    assert calls == [(looked_up, 80)]
+
+
+def test_host_name_idna_refuses_is_invalid() -> None:
+    with pytest.raises(InvalidURL, match="host name is not valid"):
+        fetch("http://\u2488.example/")  # a "1." digit glyph: UTS #46 disallows it
+
+
 def localhost_url(server: HTTPServer, path: str = "/") -> str:
     return f"http://localhost:{server.port}{path}"
 

@@ -67,6 +67,23 @@ def test_one_source_domain_is_limited_across_ips(client, article_url, unused_por
     assert [a.faultCode for a in answers] == [16, 16, 16, 49]  # type: ignore[union-attr]
 
 
+@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_SOURCE_DOMAIN": (2, 60)})
+def test_both_idna_spellings_of_a_source_domain_share_its_limit(client, article_url, no_dns):
+    """Alternating "пример" and "xn--e1afmkfd" does not double a spammer's allowance."""
+    sources = [
+        "http://пример.example/a",
+        "http://XN--E1AFMKFD.example/b",
+        "http://Пример.example/c",
+    ]
+    answers = [
+        ping(client, source, article_url, ip=f"198.51.100.{i + 1}")
+        for i, source in enumerate(sources)
+    ]
+
+    # The first two are admitted (then fail: no name resolves here); the third is limited.
+    assert [a.faultCode for a in answers] == [16, 16, 49]  # type: ignore[union-attr]
+
+
 @override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_IP": (2, 1.0)})
 def test_limit_lifts_after_the_window(client, article_url, unused_port):
     junk = f"http://127.0.0.1:{unused_port}/j"
