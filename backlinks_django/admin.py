@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.contenttypes.admin import GenericTabularInline
+from django.contrib.contenttypes.forms import BaseGenericInlineFormSet
 from django.contrib.sites.models import Site
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -20,6 +21,7 @@ from backlinks_django.models import (
     Backlink,
     BlockedDomain,
     OutboundPing,
+    Outcome,
     Protocol,
     SiteSettings,
 )
@@ -32,10 +34,14 @@ if TYPE_CHECKING:
     SiteSettingsModelAdmin = admin.ModelAdmin[SiteSettings]
     OutboundPingModelAdmin = admin.ModelAdmin[OutboundPing]
     OutboundPingForm = forms.ModelForm[OutboundPing]
+    AnyModelAdmin = admin.ModelAdmin[Any]
+    TrackbackFormSetBase = BaseGenericInlineFormSet[OutboundPing, forms.ModelForm[OutboundPing]]
 else:  # ModelAdmin and ModelForm are generic for type checkers only.
     OutboundPingForm = forms.ModelForm
     BacklinkModelAdmin = BlockedDomainModelAdmin = SiteSettingsModelAdmin = admin.ModelAdmin
     OutboundPingModelAdmin = admin.ModelAdmin
+    AnyModelAdmin = object  # a mixin: the ModelAdmin comes later in the bases
+    TrackbackFormSetBase = BaseGenericInlineFormSet
 
 READ_ONLY_FIELDS = (
     "kind",
@@ -131,8 +137,23 @@ def block_domain(
     )
 
 
+class RefuseNulParameters(AnyModelAdmin):
+    """Changelists answer 400 to a NUL in the query string (``?status__exact=%00``).
+
+    Django validates only the search box; a NUL in a filter value reaches the query, and
+    PostgreSQL refuses it with an error (a 500).
+    """
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if any("\x00" in f"{key}{value}" for key, value in request.GET.items()):
+            return HttpResponseBadRequest(_("Filter values must not contain NUL characters."))
+        return super().changelist_view(request, extra_context)
+
+
 @admin.register(Backlink)
-class BacklinkAdmin(BacklinkModelAdmin):
+class BacklinkAdmin(RefuseNulParameters, BacklinkModelAdmin):
     list_display = (
         "title_or_source",
         "kind",
@@ -181,13 +202,13 @@ class BacklinkAdmin(BacklinkModelAdmin):
 
 
 @admin.register(BlockedDomain)
-class BlockedDomainAdmin(BlockedDomainModelAdmin):
+class BlockedDomainAdmin(RefuseNulParameters, BlockedDomainModelAdmin):
     list_display = ("domain", "created_at")
     search_fields = ("domain",)
 
 
 @admin.register(SiteSettings)
-class SiteSettingsAdmin(SiteSettingsModelAdmin):
+class SiteSettingsAdmin(RefuseNulParameters, SiteSettingsModelAdmin):
     list_display = (
         "site",
         "receive_pingbacks",
@@ -219,7 +240,7 @@ def retry_now(
 
 
 @admin.register(OutboundPing)
-class OutboundPingAdmin(OutboundPingModelAdmin):
+class OutboundPingAdmin(RefuseNulParameters, OutboundPingModelAdmin):
     list_display = (
         "target_url",
         "protocol",
@@ -278,11 +299,48 @@ class TrackbackForm(OutboundPingForm):
         return row
 
 
+class TrackbackFormSet(TrackbackFormSetBase):
+    """The inline's rows; a URL twice is a form error, a URL the content links to is reused.
+
+    The content's discovered links are rows of the same table (hidden here), and the table
+    holds one row per (object, URL).
+    """
+
+    def clean(self) -> None:
+        super().clean()
+        seen: set[str] = set()
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            url = data.get("target_url")
+            if not url or data.get("DELETE"):
+                continue
+            if url in seen:
+                form.add_error("target_url", _("This TrackBack URL is listed twice."))
+            seen.add(url)
+
+    def save_new(self, form: forms.ModelForm[OutboundPing], commit: bool = True) -> OutboundPing:
+        linked = OutboundPing.objects.for_object(self.instance).filter(
+            target_url=form.cleaned_data["target_url"], requested=False
+        )
+        row = linked.first()
+        if row is None:
+            return super().save_new(form, commit=commit)
+        # The content links there too: that row becomes the TrackBack request, sent afresh.
+        form.instance = row
+        row = form.save(commit=False)
+        row.outcome, row.attempts, row.next_attempt_at = Outcome.PENDING, 0, None
+        if commit:
+            row.save()
+        return row
+
+
 class TrackbackInline(GenericTabularInline):
     """ "Send trackbacks to" for a registered model's admin: ``inlines = [TrackbackInline]``."""
 
     model = OutboundPing
     form = TrackbackForm
+    # The stubs type inline formsets as BaseInlineFormSet; generic inlines take this kind.
+    formset = TrackbackFormSet  # type: ignore[assignment]
     fields = ("target_url", "outcome", "message", "sent_at")
     readonly_fields = ("outcome", "message", "sent_at")
     extra = 1

@@ -127,6 +127,13 @@ def _datetime(value: str) -> datetime.datetime | None:
         parsed = parse_datetime(value.strip())
     except ValueError:
         return None
-    if parsed is not None and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.UTC)
-    return parsed
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=datetime.UTC)
+    # Stored in UTC: PostgreSQL refuses offsets of 16 hours or more, and a date at the edge
+    # of the calendar may leave it (year 0 or 10000) when moved there.
+    try:
+        return parsed.astimezone(datetime.UTC)
+    except OverflowError:
+        return None

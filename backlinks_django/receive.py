@@ -107,6 +107,8 @@ def check_url(url: object, role: str) -> str:
         raise InvalidRequest(f"The {role} URL must be an absolute http or https URL.")
     if len(hostname.rstrip(".")) > HOST_MAX_LENGTH:
         raise InvalidRequest(f"The {role} URL's host name is too long.")
+    if any(char.isspace() for char in hostname):
+        raise InvalidRequest(f"The {role} URL's host name is not valid.")
     return url
 
 

@@ -7,6 +7,7 @@ process on its own.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 
@@ -25,7 +26,10 @@ def hit(scope: str, key: str, limit: tuple[int, float] | None) -> float | None:
     events, window = limit
     now = time.time()
     window_index = math.floor(now / window)
-    cache_key = f"backlinks:{scope}:{window_index}:{key}"
+    # Hashed: keys come from strangers (host names), and memcached refuses long keys, spaces
+    # and control characters.
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    cache_key = f"backlinks:{scope}:{window_index}:{digest}"
     cache = caches[app_settings.RATE_LIMIT_CACHE]
     cache.add(cache_key, 0, timeout=math.ceil(window) + 1)
     try:

@@ -265,3 +265,67 @@ def test_editor_enters_trackback_urls_on_the_content_admin(
         "https://peer.example/post/trackback/",
     )
     assert row.content_type == ContentType.objects.get_for_model(article)
+
+
+def _trackback_inline_post(admin_client, article, *urls: str):
+    from django.test import override_settings
+
+    from tests.settings import TASKS_MODULE
+
+    prefix = "backlinks_django-outboundping-content_type-object_id"
+    data = {
+        "title": article.title,
+        "slug": article.slug,
+        "body": article.body,
+        "published_at_0": article.published_at.strftime("%Y-%m-%d"),
+        "published_at_1": article.published_at.strftime("%H:%M:%S"),
+        "pings_open": "on",
+        f"{prefix}-TOTAL_FORMS": str(len(urls)),
+        f"{prefix}-INITIAL_FORMS": "0",
+    }
+    for i, url in enumerate(urls):
+        data[f"{prefix}-{i}-target_url"] = url
+    dummy = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.dummy.DummyBackend"}}
+    with override_settings(TASKS=dummy):
+        return admin_client.post(f"/admin/testapp/article/{article.pk}/change/", data)
+
+
+def test_the_same_trackback_url_twice_is_a_form_error(admin_client, article):
+    from backlinks_django.models import OutboundPing
+
+    response = _trackback_inline_post(
+        admin_client, article, "https://peer.example/tb/", "https://peer.example/tb/"
+    )
+
+    assert response.status_code == 200
+    assert "This TrackBack URL is listed twice." in response.content.decode()
+    assert not OutboundPing.objects.exists()
+
+
+def test_a_trackback_url_the_content_already_links_reuses_that_row(admin_client, article):
+    """The discovered link's row (hidden in the inline) becomes the TrackBack request."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from backlinks_django.models import OutboundPing, Outcome, Protocol
+
+    OutboundPing.objects.create(
+        site_id=1,
+        content_type=ContentType.objects.get_for_model(article),
+        object_id=str(article.pk),
+        target_url="https://peer.example/post/",
+        protocol=Protocol.PINGBACK,
+        outcome=Outcome.NO_ENDPOINT,
+        attempts=1,
+    )
+
+    response = _trackback_inline_post(admin_client, article, "https://peer.example/post/")
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    row = OutboundPing.objects.get()
+    assert (row.requested, row.protocol, row.endpoint, row.outcome, row.attempts) == (
+        True,
+        Protocol.TRACKBACK,
+        "https://peer.example/post/",
+        Outcome.PENDING,
+        0,
+    )

@@ -183,15 +183,20 @@ def send_ping(server_url: str, source_url: str, target_url: str, *, user_agent: 
     # Some peers (Zinnia, django-pingback) return the fault code as a value instead of
     # raising a fault; success is always a string.
     if isinstance(result, int) and not isinstance(result, bool):
-        raise PeerFault(result, "error code returned as a value instead of a fault")
+        raise PeerFault(_fault_code(result), "error code returned as a value instead of a fault")
     return crop(str(result), MESSAGE_MAX_LENGTH)
 
 
 def _fault_code(value: object) -> int:
-    """The fault code as an int; sloppy peers send strings, which count as generic fault 0."""
+    """The fault code as an int; sloppy peers send strings, which count as generic fault 0.
+
+    So do codes outside XML-RPC's 32-bit <int> (they would not fit the stored column either).
+    """
     if isinstance(value, int):
-        return value
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        return 0
+        code = value
+    else:
+        try:
+            code = int(str(value).strip())
+        except ValueError:
+            return 0
+    return code if -(2**31) <= code < 2**31 else 0

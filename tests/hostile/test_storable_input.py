@@ -13,6 +13,8 @@ from urllib.parse import urlencode
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache.backends.base import InvalidCacheKey, memcache_key_warnings
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from django.test import Client, override_settings
 from django.utils import timezone
@@ -309,3 +311,176 @@ def test_blocking_a_host_too_long_for_dns_is_not_a_500(admin_client, make_backli
         "The selected backlinks have no domain that can be blocked."
     ]
     assert not BlockedDomain.objects.exists()
+
+
+# --- Peers' numbers and dates beyond what the columns hold ---------------------------------------
+
+FAULT_STRUCT = (
+    "<methodResponse><fault><value><struct>"
+    "<member><name>faultCode</name><value>{code}</value></member>"
+    "<member><name>faultString</name><value><string>x</string></value></member>"
+    "</struct></value></fault></methodResponse>"
+)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "<methodResponse><params><param><value><int>99999999999999999999</int></value></param>"
+        "</params></methodResponse>",
+        FAULT_STRUCT.format(code="<int>99999999999999999999</int>"),
+        FAULT_STRUCT.format(code="<string>3000000000</string>"),
+    ],
+    ids=["code-as-result", "int-fault", "string-fault"],
+)
+def test_out_of_range_fault_code_from_a_peer_is_recorded_as_0(httpserver, site, answer):
+    server = httpserver.url_for("/xmlrpc")
+    httpserver.expect_request("/post").respond_with_data(
+        "<html><body>post</body></html>", content_type="text/html", headers={"X-Pingback": server}
+    )
+    httpserver.expect_request("/xmlrpc", method="POST").respond_with_data(
+        "<?xml version='1.0'?>" + answer, content_type="text/xml"
+    )
+    with transaction.atomic():
+        article = Article.objects.create(
+            title="Mine",
+            slug="mine",
+            body=f'<p><a href="{httpserver.url_for("/post")}">x</a></p>',
+            published_at=timezone.now() - timezone.timedelta(hours=1),
+        )
+
+    send.send_pings(article)
+
+    row = OutboundPing.objects.get()
+    assert (row.outcome, row.fault_code) == (Outcome.REJECTED, 0)
+
+
+@pytest.mark.parametrize(
+    ("published", "stored"),
+    [
+        ("9999-12-31T23:00:00-05:00", None),  # year 10000 in UTC
+        ("0001-01-01T01:00:00+05:00", None),  # year 0 in UTC
+        ("2024-01-01T00:00:00+23:59", "2023-12-31T00:01:00+00:00"),  # beyond PostgreSQL's ±15:59
+    ],
+)
+def test_published_dates_are_stored_in_utc_or_dropped(
+    client: Client,
+    admin_client,
+    serve_source,
+    article_url,
+    django_capture_on_commit_callbacks,
+    published,
+    stored,
+):
+    source = serve_source(
+        '<html><body><article class="h-entry">'
+        f'<time class="dt-published" datetime="{published}">then</time>'
+        f'<p class="e-content">See <a href="{article_url}">this</a>.</p></article></body></html>'
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/backlinks/webmention/", {"source": source, "target": article_url})
+
+    assert response.status_code == 201
+    assert WebmentionRequest.objects.get().state == WebmentionRequest.State.ACCEPTED
+    backlink = Backlink.objects.get()
+    assert (backlink.published and backlink.published.isoformat()) == stored
+    assert admin_client.get("/admin/backlinks_django/backlink/").status_code == 200
+
+
+# --- Cache keys: memcached refuses long keys, spaces and control characters ----------------------
+
+
+class MemcachedKeyRules(LocMemCache):
+    """The local-memory cache with memcached's key rules enforced, as Django's memcached does."""
+
+    def validate_key(self, key: str) -> None:
+        for warning in memcache_key_warnings(key):
+            raise InvalidCacheKey(warning)
+
+
+MEMCACHED_LIKE = {"default": {"BACKEND": f"{__name__}.MemcachedKeyRules"}}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "http://a b.example/post",
+        "http://" + ".".join(["a" * 60] * 4) + ".example/post",
+        "http://пример.example/post",
+    ],
+    ids=["space", "long-host", "idn"],
+)
+@pytest.mark.parametrize("protocol", ["webmention", "pingback", "trackback"])
+def test_rate_limit_keys_suit_memcached(article, article_url, source, protocol, no_dns):
+    client = Client(raise_request_exception=False)
+    with override_settings(CACHES=MEMCACHED_LIKE):
+        if protocol == "webmention":
+            response = client.post(
+                "/backlinks/webmention/", {"source": source, "target": article_url}
+            )
+        elif protocol == "pingback":
+            response = client.post(
+                "/backlinks/xmlrpc/",
+                xmlrpc.client.dumps((source, article_url), "pingback.ping"),
+                content_type="text/xml",
+            )
+        else:
+            content_type = ContentType.objects.get_for_model(article)
+            response = client.post(
+                f"/backlinks/trackback/{content_type.pk}/{article.pk}/",
+                urlencode({"url": source}),
+                content_type="application/x-www-form-urlencoded",
+            )
+
+    assert response.status_code < 500
+
+
+def test_trackback_url_with_a_nul_object_id_of_a_string_key_model_is_404(client: Client, site):
+    """Integer keys refuse "a\\x00b" in Python; string keys would pass it to the database."""
+    from django.contrib.sessions.models import Session
+
+    from backlinks_django import registry
+
+    registry.register(Session, content="session_data")
+    try:
+        content_type = ContentType.objects.get_for_model(Session)
+        response = client.post(
+            f"/backlinks/trackback/{content_type.pk}/a%00b/",
+            urlencode({"url": "http://source.example/post"}),
+            content_type="application/x-www-form-urlencoded",
+        )
+    finally:
+        registry.unregister(Session)
+
+    assert response.status_code == 404
+    assert b"<error>1</error>" in response.content
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/backlinks_django/backlink/?status__exact=%00",
+        "/admin/backlinks_django/backlink/?kind__exact=a%00",
+        "/admin/backlinks_django/backlink/?source_url__startswith=%00",
+        "/admin/backlinks_django/backlink/?_facets=1&status__exact=%00",
+        "/admin/backlinks_django/outboundping/?outcome__exact=%00",
+        "/admin/backlinks_django/blockeddomain/?domain=%00",
+        "/admin/backlinks_django/sitesettings/?moderation__exact=%00",
+    ],
+)
+def test_admin_filters_with_nul_are_400(admin_client, make_backlink, path):
+    make_backlink()
+
+    response = admin_client.get(path)
+
+    assert response.status_code == 400
+    assert b"NUL" in response.content
+
+
+def test_admin_filters_still_work(admin_client, make_backlink):
+    make_backlink()
+
+    response = admin_client.get("/admin/backlinks_django/backlink/?status__exact=pending")
+
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 1
