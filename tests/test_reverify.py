@@ -57,3 +57,14 @@ def test_reverify_by_kind(httpserver, make_backlink):
     pingback.refresh_from_db()
     assert pingback.status == Status.APPROVED
     assert "Re-verified 0 backlink(s)" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--limit", "-1"), ("--older-than", "99999999999"), ("--older-than", "x")],
+)
+def test_out_of_range_arguments_are_command_errors(option, value):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match=option.lstrip("-").replace("-", "[-_]")):
+        call_command("reverify_backlinks", option, value)

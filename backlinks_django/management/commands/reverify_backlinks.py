@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from argparse import ArgumentParser
+from argparse import ArgumentParser, ArgumentTypeError
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +12,24 @@ from django.utils import timezone
 
 from backlinks_django.models import Backlink, Kind
 from backlinks_django.receive import reverify
+
+# Longer ago than any backlink can be; more would overflow the date arithmetic.
+MAX_DAYS = 365 * 1000
+
+
+def _count(maximum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from 0 to ``maximum``."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if not 0 <= number <= maximum:
+            raise ArgumentTypeError(f"{number} is not between 0 and {maximum}")
+        return number
+
+    return parse
 
 
 class Command(BaseCommand):
@@ -22,13 +41,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
             "--older-than",
-            type=int,
+            type=_count(MAX_DAYS),
             default=0,
             metavar="DAYS",
             help="only backlinks not updated for this many days",
         )
         parser.add_argument("--kind", choices=Kind.values, help="only backlinks of this kind")
-        parser.add_argument("--limit", type=int, help="at most this many backlinks")
+        parser.add_argument("--limit", type=_count(2**31 - 1), help="at most this many backlinks")
 
     def handle(self, *args: Any, **options: Any) -> None:
         backlinks = Backlink.objects.approved().select_related("site").order_by("updated_at")
