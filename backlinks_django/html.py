@@ -486,15 +486,17 @@ def _anchors(
         if not isinstance(href, str):
             continue
         href = _URL_NOISE.sub("", href.strip())
-        if not href or href.startswith("#") or has_control_chars(href):
+        if not href or href.startswith("#"):
             continue
         try:
             url = urljoin(base, href).partition("#")[0]
             scheme = urlsplit(url).scheme
         except ValueError:
             continue
+        # The check is on the resolved URL: a <base href> may carry the control character too.
         if scheme.lower() in _WEB_SCHEMES and len(url) <= URL_MAX_LENGTH:
-            yield anchor, url
+            if not has_control_chars(url):
+                yield anchor, url
 
 
 def _base_url(soup: BeautifulSoup, document_url: str) -> str:

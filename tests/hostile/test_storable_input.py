@@ -148,6 +148,15 @@ def test_pingback_source_whose_page_has_nul_characters_is_stored(
     assert "\x00" not in backlink.excerpt
 
 
+def test_a_base_href_with_a_nul_spoils_the_relative_links_only():
+    links = html.extract_links(
+        '<base href="http://a.example/x\x00/"><a href="rel">1</a><a href="http://b.example/">2</a>',
+        "http://site.example/",
+    )
+
+    assert links == ["http://b.example/"]
+
+
 def test_links_with_control_characters_are_not_extracted():
     links = html.extract_links(
         '<a href="http://a.example/x\x00y">1</a><a href="http://b.example/\x1b">2</a>'
