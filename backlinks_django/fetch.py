@@ -21,6 +21,7 @@ import time
 import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import SplitResult, urljoin, urlsplit
@@ -155,13 +156,17 @@ class Response:
 
 
 def _known_codec(name: str) -> str | None:
-    """``name`` if Python has a text codec by that name, else None."""
+    """``name`` if Python has a text codec by that name that can replace bad bytes, else None."""
     try:
         info = codecs.lookup(name.strip().strip("\"'"))
-    except LookupError:
+        # Codecs such as rot13 or base64 are not text encodings; idna and undefined are, but
+        # refuse the "replace" error handler that :attr:`Response.text` decodes with.
+        if not getattr(info, "_is_text_encoding", True):
+            return None
+        b"a\xff".decode(info.name, "replace")
+    except (LookupError, ValueError, UnicodeError):  # ValueError: a NUL in the name
         return None
-    # Codecs such as rot13 or base64 are not text encodings.
-    return info.name if getattr(info, "_is_text_encoding", True) else None
+    return info.name
 
 
 def _charset_param(content_type: str) -> str | None:
@@ -406,8 +411,34 @@ class _DeadlineSocket:
         return getattr(self._sock, name)
 
 
+class _StrictHTTPResponse(http.client.HTTPResponse):
+    """http.client's response, stricter where a hostile server could abuse it.
+
+    - A negative chunk size ("-1") is refused: http.client would read the whole rest of the
+      stream into memory past every byte limit ("-1"), or fail outside its own errors.
+    - Interim 1xx answers (102 Processing, 103 Early Hints) are skipped like 100 Continue,
+      so the final answer is the one read.
+    """
+
+    def _read_next_chunk_size(self) -> int:
+        size: int = super()._read_next_chunk_size()  # type: ignore[misc]
+        if size < 0:
+            self._close_conn()  # type: ignore[attr-defined]
+            raise ValueError("negative chunk size")  # http.client makes it IncompleteRead
+        return size
+
+    def _read_status(self) -> tuple[str, int, str]:
+        while True:
+            version, status, reason = super()._read_status()  # type: ignore[misc]
+            if not 101 < status < 200:
+                return version, status, reason
+            http.client._read_headers(self.fp)  # type: ignore[attr-defined]
+
+
 class _PinnedHTTPConnection(HTTPConnection):
     """A connection whose socket operations never outlast the fetch's deadline."""
+
+    response_class = _StrictHTTPResponse
 
     def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
         self._deadline = deadline
@@ -624,6 +655,20 @@ def _location(response: requests.Response) -> str | None:
         return location
 
 
+# A time.monotonic() by which every fetch in this context ends (sending sets its deadline).
+_ends_at: ContextVar[float | None] = ContextVar("backlinks_fetch_ends_at", default=None)
+
+
+@contextmanager
+def ending_by(ends_at: float) -> Iterator[None]:
+    """Within the block, fetches end by ``ends_at`` (a ``time.monotonic()``), if that is sooner."""
+    token = _ends_at.set(ends_at)
+    try:
+        yield
+    finally:
+        _ends_at.reset(token)
+
+
 def fetch(
     url: str,
     *,
@@ -638,7 +683,13 @@ def fetch(
 
     Non-2xx statuses are returned, not raised; every failure raises a :class:`FetchError`.
     """
-    deadline = _Deadline(app_settings.FETCH_DEADLINE)
+    seconds = app_settings.FETCH_DEADLINE
+    ends_at = _ends_at.get()
+    if ends_at is not None:
+        seconds = min(seconds, ends_at - time.monotonic())
+        if seconds <= 0:
+            raise FetchTimeout("The time for these requests is up.")
+    deadline = _Deadline(seconds)
     limit = app_settings.FETCH_MAX_BYTES if max_bytes is None else max_bytes
     max_redirects = app_settings.FETCH_MAX_REDIRECTS
     method = method.upper()
@@ -663,7 +714,11 @@ def fetch(
                     logger.info("Fetching %s %s: more than %d redirects", method, url, redirects)
                     raise TooManyRedirects(f"The URL redirected more than {max_redirects} times.")
                 redirects += 1
-                next_target = _parse_url(urljoin(target.url, location))
+                try:
+                    next_url = urljoin(target.url, location)
+                except ValueError:  # "http://[oops/"
+                    raise InvalidURL("The redirect location is not a valid URL.") from None
+                next_target = _parse_url(next_url)
                 logger.debug("Redirect %d from %s to %s", status, target.url, next_target.url)
                 if (status == 303 and method != "HEAD") or (
                     status in (301, 302) and method == "POST"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import mf2py
 from django.utils.dateparse import parse_datetime
@@ -41,7 +42,13 @@ class Entry:
 def read_entry(document: str, url: str, target_url: str) -> Entry:
     """The first h-entry of the page, or the one responding to target_url, as an Entry."""
     # defuse: mf2py parses with html.parser too, which unfinished markup makes quadratic.
-    parsed = mf2py.parse(doc=defuse(document), url=url, html_parser="html.parser")
+    try:
+        parsed = mf2py.parse(doc=defuse(document), url=url, html_parser="html.parser")
+    except (RecursionError, ValueError):
+        # mf2py recurses per nesting level (a thousand <div>s are too many) and trusts
+        # <base href> to be a valid URL. The link was already found; the page has no usable
+        # microformats.
+        return Entry()
     entries = [item for item in _items(parsed.get("items", [])) if "h-entry" in item["type"]]
     if not entries:
         return Entry()
@@ -118,6 +125,10 @@ def _author_field(author: Any, name: str) -> str:
 def _web_url(value: str) -> str:
     value = value.strip()
     if has_control_chars(value) or len(value) > URL_MAX_LENGTH:
+        return ""
+    try:
+        urlsplit(value).hostname  # noqa: B018 -- raises ValueError on "http://[::1"
+    except ValueError:
         return ""
     return value if value.startswith(("http://", "https://")) else ""
 

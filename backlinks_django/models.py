@@ -176,11 +176,19 @@ class OutboundPingQuerySet(models.QuerySet["OutboundPing"]):
         return self.filter(**object_lookup(obj))
 
     def due(self) -> OutboundPingQuerySet:
-        """Waiting for a first attempt, or for a retry whose time has come."""
+        """Waiting for a first attempt, or for a retry whose time has come.
+
+        A pending row with a future ``next_attempt_at`` is being sent (a task holds it until
+        then); once that time passes without a result, it is due again.
+        """
         return self.filter(
-            models.Q(outcome=Outcome.PENDING)
+            models.Q(outcome=Outcome.PENDING, next_attempt_at__isnull=True)
             | models.Q(next_attempt_at__isnull=False, next_attempt_at__lte=timezone.now())
         )
+
+    def not_in_flight(self) -> OutboundPingQuerySet:
+        """Rows no task is sending right now."""
+        return self.exclude(outcome=Outcome.PENDING, next_attempt_at__gt=timezone.now())
 
 
 class OutboundPing(models.Model):

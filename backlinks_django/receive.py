@@ -394,6 +394,11 @@ def process_webmention(request_id: str) -> WebmentionRequest | None:
         backlink = receive(ping, site=request.site)
     except BacklinkError as error:
         request.state, request.message = WebmentionRequest.State.REJECTED, error.message[:500]
+    except Exception:
+        # A bug of ours met by some source page: the request must not stay "queued" forever.
+        logger.exception("Unexpected error verifying Webmention %s", request.pk)
+        request.state = WebmentionRequest.State.REJECTED
+        request.message = "The source could not be processed."
     else:
         request.backlink = backlink
         if backlink.status == Status.REMOVED:

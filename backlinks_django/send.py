@@ -8,6 +8,8 @@ holds one database connection whatever the number of links.
 from __future__ import annotations
 
 import logging
+import math
+import secrets
 import threading
 import time
 from collections import defaultdict
@@ -75,12 +77,22 @@ class Result:
     flood: bool = False
 
 
+# Seconds after SEND_DEADLINE that the task waits for requests cut off at the deadline.
+DEADLINE_GRACE = 2.0
+# Seconds a claimed row stays held beyond that, before another task may take it over.
+CLAIM_MARGIN = 60.0
+
+
 @dataclass
 class HostGate:
-    """At most ``per_host`` requests at once to one host; pings ``interval`` seconds apart."""
+    """At most ``per_host`` requests at once to one host; pings ``interval`` seconds apart.
+
+    Nothing passes after ``ends_at`` (a ``time.monotonic()``): the sending deadline.
+    """
 
     per_host: int
     interval: float
+    ends_at: float = math.inf
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _slots: dict[str, threading.Semaphore] = field(default_factory=dict)
     _next_ping: dict[str, float] = field(default_factory=lambda: defaultdict(float))
@@ -96,6 +108,8 @@ class HostGate:
                 with self._lock:
                     now = time.monotonic()
                     start = max(now, self._next_ping[host])
+                    if start >= self.ends_at:
+                        raise PeerTimeout("The sending deadline passed before its turn.")
                     self._next_ping[host] = start + self.interval
                 if start > now:
                     time.sleep(start - now)
@@ -109,25 +123,30 @@ def deliver_remote(job: Job, source: Source, gate: HostGate) -> Result:
     ``SEND_PROTOCOLS`` that the target advertises is used.
     """
     try:
-        if job.trackback_url:
-            with gate.slot(job.trackback_url, ping=True):
-                return _sent_trackback(job.trackback_url, source)
-        with gate.slot(job.target_url):
-            response = fetch_from_peer(
-                job.target_url,
-                headers={"User-Agent": source.user_agent},
-                max_bytes=webmention.DISCOVERY_BYTES,
-                truncate=True,
-            )
-        if response.status >= 400:
-            raise PeerHTTPError(response.status)
-        for protocol in app_settings.SEND_PROTOCOLS:
-            result = _try_protocol(protocol, response, job, source, gate)
-            if result is not None:
-                return result
-        raise NoEndpoint("The target advertises no endpoint this site sends to.")
+        with fetch.ending_by(gate.ends_at):
+            return _deliver_remote(job, source, gate)
     except DeliveryError as exc:
         return _failure(exc)
+
+
+def _deliver_remote(job: Job, source: Source, gate: HostGate) -> Result:
+    if job.trackback_url:
+        with gate.slot(job.trackback_url, ping=True):
+            return _sent_trackback(job.trackback_url, source)
+    with gate.slot(job.target_url):
+        response = fetch_from_peer(
+            job.target_url,
+            headers={"User-Agent": source.user_agent},
+            max_bytes=webmention.DISCOVERY_BYTES,
+            truncate=True,
+        )
+    if response.status >= 400:
+        raise PeerHTTPError(response.status)
+    for protocol in app_settings.SEND_PROTOCOLS:
+        result = _try_protocol(protocol, response, job, source, gate)
+        if result is not None:
+            return result
+    raise NoEndpoint("The target advertises no endpoint this site sends to.")
 
 
 def _try_protocol(
@@ -236,11 +255,29 @@ def record_links(
         ignore_conflicts=True,
     )
     rows = OutboundPing.objects.for_object(obj)
-    if not force:
+    if force:
+        rows = rows.not_in_flight()
+    else:
         # Webmention receivers update (or remove) what they hold when told again,
         # so every save re-sends to old and new Webmention targets.
         rows = rows.due() | rows.filter(protocol=Protocol.WEBMENTION, outcome=Outcome.SUCCESS)
-    return list(rows.order_by("pk"))
+    return claim(rows)
+
+
+def claim(rows: models.QuerySet[OutboundPing]) -> list[OutboundPing]:
+    """Take ``rows`` for this task: pending, held until the sending deadline has long passed.
+
+    One UPDATE, so two tasks sending the same object at once (two saves in a row, several
+    workers) never both get a row: the other finds it no longer matching. A task that dies
+    leaves its rows due again when the hold ends.
+    """
+    seconds = app_settings.SEND_DEADLINE + DEADLINE_GRACE + CLAIM_MARGIN
+    # The hold's end is this task's mark: microseconds of randomness keep two tasks apart.
+    held_until = timezone.now() + timedelta(seconds=seconds, microseconds=secrets.randbelow(10**6))
+    candidates = list(rows.values_list("pk", flat=True))
+    rows.filter(pk__in=candidates).update(outcome=Outcome.PENDING, next_attempt_at=held_until)
+    claimed = OutboundPing.objects.filter(pk__in=candidates, next_attempt_at=held_until)
+    return list(claimed.select_related("site").order_by("pk"))
 
 
 def send_pings(obj: models.Model, *, force: bool = False) -> list[OutboundPing]:
@@ -268,7 +305,8 @@ def deliver(
             _record(row, _deliver_self(row, source, site, site_settings))
     if not remote:
         return
-    gate = HostGate(app_settings.SEND_PER_HOST, app_settings.SEND_HOST_INTERVAL)
+    ends_at = time.monotonic() + app_settings.SEND_DEADLINE
+    gate = HostGate(app_settings.SEND_PER_HOST, app_settings.SEND_HOST_INTERVAL, ends_at)
     pool = ThreadPoolExecutor(max_workers=min(app_settings.SEND_CONCURRENCY, len(remote)))
     futures: dict[Future[Result], OutboundPing] = {
         pool.submit(
@@ -279,15 +317,23 @@ def deliver(
         ): row
         for row in remote
     }
-    done, _ = wait(futures, timeout=app_settings.SEND_DEADLINE)
+    # Every fetch ends by ends_at (fetch.ending_by), so the pool drains just after it; the
+    # grace lets a request cut off at the deadline report its own outcome.
+    done, _ = wait(futures, timeout=app_settings.SEND_DEADLINE + DEADLINE_GRACE)
     pool.shutdown(wait=False, cancel_futures=True)
     for future, row in futures.items():
-        if future in done:
-            _record(row, future.result())
+        if future not in done:
+            result = Result(Outcome.TIMEOUT, message="The sending deadline passed.", retry=True)
         else:
-            _record(
-                row, Result(Outcome.TIMEOUT, message="The sending deadline passed.", retry=True)
-            )
+            try:
+                result = future.result()
+            except Exception:
+                # A bug of ours met by some peer's answer: record it, and the other rows still.
+                logger.exception("Unexpected error while pinging %s", row.target_url)
+                result = Result(
+                    Outcome.UNREACHABLE, message="Unexpected error; see the server log."
+                )
+        _record(row, result)
 
 
 def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> list[OutboundPing]:
@@ -295,13 +341,13 @@ def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> lis
 
     The object's URL should answer 410 Gone by now; receivers fetch it to see.
     """
-    rows = list(
+    rows = claim(
         OutboundPing.objects.filter(
             content_type_id=content_type_id,
             object_id=object_pk,
             protocol=Protocol.WEBMENTION,
             outcome=Outcome.SUCCESS,
-        ).select_related("site")
+        )
     )
     for row in rows:
         agent = user_agent(row.site, "sending pings")
@@ -315,10 +361,14 @@ def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> lis
 
 
 def retry_now(rows: models.QuerySet[OutboundPing]) -> int:
-    """Make ``rows`` due at once and queue their objects; return how many rows."""
+    """Make ``rows`` due at once and queue their objects; return how many rows.
+
+    Rows being sent right now are left to that task.
+    """
     from backlinks_django.tasks import enqueue_send
 
-    count = rows.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    idle = OutboundPing.objects.filter(pk__in=rows.values("pk")).not_in_flight()
+    count = idle.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
     for content_type_id, object_id in set(rows.values_list("content_type_id", "object_id")):
         enqueue_send(content_type_id, object_id)
     return count

@@ -677,3 +677,19 @@ def test_deleting_an_object_resends_its_webmentions(httpserver, site):
 
     assert peer.webmentions == [("http://testserver/articles/mine/", target)] * 2
     assert OutboundPing.objects.get().attempts == 2
+
+
+def test_a_claimed_row_is_held_from_other_tasks_until_its_hold_ends(site):
+    """A task that died mid-send leaves its rows due again once the hold has passed."""
+    article = entry("mine", links("https://peer.example/post/"))
+    send.record_links(
+        article, send.source_for(article, send.registry.get_registration(article), site), site
+    )
+    row = OutboundPing.objects.get()
+    assert row.outcome == Outcome.PENDING and row.next_attempt_at is not None  # claimed
+
+    assert not OutboundPing.objects.due().exists()
+    assert send.claim(OutboundPing.objects.due()) == []  # a second task gets nothing
+
+    OutboundPing.objects.update(next_attempt_at=timezone.now() - timezone.timedelta(seconds=1))
+    assert [r.pk for r in send.claim(OutboundPing.objects.due())] == [row.pk]

@@ -172,9 +172,7 @@ def send_ping(server_url: str, source_url: str, target_url: str, *, user_agent: 
     try:
         params, _method = loads(response.content)
     except Fault as fault:
-        raise PeerFault(
-            _fault_code(fault.faultCode), crop(str(fault.faultString), MESSAGE_MAX_LENGTH)
-        ) from None
+        raise PeerFault(_fault_code(fault.faultCode), _text(fault.faultString)) from None
     except MALFORMED:
         raise PeerUnreachable("unreadable XML-RPC answer") from None
     if len(params) != 1:
@@ -184,7 +182,15 @@ def send_ping(server_url: str, source_url: str, target_url: str, *, user_agent: 
     # raising a fault; success is always a string.
     if isinstance(result, int) and not isinstance(result, bool):
         raise PeerFault(_fault_code(result), "error code returned as a value instead of a fault")
-    return crop(str(result), MESSAGE_MAX_LENGTH)
+    return _text(result)
+
+
+def _text(value: object) -> str:
+    """A peer's message for the log. Only scalars are shown: str() of a nested array or
+    struct recurses once per level, and a hostile answer nests thousands deep."""
+    if isinstance(value, str | int | float):
+        return crop(str(value), MESSAGE_MAX_LENGTH)
+    return f"(an XML-RPC {type(value).__name__}, not shown)"
 
 
 def _fault_code(value: object) -> int:

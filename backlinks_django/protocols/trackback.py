@@ -155,7 +155,8 @@ def _read_answer(content: bytes) -> str:
     """The message of a TrackBack XML answer; PeerRejected for a non-zero error."""
     try:
         root = defusedxml.ElementTree.fromstring(content.strip(), forbid_dtd=True)
-    except (ParseError, DefusedXmlException):
+    except (ParseError, DefusedXmlException, LookupError, ValueError, UnicodeError):
+        # Not XML, or declared in an encoding expat cannot read ("x-bogus", "utf-32", "idna").
         # WordPress never reads the answer either: a 2xx counts as delivered.
         return UNPARSED_ANSWER
     error = root.findtext("error") if root.tag == "response" else None

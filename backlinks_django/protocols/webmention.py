@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from http import HTTPStatus
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urlencode
 
 from backlinks_django import fetch, html
 from backlinks_django.exceptions import PeerHTTPError
@@ -89,14 +89,17 @@ def send(endpoint: str, source_url: str, target_url: str, *, user_agent: str) ->
         location = response.headers.get("Location", "").strip()
         if response.status not in (307, 308) or not location:
             break
-        endpoint = urljoin(response.url, _header_text(location))
+        next_endpoint = html.web_url(response.url, _header_text(location))
+        if next_endpoint is None:
+            raise PeerHTTPError(response.status)  # redirected to nowhere usable
+        endpoint = next_endpoint
     if not 200 <= response.status < 300:
         raise _http_error(response)
     description = _status_line(response.status)
     location = response.headers.get("Location", "").strip()
-    if response.status == 201 and location:
-        status_url = crop(urljoin(response.url, _header_text(location)), LOCATION_MAX_LENGTH)
-        description = f"{description}, status at {status_url}"
+    status_url = html.web_url(response.url, _header_text(location)) if location else None
+    if response.status == 201 and status_url:
+        description = f"{description}, status at {crop(status_url, LOCATION_MAX_LENGTH)}"
     return description
 
 
