@@ -537,17 +537,24 @@ def test_a_request_in_flight_is_cut_off_at_the_sending_deadline(httpserver: HTTP
         f"<html><body>{rdf(target, ping)}</body></html>", content_type="text/html"
     )
 
+    release = threading.Event()
+
     def slow_trackback(request: Request) -> Response:
-        time.sleep(5)  # inside FETCH_DEADLINE (5 s), far past SEND_DEADLINE (1 s)
+        # Far past SEND_DEADLINE (1 s), inside FETCH_DEADLINE (5 s); released when the test
+        # ends, so that the shared test server is free again for the next test.
+        release.wait(5)
         return Response('<?xml version="1.0"?><response><error>0</error></response>')
 
     httpserver.expect_request("/tb", method="POST").respond_with_handler(slow_trackback)
     started = time.monotonic()
-
-    outcome = sent_outcome(target)
+    try:
+        outcome = sent_outcome(target)
+        elapsed = time.monotonic() - started
+    finally:
+        release.set()
 
     assert outcome == Outcome.TIMEOUT
-    assert time.monotonic() - started < 4.5  # the deadline and its grace, not the peer's 5 s
+    assert elapsed < 4.5  # the deadline and its grace, not the peer's 5 s
 
 
 @pytest.mark.django_db(transaction=True)
