@@ -142,3 +142,31 @@ def _fresh_rate_limits() -> None:
 
     for cache in caches.all():
         cache.clear()
+
+
+class ThrottleClock:
+    """The rate limits' clock, standing still unless a test moves it on.
+
+    The limits count in fixed windows of wall-clock time (backlinks_django.throttle): on
+    the real clock a test that pings twice can straddle a window boundary and see its
+    second ping counted afresh. The start value is a multiple of 3600, so every test
+    begins at the start of any window that divides an hour.
+    """
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def time(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def throttle_clock(monkeypatch: pytest.MonkeyPatch) -> ThrottleClock:
+    from backlinks_django import throttle
+
+    clock = ThrottleClock()
+    monkeypatch.setattr(throttle, "time", clock)
+    return clock

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import xmlrpc.client
 
 import pytest
@@ -85,13 +84,13 @@ def test_both_idna_spellings_of_a_source_domain_share_its_limit(client, article_
 
 
 @override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_IP": (2, 1.0)})
-def test_limit_lifts_after_the_window(client, article_url, unused_port):
+def test_limit_lifts_after_the_window(client, article_url, unused_port, throttle_clock):
     junk = f"http://127.0.0.1:{unused_port}/j"
     for i in range(2):
         ping(client, f"{junk}{i}", article_url)
     assert ping(client, f"{junk}x", article_url).faultCode == 49  # type: ignore[union-attr]
 
-    time.sleep(1.05)
+    throttle_clock.advance(1.0)
 
     assert ping(client, f"{junk}y", article_url).faultCode == 16  # type: ignore[union-attr]
 
