@@ -147,7 +147,7 @@ class RefuseNulParameters(AnyModelAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        if any("\x00" in f"{key}{value}" for key, value in request.GET.items()):
+        if any("\x00" in f"{key}{''.join(values)}" for key, values in request.GET.lists()):
             return HttpResponseBadRequest(_("Filter values must not contain NUL characters."))
         return super().changelist_view(request, extra_context)
 
@@ -309,6 +309,7 @@ class TrackbackFormSet(TrackbackFormSetBase):
     def clean(self) -> None:
         super().clean()
         seen: set[str] = set()
+        linked = OutboundPing.objects.for_object(self.instance) if self.instance.pk else None
         for form in self.forms:
             data = getattr(form, "cleaned_data", None) or {}
             url = data.get("target_url")
@@ -317,6 +318,13 @@ class TrackbackFormSet(TrackbackFormSetBase):
             if url in seen:
                 form.add_error("target_url", _("This TrackBack URL is listed twice."))
             seen.add(url)
+            if form.instance.pk is None and linked is not None:
+                busy = linked.filter(target_url=url).exclude(
+                    pk__in=linked.not_in_flight().values("pk")
+                )
+                if busy.exists():
+                    message = _("This link is being pinged right now; save again in a minute.")
+                    form.add_error("target_url", message)
 
     def save_new(self, form: forms.ModelForm[OutboundPing], commit: bool = True) -> OutboundPing:
         linked = OutboundPing.objects.for_object(self.instance).filter(

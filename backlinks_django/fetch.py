@@ -411,6 +411,10 @@ class _DeadlineSocket:
         return getattr(self._sock, name)
 
 
+# Interim (1xx) answers skipped before the final one; more is a broken or hostile server.
+_MAX_INTERIM = 20
+
+
 class _StrictHTTPResponse(http.client.HTTPResponse):
     """http.client's response, stricter where a hostile server could abuse it.
 
@@ -428,11 +432,12 @@ class _StrictHTTPResponse(http.client.HTTPResponse):
         return size
 
     def _read_status(self) -> tuple[str, int, str]:
-        while True:
+        for _interim in range(_MAX_INTERIM):
             version, status, reason = super()._read_status()  # type: ignore[misc]
             if not 101 < status < 200:
                 return version, status, reason
-            http.client._read_headers(self.fp)  # type: ignore[attr-defined]
+            http.client.parse_headers(self.fp)  # the interim answer's headers, skipped
+        raise http.client.HTTPException("Too many interim responses.")
 
 
 class _PinnedHTTPConnection(HTTPConnection):

@@ -307,14 +307,30 @@ def has_control_chars(value: str) -> bool:
 def host_key(host: str) -> str:
     """A host name in one comparable form: lower-case ASCII (IDNA, UTS #46), no trailing dot.
 
-    "Пример.com" and "xn--e1afmkfd.com" give the same key; what IDNA refuses (an underscore,
-    an empty label) is only lower-cased.
+    "Пример.com" and "xn--e1afmkfd.com" give the same key. A host UTS #46 refuses as a whole (an
+    underscore, an empty label) is keyed label by label; what no IDNA version takes stays as is.
     """
     host = host.strip().rstrip(".").lower()
     try:
         return idna.encode(host, uts46=True).decode("ascii")
     except (idna.IDNAError, UnicodeError):
-        return host
+        # Label by label, as urllib3 does: "a_b.пример.com" is still a_b.xn--e1afmkfd.com.
+        return ".".join(_label_key(label) for label in host.split("."))
+
+
+def _label_key(label: str) -> str:
+    if label.isascii():
+        return label
+    try:
+        return idna.encode(label, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        pass
+    try:
+        encoded = label.encode("idna").decode("ascii")  # IDNA 2003 takes emoji ("i❤" of i❤.ws)
+    except UnicodeError:
+        return label
+    # IDNA 2003 maps "⒈" to "1.": a label must not turn into two.
+    return label if "." in encoded else encoded
 
 
 def host_forms(host: str) -> set[str]:

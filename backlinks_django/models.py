@@ -176,19 +176,17 @@ class OutboundPingQuerySet(models.QuerySet["OutboundPing"]):
         return self.filter(**object_lookup(obj))
 
     def due(self) -> OutboundPingQuerySet:
-        """Waiting for a first attempt, or for a retry whose time has come.
-
-        A pending row with a future ``next_attempt_at`` is being sent (a task holds it until
-        then); once that time passes without a result, it is due again.
-        """
+        """Waiting for a first attempt, or for a retry whose time has come."""
         return self.filter(
-            models.Q(outcome=Outcome.PENDING, next_attempt_at__isnull=True)
+            models.Q(outcome=Outcome.PENDING)
             | models.Q(next_attempt_at__isnull=False, next_attempt_at__lte=timezone.now())
         )
 
     def not_in_flight(self) -> OutboundPingQuerySet:
-        """Rows no task is sending right now."""
-        return self.exclude(outcome=Outcome.PENDING, next_attempt_at__gt=timezone.now())
+        """Rows no task is sending right now (unclaimed, or their claim has run out)."""
+        return self.filter(
+            models.Q(claimed_until__isnull=True) | models.Q(claimed_until__lte=timezone.now())
+        )
 
 
 class OutboundPing(models.Model):
@@ -219,6 +217,8 @@ class OutboundPing(models.Model):
     message = models.TextField(_("last answer or error"), blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    # Set while a task sends this row (send.claim); its value is that task's mark.
+    claimed_until = models.DateTimeField(_("being sent until"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     sent_at = models.DateTimeField(_("last attempt"), null=True, blank=True)

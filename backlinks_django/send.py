@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.contrib.contenttypes.models import ContentType
@@ -37,7 +37,14 @@ from backlinks_django.exceptions import (
     PeerRejected,
     PeerTimeout,
 )
-from backlinks_django.models import Kind, OutboundPing, Outcome, Protocol, SiteSettings
+from backlinks_django.models import (
+    Kind,
+    OutboundPing,
+    OutboundPingQuerySet,
+    Outcome,
+    Protocol,
+    SiteSettings,
+)
 from backlinks_django.protocols import fetch_from_peer, pingback, trackback, webmention
 from backlinks_django.receive import Ping, is_on_site, receive, resolve_target, user_agent
 
@@ -81,6 +88,7 @@ class Result:
 DEADLINE_GRACE = 2.0
 # Seconds a claimed row stays held beyond that, before another task may take it over.
 CLAIM_MARGIN = 60.0
+UNEXPECTED = "Unexpected error; see the server log."
 
 
 @dataclass
@@ -255,29 +263,41 @@ def record_links(
         ignore_conflicts=True,
     )
     rows = OutboundPing.objects.for_object(obj)
-    if force:
-        rows = rows.not_in_flight()
-    else:
+    if not force:
         # Webmention receivers update (or remove) what they hold when told again,
         # so every save re-sends to old and new Webmention targets.
         rows = rows.due() | rows.filter(protocol=Protocol.WEBMENTION, outcome=Outcome.SUCCESS)
-    return claim(rows)
+    claimed, busy_until = claim(rows)
+    if busy_until is not None:
+        # Another task is sending some of these links, perhaps from older content: send
+        # again once it is surely done, so that the receivers get this version too.
+        from backlinks_django.tasks import schedule_send
+
+        schedule_send(content_type.pk, str(obj.pk), busy_until, "Links busy in another task")
+    return claimed
 
 
-def claim(rows: models.QuerySet[OutboundPing]) -> list[OutboundPing]:
-    """Take ``rows`` for this task: pending, held until the sending deadline has long passed.
+def claim(rows: OutboundPingQuerySet) -> tuple[list[OutboundPing], datetime | None]:
+    """Take those of ``rows`` no other task is sending, until well after the sending deadline.
 
-    One UPDATE, so two tasks sending the same object at once (two saves in a row, several
-    workers) never both get a row: the other finds it no longer matching. A task that dies
-    leaves its rows due again when the hold ends.
+    One UPDATE that re-checks ``rows``' conditions, so two tasks sending the same object at
+    once (two saves in a row, several workers) never both get a row, and a row another task
+    has just delivered is not taken again. Outcomes are left alone; :func:`_record` releases
+    the claim, and a task that dies leaves its rows free again when the claim runs out.
+
+    Returns the claimed rows, and when the last claim of another task on the rest ends.
     """
     seconds = app_settings.SEND_DEADLINE + DEADLINE_GRACE + CLAIM_MARGIN
-    # The hold's end is this task's mark: microseconds of randomness keep two tasks apart.
-    held_until = timezone.now() + timedelta(seconds=seconds, microseconds=secrets.randbelow(10**6))
+    # The claim's end is this task's mark: microseconds of randomness keep two tasks apart.
+    mark = timezone.now() + timedelta(seconds=seconds, microseconds=secrets.randbelow(10**6))
     candidates = list(rows.values_list("pk", flat=True))
-    rows.filter(pk__in=candidates).update(outcome=Outcome.PENDING, next_attempt_at=held_until)
-    claimed = OutboundPing.objects.filter(pk__in=candidates, next_attempt_at=held_until)
-    return list(claimed.select_related("site").order_by("pk"))
+    rows.filter(pk__in=candidates).not_in_flight().update(claimed_until=mark)
+    claimed = OutboundPing.objects.filter(pk__in=candidates, claimed_until=mark)
+    busy = OutboundPing.objects.filter(pk__in=candidates, claimed_until__gt=timezone.now())
+    busy_until: datetime | None = busy.exclude(claimed_until=mark).aggregate(
+        until=models.Max("claimed_until")
+    )["until"]
+    return list(claimed.select_related("site").order_by("pk")), busy_until
 
 
 def send_pings(obj: models.Model, *, force: bool = False) -> list[OutboundPing]:
@@ -330,33 +350,40 @@ def deliver(
             except Exception:
                 # A bug of ours met by some peer's answer: record it, and the other rows still.
                 logger.exception("Unexpected error while pinging %s", row.target_url)
-                result = Result(
-                    Outcome.UNREACHABLE, message="Unexpected error; see the server log."
-                )
+                result = Result(Outcome.UNREACHABLE, message=UNEXPECTED)
         _record(row, result)
 
 
 def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> list[OutboundPing]:
     """Tell the Webmention targets of a deleted object, so they can remove its mentions.
 
-    The object's URL should answer 410 Gone by now; receivers fetch it to see.
+    The object's URL should answer 410 Gone by now; receivers fetch it to see. Rows are not
+    claimed: a notice is the latest news and safe to repeat, so one being sent by a save's
+    task is told again, and that task's older result is not recorded over this one.
     """
-    rows = claim(
+    rows = list(
         OutboundPing.objects.filter(
             content_type_id=content_type_id,
             object_id=object_pk,
             protocol=Protocol.WEBMENTION,
             outcome=Outcome.SUCCESS,
-        )
+        ).select_related("site")
     )
-    for row in rows:
-        agent = user_agent(row.site, "sending pings")
-        try:
-            answer = webmention.send(row.endpoint, source_url, row.target_url, user_agent=agent)
-        except DeliveryError as exc:
-            _record(row, _failure(exc))
-        else:
-            _record(row, Result(Outcome.SUCCESS, Protocol.WEBMENTION, row.endpoint, answer))
+    with fetch.ending_by(time.monotonic() + app_settings.SEND_DEADLINE):
+        for row in rows:
+            agent = user_agent(row.site, "sending pings")
+            try:
+                answer = webmention.send(
+                    row.endpoint, source_url, row.target_url, user_agent=agent
+                )
+            except DeliveryError as exc:
+                result = _failure(exc)
+            except Exception:
+                logger.exception("Unexpected error while notifying %s", row.target_url)
+                result = Result(Outcome.UNREACHABLE, message=UNEXPECTED)
+            else:
+                result = Result(Outcome.SUCCESS, Protocol.WEBMENTION, row.endpoint, answer)
+            _record(row, result)
     return rows
 
 
@@ -407,6 +434,12 @@ def _deliver_self(
 
 
 def _record(row: OutboundPing, result: Result) -> None:
+    """Store the result and release this task's claim on the row.
+
+    Only the result's fields are written, and only while the row is still as this task
+    claimed it: an editor's change meanwhile (the TrackBack inline) or another task's claim
+    after this one ran out wins, and this result is dropped with a warning.
+    """
     now = timezone.now()
     row.outcome = result.outcome
     row.protocol = result.protocol or row.protocol
@@ -414,12 +447,22 @@ def _record(row: OutboundPing, result: Result) -> None:
     row.message = html.to_single_line(result.message)[:2000]  # peers' words: no control chars
     row.fault_code = result.fault_code
     row.attempts += 1
-    row.sent_at = now
+    row.sent_at = row.updated_at = now
     row.next_attempt_at = None
     if result.retry and row.attempts < app_settings.SEND_MAX_ATTEMPTS:
         delay = app_settings.SEND_RETRY_DELAY * 2 ** (row.attempts - 1)
         if result.flood:
             delay = app_settings.SEND_FLOOD_WINDOW
         row.next_attempt_at = now + timedelta(seconds=delay)
-    row.save()
+    fields = ("outcome", "protocol", "endpoint", "message", "fault_code", "attempts", "sent_at")
+    changed = OutboundPing.objects.filter(pk=row.pk, claimed_until=row.claimed_until).update(
+        **{name: getattr(row, name) for name in fields},
+        next_attempt_at=row.next_attempt_at,
+        updated_at=now,
+        claimed_until=None,
+    )
+    row.claimed_until = None
+    if not changed:
+        logger.warning("Ping to %s: changed while it was sent; result not stored", row.target_url)
+        return
     logger.info("Ping to %s: %s (fault %s)", row.target_url, row.outcome, row.fault_code)

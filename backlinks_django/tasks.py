@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
 
@@ -65,12 +66,16 @@ def schedule_retry(content_type_id: int, object_pk: str, rows: list[OutboundPing
     from cron instead.
     """
     times = [row.next_attempt_at for row in rows if row.next_attempt_at is not None]
-    if not times:
-        return
+    if times:
+        schedule_send(content_type_id, object_pk, min(times), "Retry due")
+
+
+def schedule_send(content_type_id: int, object_pk: str, when: datetime, why: str) -> None:
+    """Queue :func:`send_pings` to run at ``when``, if the backend can defer tasks."""
     backend = task_backends[app_settings.TASK_BACKEND]
     if not backend.supports_defer:
-        logger.info("Retry due at %s; the tasks backend cannot defer it", min(times))
+        logger.info("%s: send again at %s; the tasks backend cannot defer it", why, when)
         return
-    send_pings.using(backend=app_settings.TASK_BACKEND, run_after=min(times)).enqueue(
+    send_pings.using(backend=app_settings.TASK_BACKEND, run_after=when).enqueue(
         content_type_id, object_pk
     )

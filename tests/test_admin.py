@@ -329,3 +329,33 @@ def test_a_trackback_url_the_content_already_links_reuses_that_row(admin_client,
         Outcome.PENDING,
         0,
     )
+
+
+def test_a_trackback_url_whose_link_is_being_pinged_is_a_form_error(admin_client, article):
+    """Reusing a row a task is sending would let that task's result undo the request."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils import timezone
+
+    from backlinks_django.models import OutboundPing
+
+    OutboundPing.objects.create(
+        site_id=1,
+        content_type=ContentType.objects.get_for_model(article),
+        object_id=str(article.pk),
+        target_url="https://peer.example/post/",
+        claimed_until=timezone.now() + timezone.timedelta(minutes=2),
+    )
+
+    response = _trackback_inline_post(admin_client, article, "https://peer.example/post/")
+
+    assert response.status_code == 200
+    assert "being pinged right now" in response.content.decode()
+    assert OutboundPing.objects.get().requested is False
+
+
+def test_blocked_idn_domain_is_blocked_behind_a_label_idna_refuses():
+    """UTS #46 refuses "a_b.пример.com" as a whole; its labels are still keyed one by one."""
+    BlockedDomain.objects.create(domain="пример.com")
+
+    assert BlockedDomain.is_blocked("a_b.пример.com")
+    assert BlockedDomain.is_blocked("ab--c.xn--e1afmkfd.com")

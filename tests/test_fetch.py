@@ -219,6 +219,9 @@ def resolver(monkeypatch: pytest.MonkeyPatch) -> Callable[..., list[tuple[str, i
         ("http://Пример.example/", "xn--e1afmkfd.example"),
         ("http://straße.example/", "xn--strae-oqa.example"),
         ("http://WWW.Example.COM./", "www.example.com"),
+        # UTS #46 refuses these as a whole; label by label, as urllib3 encodes them.
+        ("http://a_b.Пример.example/", "a_b.xn--e1afmkfd.example"),
+        ("http://i❤.example/", "xn--i-7iq.example"),
     ],
 )
 def test_unicode_host_names_are_looked_up_in_idna_form(

@@ -679,17 +679,81 @@ def test_deleting_an_object_resends_its_webmentions(httpserver, site):
     assert OutboundPing.objects.get().attempts == 2
 
 
-def test_a_claimed_row_is_held_from_other_tasks_until_its_hold_ends(site):
-    """A task that died mid-send leaves its rows due again once the hold has passed."""
-    article = entry("mine", links("https://peer.example/post/"))
-    send.record_links(
-        article, send.source_for(article, send.registry.get_registration(article), site), site
+def _claim_links(article: Article, site: Site) -> list[OutboundPing]:
+    registration = send.registry.get_registration(article)
+    return send.record_links(article, send.source_for(article, registration, site), site)
+
+
+def _webmention_row(site: Site, article: Article, url: str = "https://peer.example/post/"):
+    from django.contrib.contenttypes.models import ContentType
+
+    return OutboundPing.objects.create(
+        site=site,
+        content_type=ContentType.objects.get_for_model(article),
+        object_id=str(article.pk),
+        target_url=url,
+        protocol=Protocol.WEBMENTION,
+        endpoint="https://peer.example/webmention",
+        outcome=Outcome.SUCCESS,
+        attempts=1,
     )
+
+
+def test_a_claimed_row_is_held_from_other_tasks_until_its_claim_ends(site, dummy_backend):
+    """A task that died mid-send leaves its rows free again once the claim has run out."""
+    article = entry("mine", links("https://peer.example/post/"))
+    (row,) = _claim_links(article, site)
+    assert (row.outcome, row.claimed_until is not None) == (Outcome.PENDING, True)
+
+    assert _claim_links(article, site) == []  # a second task gets nothing...
+    (follow_up,) = dummy_backend  # ...and queues a send for when the first one is surely done
+    assert follow_up.task.run_after == row.claimed_until
+
+    OutboundPing.objects.update(claimed_until=timezone.now() - timezone.timedelta(seconds=1))
+    assert [r.pk for r in _claim_links(article, site)] == [row.pk]
+
+
+def test_a_result_for_a_row_changed_meanwhile_is_not_stored(site):
+    article = entry("mine", links("https://peer.example/post/"))
+    (held,) = _claim_links(article, site)
+    # The claim ran out and another task took the row over.
+    OutboundPing.objects.update(claimed_until=timezone.now() + timezone.timedelta(minutes=2))
+
+    send._record(held, send.Result(Outcome.NO_ENDPOINT, message="late"))
+
     row = OutboundPing.objects.get()
-    assert row.outcome == Outcome.PENDING and row.next_attempt_at is not None  # claimed
+    assert (row.outcome, row.attempts, row.message) == (Outcome.PENDING, 0, "")
 
-    assert not OutboundPing.objects.due().exists()
-    assert send.claim(OutboundPing.objects.due()) == []  # a second task gets nothing
 
-    OutboundPing.objects.update(next_attempt_at=timezone.now() - timezone.timedelta(seconds=1))
-    assert [r.pk for r in send.claim(OutboundPing.objects.due())] == [row.pk]
+def test_deleting_during_a_send_still_notifies_the_webmention_target(site, monkeypatch):
+    article = entry("mine", links("https://peer.example/post/"))
+    row = _webmention_row(site, article)
+    (held,) = _claim_links(article, site)  # a save's task is sending the row
+    sent = []
+    monkeypatch.setattr(send.webmention, "send", lambda *a, **k: sent.append(a) or "202")
+
+    send.notify_deleted(row.content_type_id, row.object_id, "https://me.example/gone/")
+    # The save's task finishes later: its older result is not recorded over the notice.
+    send._record(held, send.Result(Outcome.FAULT, message="older"))
+
+    assert len(sent) == 1
+    stored = OutboundPing.objects.get()
+    assert (stored.outcome, stored.message, stored.claimed_until) == (Outcome.SUCCESS, "202", None)
+
+
+def test_a_notice_that_fails_unexpectedly_is_recorded_and_the_others_still_sent(site, monkeypatch):
+    article = entry("mine", links("https://a.example/post/", "https://b.example/post/"))
+    bad = _webmention_row(site, article, "https://a.example/post/")
+    good = _webmention_row(site, article, "https://b.example/post/")
+
+    def flaky(endpoint, source, target, **kwargs):
+        if target == bad.target_url:
+            raise RuntimeError("a bug met by this peer")
+        return "202"
+
+    monkeypatch.setattr(send.webmention, "send", flaky)
+
+    send.notify_deleted(bad.content_type_id, bad.object_id, "https://me.example/gone/")
+
+    outcomes = dict(OutboundPing.objects.values_list("target_url", "outcome"))
+    assert outcomes == {bad.target_url: Outcome.UNREACHABLE, good.target_url: Outcome.SUCCESS}

@@ -206,6 +206,14 @@ def test_interim_1xx_answers_are_skipped(raw_peer, site, interim):
     assert (row.outcome, row.message) == (Outcome.SUCCESS, "202 Accepted")
 
 
+@override_settings(BACKLINKS=LOOPBACK)
+def test_endless_interim_answers_are_a_fetch_error(raw_peer):
+    server = raw_peer({"/post": b"HTTP/1.1 103 Early Hints\r\n\r\n" * 50 + http_ok(PAGE)})
+
+    with pytest.raises(fetch.FetchError):
+        fetch.fetch(server.url("/post"))
+
+
 # --- Charsets that cannot decode -----------------------------------------------------------------
 
 
