@@ -267,6 +267,7 @@ class OutboundPingAdmin(RefuseNulParameters, OutboundPingModelAdmin):
         "message",
         "attempts",
         "next_attempt_at",
+        "claimed_until",
         "created_at",
         "updated_at",
         "sent_at",

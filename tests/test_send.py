@@ -757,3 +757,13 @@ def test_a_notice_that_fails_unexpectedly_is_recorded_and_the_others_still_sent(
 
     outcomes = dict(OutboundPing.objects.values_list("target_url", "outcome"))
     assert outcomes == {bad.target_url: Outcome.UNREACHABLE, good.target_url: Outcome.SUCCESS}
+
+
+def test_the_outbound_log_shows_a_row_being_sent(admin_client, site):
+    article = entry("mine", links("https://peer.example/post/"))
+    (row,) = _claim_links(article, site)
+
+    response = admin_client.get(f"/admin/backlinks_django/outboundping/{row.pk}/change/")
+
+    assert response.status_code == 200
+    assert "Being sent until" in response.content.decode()
