@@ -291,6 +291,8 @@ class TrackbackForm(OutboundPingForm):
 
     def save(self, commit: bool = True) -> OutboundPing:
         row = super().save(commit=False)
+        if row.pk is not None and "target_url" in self.changed_data:
+            fresh(row)  # another URL: a new request, whatever the old one's outcome
         row.requested = True
         row.protocol = Protocol.TRACKBACK
         row.endpoint = row.target_url
@@ -298,6 +300,12 @@ class TrackbackForm(OutboundPingForm):
         if commit:
             row.save()
         return row
+
+
+def fresh(row: OutboundPing) -> None:
+    """Make ``row`` a request not yet sent; a task still sending it will not record over it."""
+    row.outcome, row.attempts, row.message, row.fault_code = Outcome.PENDING, 0, "", None
+    row.next_attempt_at = row.claimed_until = None
 
 
 class TrackbackFormSet(TrackbackFormSetBase):
@@ -337,7 +345,7 @@ class TrackbackFormSet(TrackbackFormSetBase):
         # The content links there too: that row becomes the TrackBack request, sent afresh.
         form.instance = row
         row = form.save(commit=False)
-        row.outcome, row.attempts, row.next_attempt_at = Outcome.PENDING, 0, None
+        fresh(row)
         if commit:
             row.save()
         return row

@@ -88,6 +88,8 @@ class Result:
 DEADLINE_GRACE = 2.0
 # Seconds a claimed row stays held beyond that, before another task may take it over.
 CLAIM_MARGIN = 60.0
+# Seconds between the end of the requests and the end of the claim, at the least.
+CLAIM_SAFETY = 5.0
 UNEXPECTED = "Unexpected error; see the server log."
 
 
@@ -322,10 +324,23 @@ def deliver(
         if row.requested or not is_on_site(row.target_url, site):
             remote.append(row)
         else:
-            _record(row, _deliver_self(row, source, site, site_settings))
+            try:
+                result = _deliver_self(row, source, site, site_settings)
+            except Exception:
+                # A site's receiver or check failed on the self-ping: the others still go.
+                logger.exception("Unexpected error while self-pinging %s", row.target_url)
+                result = Result(Outcome.UNREACHABLE, message=UNEXPECTED)
+            _record(row, result)
     if not remote:
         return
-    ends_at = time.monotonic() + app_settings.SEND_DEADLINE
+    # Self-pings may have been slow: the requests end well before this task's claims do, so
+    # that no other task takes the rows over while they are still being sent.
+    seconds = app_settings.SEND_DEADLINE
+    claims = [row.claimed_until for row in remote if row.claimed_until is not None]
+    if claims:
+        left = (min(claims) - timezone.now()).total_seconds() - DEADLINE_GRACE - CLAIM_SAFETY
+        seconds = max(0.0, min(seconds, left))
+    ends_at = time.monotonic() + seconds
     gate = HostGate(app_settings.SEND_PER_HOST, app_settings.SEND_HOST_INTERVAL, ends_at)
     pool = ThreadPoolExecutor(max_workers=min(app_settings.SEND_CONCURRENCY, len(remote)))
     futures: dict[Future[Result], OutboundPing] = {
@@ -339,7 +354,7 @@ def deliver(
     }
     # Every fetch ends by ends_at (fetch.ending_by), so the pool drains just after it; the
     # grace lets a request cut off at the deadline report its own outcome.
-    done, _ = wait(futures, timeout=app_settings.SEND_DEADLINE + DEADLINE_GRACE)
+    done, _ = wait(futures, timeout=seconds + DEADLINE_GRACE)
     pool.shutdown(wait=False, cancel_futures=True)
     for future, row in futures.items():
         if future not in done:
@@ -383,7 +398,7 @@ def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> lis
                 result = Result(Outcome.UNREACHABLE, message=UNEXPECTED)
             else:
                 result = Result(Outcome.SUCCESS, Protocol.WEBMENTION, row.endpoint, answer)
-            _record(row, result)
+            _record(row, result, whatever_the_claim=True)
     return rows
 
 
@@ -433,12 +448,13 @@ def _deliver_self(
     return Result(Outcome.SUCCESS, Protocol.PINGBACK, message="Delivered in-process.")
 
 
-def _record(row: OutboundPing, result: Result) -> None:
-    """Store the result and release this task's claim on the row.
+def _record(row: OutboundPing, result: Result, *, whatever_the_claim: bool = False) -> bool:
+    """Store the result and release this task's claim on the row; whether it was stored.
 
     Only the result's fields are written, and only while the row is still as this task
     claimed it: an editor's change meanwhile (the TrackBack inline) or another task's claim
-    after this one ran out wins, and this result is dropped with a warning.
+    after this one ran out wins, and this result is dropped with a warning. A deletion notice
+    is the latest news: it is stored ``whatever_the_claim``, and releases it.
     """
     now = timezone.now()
     row.outcome = result.outcome
@@ -455,7 +471,10 @@ def _record(row: OutboundPing, result: Result) -> None:
             delay = app_settings.SEND_FLOOD_WINDOW
         row.next_attempt_at = now + timedelta(seconds=delay)
     fields = ("outcome", "protocol", "endpoint", "message", "fault_code", "attempts", "sent_at")
-    changed = OutboundPing.objects.filter(pk=row.pk, claimed_until=row.claimed_until).update(
+    target = OutboundPing.objects.filter(pk=row.pk)
+    if not whatever_the_claim:
+        target = target.filter(claimed_until=row.claimed_until)
+    changed = target.update(
         **{name: getattr(row, name) for name in fields},
         next_attempt_at=row.next_attempt_at,
         updated_at=now,
@@ -463,6 +482,8 @@ def _record(row: OutboundPing, result: Result) -> None:
     )
     row.claimed_until = None
     if not changed:
+        row.next_attempt_at = None  # not ours to retry: whoever changed the row decides
         logger.warning("Ping to %s: changed while it was sent; result not stored", row.target_url)
-        return
+        return False
     logger.info("Ping to %s: %s (fault %s)", row.target_url, row.outcome, row.fault_code)
+    return True

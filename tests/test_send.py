@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site
 from django.core.management import call_command
 from django.db import transaction
@@ -15,9 +16,10 @@ from django.test import override_settings
 from django.utils import timezone
 from pytest_httpserver import HTTPServer
 
-from backlinks_django import send
+from backlinks_django import send, tasks
 from backlinks_django.compat import task_backends
 from backlinks_django.models import Backlink, OutboundPing, Outcome, Protocol, SiteSettings, Status
+from backlinks_django.signals import backlink_received
 from tests.peers import Peer
 from tests.settings import BACKLINKS as BASE
 from tests.testapp.models import Article, Unregistered
@@ -767,3 +769,165 @@ def test_the_outbound_log_shows_a_row_being_sent(admin_client, site):
 
     assert response.status_code == 200
     assert "Being sent until" in response.content.decode()
+
+
+# --- The claim protocol under review: each of these was a bug of its first version ----------
+
+
+# A self-ping that raises anything but BacklinkError aborts deliver(): the remote rows are
+#    never attempted, every claimed row stays claimed, and no retry is scheduled.
+@override_settings(BACKLINKS=LOOPBACK)
+def test_an_unexpected_self_ping_error_leaves_the_other_links_sent(peer, site, monkeypatch):
+    target = entry("target", "<p>Hi</p>")
+    remote = peer.page("/post")
+    source = entry("source", links(f"http://testserver{target.get_absolute_url()}", remote))
+
+    def buggy_receiver(**kwargs):  # e.g. a site's backlink_received receiver, or a custom check
+        raise RuntimeError("bug in a receiver")
+
+    backlink_received.connect(buggy_receiver)
+    try:
+        send.send_pings(source)
+    finally:
+        backlink_received.disconnect(buggy_receiver)
+
+    assert peer.calls == [("http://testserver/articles/source/", remote)]
+    assert not OutboundPing.objects.filter(claimed_until__isnull=False).exists()
+
+
+# Deletion notice vs. a save's task finishing while the notice is on the wire: the notice's
+#    own result is dropped and the save's older result stays.
+def test_a_notice_is_stored_even_when_the_saves_task_records_first(site, monkeypatch):
+    article = entry("mine", links("https://peer.example/post/"))
+    _webmention_row(site, article)
+    (held,) = _claim_links(article, site)  # a save's task is sending the row
+
+    def notice(*args, **kwargs):
+        # The save's task records its (older) result while the notice is being sent.
+        send._record(held, send.Result(Outcome.HTTP_ERROR, message="older"))
+        return "202 Accepted"
+
+    monkeypatch.setattr(send.webmention, "send", notice)
+    send.notify_deleted(held.content_type_id, held.object_id, "https://me.example/gone/")
+
+    stored = OutboundPing.objects.get()
+    assert (stored.outcome, stored.message) == (Outcome.SUCCESS, "202 Accepted")
+
+
+# The claim's length is fixed before the self-pings, but the remote phase only starts
+#    after them and gets a full SEND_DEADLINE: slow self-pings (a backlink_received receiver,
+#    a nested send on the immediate backend that saves the target) make the claim run out
+#    mid-send. The follow-up queued for exactly that claim's end then sends the same link.
+#    Constants are scaled down (margin 0, grace 0.2 s, safety 0.1 s, deadline 1 s;
+#    defaults: 60/2/5/60).
+@override_settings(BACKLINKS={**LOOPBACK, "SEND_DEADLINE": 1.0})
+def test_slow_self_pings_do_not_let_the_claim_run_out_mid_send(peer, site, monkeypatch):
+    monkeypatch.setattr(send, "CLAIM_MARGIN", 0.0)
+    monkeypatch.setattr(send, "DEADLINE_GRACE", 0.2)
+    monkeypatch.setattr(send, "CLAIM_SAFETY", 0.1)
+    monkeypatch.setattr(send.secrets, "randbelow", lambda n: 0)
+    target = entry("target", "<p>Hi</p>")
+    remote = peer.page("/post")
+    source = entry("source", links(f"http://testserver{target.get_absolute_url()}", remote))
+    ct = ContentType.objects.get_for_model(source).pk
+
+    def slow_receiver(**kwargs):
+        time.sleep(1.3)  # stands in for a nested immediate send of the target (up to 62 s)
+        # The follow-up a second save queued for this task's claim end runs now:
+        tasks.send_pings.call(ct, str(source.pk))
+
+    backlink_received.connect(slow_receiver)
+    try:
+        send.send_pings(source)
+    finally:
+        backlink_received.disconnect(slow_receiver)
+
+    assert len(peer.calls) == 1, peer.calls  # the follow-up's; the outer task stopped in time
+
+
+# A result _record dropped (another task took the row over) still schedules a retry task.
+@override_settings(BACKLINKS=LOOPBACK)
+def test_a_dropped_result_schedules_no_retry(site, dummy_backend):
+    article = entry("mine", links("https://peer.example/post/"))
+    (held,) = _claim_links(article, site)
+    OutboundPing.objects.update(claimed_until=timezone.now() + timezone.timedelta(minutes=2))
+
+    send._record(held, send.Result(Outcome.TIMEOUT, retry=True))  # dropped: not stored
+    tasks.schedule_retry(held.content_type_id, held.object_id, [held])
+
+    assert OutboundPing.objects.get().next_attempt_at is None
+    assert list(dummy_backend) == []
+
+
+# Reusing a linked row for a TrackBack keeps a claim taken after clean()'s busy check:
+#    save_new's full save writes the claim back, so the stale task's result then overwrites
+#    the editor's fresh request (the editor must win).
+def test_trackback_request_survives_a_claim_taken_after_the_busy_check(
+    admin_client, site, monkeypatch
+):
+    from backlinks_django.admin import TrackbackFormSet
+    from tests.test_admin import _trackback_inline_post
+
+    article = entry("mine", links("https://peer.example/post/"))
+    OutboundPing.objects.create(
+        site=site,
+        content_type=ContentType.objects.get_for_model(article),
+        object_id=str(article.pk),
+        target_url="https://peer.example/post/",
+        outcome=Outcome.NO_ENDPOINT,
+        next_attempt_at=timezone.now() - timezone.timedelta(seconds=1),  # due: a task may claim
+    )
+    held = []
+    original_clean = TrackbackFormSet.clean
+
+    def clean_then_a_task_claims(self):
+        original_clean(self)  # the busy check passes...
+        held.extend(_claim_links(article, site))  # ...then a worker claims the row
+
+    monkeypatch.setattr(TrackbackFormSet, "clean", clean_then_a_task_claims)
+    response = _trackback_inline_post(admin_client, article, "https://peer.example/post/")
+    assert response.status_code == 302
+    (row,) = held
+    send._record(row, send.Result(Outcome.SUCCESS, Protocol.PINGBACK, "https://x/xmlrpc"))
+
+    stored = OutboundPing.objects.get()
+    assert stored.requested
+    assert (stored.outcome, stored.attempts) == (Outcome.PENDING, 0)
+
+
+# Editing the URL of an existing TrackBack request keeps its old outcome: never sent.
+def test_editing_a_sent_trackback_url_sends_the_new_one(admin_client, site):
+    from tests.settings import TASKS_MODULE
+
+    article = entry("mine", "<p>No links</p>")
+    row = OutboundPing.objects.create(
+        site=site,
+        content_type=ContentType.objects.get_for_model(article),
+        object_id=str(article.pk),
+        target_url="https://old.example/tb/",
+        endpoint="https://old.example/tb/",
+        protocol=Protocol.TRACKBACK,
+        requested=True,
+        outcome=Outcome.SUCCESS,
+        attempts=1,
+    )
+    prefix = "backlinks_django-outboundping-content_type-object_id"
+    data = {
+        "title": article.title,
+        "slug": article.slug,
+        "body": article.body,
+        "published_at_0": article.published_at.strftime("%Y-%m-%d"),
+        "published_at_1": article.published_at.strftime("%H:%M:%S"),
+        "pings_open": "on",
+        f"{prefix}-TOTAL_FORMS": "1",
+        f"{prefix}-INITIAL_FORMS": "1",
+        f"{prefix}-0-id": str(row.pk),
+        f"{prefix}-0-target_url": "https://new.example/tb/",
+    }
+    dummy = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.dummy.DummyBackend"}}
+    with override_settings(TASKS=dummy):
+        response = admin_client.post(f"/admin/testapp/article/{article.pk}/change/", data)
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert row.target_url == "https://new.example/tb/"
+    assert OutboundPing.objects.due().filter(pk=row.pk).exists()
