@@ -170,3 +170,36 @@ def throttle_clock(monkeypatch: pytest.MonkeyPatch) -> ThrottleClock:
     clock = ThrottleClock()
     monkeypatch.setattr(throttle, "time", clock)
     return clock
+
+
+INLINE_PREFIX = "backlinks_django-outboundping-content_type-object_id"
+
+
+def post_trackback_inline(
+    client: Client, article: Article, *urls: str, existing: dict[int, str] | None = None
+) -> Any:
+    """Save ``article`` in its admin with the TrackBack inline holding ``urls`` as new rows
+    and ``existing`` ({row pk: URL}) as the rows already there. Tasks go to the DummyBackend."""
+    from django.test import override_settings
+
+    from tests.settings import TASKS_MODULE
+
+    existing = existing or {}
+    data = {
+        "title": article.title,
+        "slug": article.slug,
+        "body": article.body,
+        "published_at_0": article.published_at.strftime("%Y-%m-%d"),
+        "published_at_1": article.published_at.strftime("%H:%M:%S"),
+        "pings_open": "on",
+        f"{INLINE_PREFIX}-TOTAL_FORMS": str(len(existing) + len(urls)),
+        f"{INLINE_PREFIX}-INITIAL_FORMS": str(len(existing)),
+    }
+    rows = [(pk, url) for pk, url in existing.items()] + [(None, url) for url in urls]
+    for i, (pk, url) in enumerate(rows):
+        if pk is not None:
+            data[f"{INLINE_PREFIX}-{i}-id"] = str(pk)
+        data[f"{INLINE_PREFIX}-{i}-target_url"] = url
+    dummy = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.dummy.DummyBackend"}}
+    with override_settings(TASKS=dummy):
+        return client.post(f"/admin/testapp/article/{article.pk}/change/", data)

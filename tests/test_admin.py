@@ -8,6 +8,7 @@ from django.test import Client
 
 from backlinks_django.models import Backlink, BlockedDomain, Status
 from backlinks_django.signals import backlink_approved, backlink_status_changed
+from tests.conftest import post_trackback_inline
 
 pytestmark = pytest.mark.django_db
 
@@ -233,28 +234,17 @@ def test_editor_enters_trackback_urls_on_the_content_admin(
     admin_client, article, django_capture_on_commit_callbacks
 ):
     from django.contrib.contenttypes.models import ContentType
-
-    from backlinks_django.models import OutboundPing, Protocol
-
-    prefix = "backlinks_django-outboundping-content_type-object_id"
-    data = {
-        "title": article.title,
-        "slug": article.slug,
-        "body": article.body,
-        "published_at_0": article.published_at.strftime("%Y-%m-%d"),
-        "published_at_1": article.published_at.strftime("%H:%M:%S"),
-        "pings_open": "on",
-        f"{prefix}-TOTAL_FORMS": "1",
-        f"{prefix}-INITIAL_FORMS": "0",
-        f"{prefix}-0-target_url": "https://peer.example/post/trackback/",
-    }
     from django.test import override_settings
 
+    from backlinks_django.models import OutboundPing, Protocol
     from tests.settings import TASKS_MODULE
 
+    # The on-commit send runs when the capture ends: on the DummyBackend too, never the network.
     dummy = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.dummy.DummyBackend"}}
     with override_settings(TASKS=dummy), django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(f"/admin/testapp/article/{article.pk}/change/", data)
+        response = post_trackback_inline(
+            admin_client, article, "https://peer.example/post/trackback/"
+        )
 
     assert response.status_code == 302, response.content.decode()[:2000]
     row = OutboundPing.objects.get()
@@ -267,33 +257,10 @@ def test_editor_enters_trackback_urls_on_the_content_admin(
     assert row.content_type == ContentType.objects.get_for_model(article)
 
 
-def _trackback_inline_post(admin_client, article, *urls: str):
-    from django.test import override_settings
-
-    from tests.settings import TASKS_MODULE
-
-    prefix = "backlinks_django-outboundping-content_type-object_id"
-    data = {
-        "title": article.title,
-        "slug": article.slug,
-        "body": article.body,
-        "published_at_0": article.published_at.strftime("%Y-%m-%d"),
-        "published_at_1": article.published_at.strftime("%H:%M:%S"),
-        "pings_open": "on",
-        f"{prefix}-TOTAL_FORMS": str(len(urls)),
-        f"{prefix}-INITIAL_FORMS": "0",
-    }
-    for i, url in enumerate(urls):
-        data[f"{prefix}-{i}-target_url"] = url
-    dummy = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.dummy.DummyBackend"}}
-    with override_settings(TASKS=dummy):
-        return admin_client.post(f"/admin/testapp/article/{article.pk}/change/", data)
-
-
 def test_the_same_trackback_url_twice_is_a_form_error(admin_client, article):
     from backlinks_django.models import OutboundPing
 
-    response = _trackback_inline_post(
+    response = post_trackback_inline(
         admin_client, article, "https://peer.example/tb/", "https://peer.example/tb/"
     )
 
@@ -318,7 +285,7 @@ def test_a_trackback_url_the_content_already_links_reuses_that_row(admin_client,
         attempts=1,
     )
 
-    response = _trackback_inline_post(admin_client, article, "https://peer.example/post/")
+    response = post_trackback_inline(admin_client, article, "https://peer.example/post/")
 
     assert response.status_code == 302, response.content.decode()[:2000]
     row = OutboundPing.objects.get()
@@ -346,7 +313,7 @@ def test_a_trackback_url_whose_link_is_being_pinged_is_a_form_error(admin_client
         claimed_until=timezone.now() + timezone.timedelta(minutes=2),
     )
 
-    response = _trackback_inline_post(admin_client, article, "https://peer.example/post/")
+    response = post_trackback_inline(admin_client, article, "https://peer.example/post/")
 
     assert response.status_code == 200
     assert "being pinged right now" in response.content.decode()

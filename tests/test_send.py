@@ -20,6 +20,7 @@ from backlinks_django import send, tasks
 from backlinks_django.compat import task_backends
 from backlinks_django.models import Backlink, OutboundPing, Outcome, Protocol, SiteSettings, Status
 from backlinks_django.signals import backlink_received
+from tests.conftest import post_trackback_inline
 from tests.peers import Peer
 from tests.settings import BACKLINKS as BASE
 from tests.testapp.models import Article, Unregistered
@@ -866,7 +867,6 @@ def test_trackback_request_survives_a_claim_taken_after_the_busy_check(
     admin_client, site, monkeypatch
 ):
     from backlinks_django.admin import TrackbackFormSet
-    from tests.test_admin import _trackback_inline_post
 
     article = entry("mine", links("https://peer.example/post/"))
     OutboundPing.objects.create(
@@ -885,7 +885,7 @@ def test_trackback_request_survives_a_claim_taken_after_the_busy_check(
         held.extend(_claim_links(article, site))  # ...then a worker claims the row
 
     monkeypatch.setattr(TrackbackFormSet, "clean", clean_then_a_task_claims)
-    response = _trackback_inline_post(admin_client, article, "https://peer.example/post/")
+    response = post_trackback_inline(admin_client, article, "https://peer.example/post/")
     assert response.status_code == 302
     (row,) = held
     send._record(row, send.Result(Outcome.SUCCESS, Protocol.PINGBACK, "https://x/xmlrpc"))
@@ -897,8 +897,6 @@ def test_trackback_request_survives_a_claim_taken_after_the_busy_check(
 
 # Editing the URL of an existing TrackBack request keeps its old outcome: never sent.
 def test_editing_a_sent_trackback_url_sends_the_new_one(admin_client, site):
-    from tests.settings import TASKS_MODULE
-
     article = entry("mine", "<p>No links</p>")
     row = OutboundPing.objects.create(
         site=site,
@@ -911,22 +909,9 @@ def test_editing_a_sent_trackback_url_sends_the_new_one(admin_client, site):
         outcome=Outcome.SUCCESS,
         attempts=1,
     )
-    prefix = "backlinks_django-outboundping-content_type-object_id"
-    data = {
-        "title": article.title,
-        "slug": article.slug,
-        "body": article.body,
-        "published_at_0": article.published_at.strftime("%Y-%m-%d"),
-        "published_at_1": article.published_at.strftime("%H:%M:%S"),
-        "pings_open": "on",
-        f"{prefix}-TOTAL_FORMS": "1",
-        f"{prefix}-INITIAL_FORMS": "1",
-        f"{prefix}-0-id": str(row.pk),
-        f"{prefix}-0-target_url": "https://new.example/tb/",
-    }
-    dummy = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.dummy.DummyBackend"}}
-    with override_settings(TASKS=dummy):
-        response = admin_client.post(f"/admin/testapp/article/{article.pk}/change/", data)
+    response = post_trackback_inline(
+        admin_client, article, existing={row.pk: "https://new.example/tb/"}
+    )
     assert response.status_code == 302
     row.refresh_from_db()
     assert row.target_url == "https://new.example/tb/"
