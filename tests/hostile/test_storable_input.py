@@ -15,9 +15,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache.backends.base import InvalidCacheKey, memcache_key_warnings
 from django.core.cache.backends.locmem import LocMemCache
-from django.db import transaction
 from django.test import Client, override_settings
-from django.utils import timezone
 
 from backlinks_django import html, send
 from backlinks_django.exceptions import InvalidRequest
@@ -31,7 +29,7 @@ from backlinks_django.models import (
 from backlinks_django.receive import check_url
 from tests.conftest import page_linking_to
 from tests.settings import BACKLINKS as BASE
-from tests.testapp.models import Article
+from tests.test_send import entry
 
 pytestmark = [pytest.mark.hostile, pytest.mark.django_db]
 
@@ -174,13 +172,7 @@ def test_sending_skips_a_link_with_a_nul(site, serve_source):
     article, but content may also be rendered (Markdown, templates) from elsewhere.
     """
     good = serve_source("<html><body>No endpoint here</body></html>", path="/good")
-    with transaction.atomic():  # no on_commit: send_pings is called directly below
-        article = Article.objects.create(
-            title="Links",
-            slug="links",
-            body="<p>Nothing yet</p>",
-            published_at=timezone.now() - timezone.timedelta(hours=1),
-        )
+    article = entry("links", "<p>Nothing yet</p>")
     article.body = f'<p><a href="{good}\x00">bad</a> <a href="{good}">good</a></p>'
 
     send.send_pings(article)
@@ -256,13 +248,7 @@ def test_out_of_range_permalink_id_is_fault_32(xmlrpc_call, article):
 def test_sending_skips_links_too_long_to_store(site, serve_source):
     short = serve_source("<html><body>No endpoint here</body></html>", path="/short")
     long = short + "?" + "a" * html.URL_MAX_LENGTH
-    with transaction.atomic():
-        article = Article.objects.create(
-            title="Long",
-            slug="long",
-            body=f'<p><a href="{long}">long</a> <a href="{short}">short</a></p>',
-            published_at=timezone.now() - timezone.timedelta(hours=1),
-        )
+    article = entry("long", f'<p><a href="{long}">long</a> <a href="{short}">short</a></p>')
 
     send.send_pings(article)
 
@@ -284,13 +270,7 @@ def test_an_endpoint_too_long_to_store_is_no_endpoint(site, httpserver, how):
             page.format(f'<link rel="webmention" href="{endpoint}">'), content_type="text/html"
         )
     target = httpserver.url_for("/post")
-    with transaction.atomic():
-        article = Article.objects.create(
-            title="Mine",
-            slug="mine",
-            body=f'<p><a href="{target}">a post</a></p>',
-            published_at=timezone.now() - timezone.timedelta(hours=1),
-        )
+    article = entry("mine", f'<p><a href="{target}">a post</a></p>')
 
     send.send_pings(article)
 
@@ -350,13 +330,7 @@ def test_out_of_range_fault_code_from_a_peer_is_recorded_as_0(httpserver, site, 
     httpserver.expect_request("/xmlrpc", method="POST").respond_with_data(
         "<?xml version='1.0'?>" + answer, content_type="text/xml"
     )
-    with transaction.atomic():
-        article = Article.objects.create(
-            title="Mine",
-            slug="mine",
-            body=f'<p><a href="{httpserver.url_for("/post")}">x</a></p>',
-            published_at=timezone.now() - timezone.timedelta(hours=1),
-        )
+    article = entry("mine", f'<p><a href="{httpserver.url_for("/post")}">x</a></p>')
 
     send.send_pings(article)
 
