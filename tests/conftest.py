@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 import xmlrpc.client
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -128,11 +130,46 @@ def editor(db: None) -> User:
 @pytest.fixture
 def unused_port() -> int:
     """A loopback port with nothing listening."""
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _names_no_dns_server(host: str) -> bool:
+    """Whether resolving ``host`` stays on this machine: numeric forms and localhost names."""
+    name = host.rstrip(".").lower()
+    if name in ("localhost", "localhost.localdomain") or name.endswith(".localhost"):
+        return True
+    try:
+        socket.inet_aton(name)  # every numeric IPv4 form the resolver accepts: 127.1, 0x7f.1
+        return True
+    except OSError:
+        pass
+    try:
+        ipaddress.ip_address(name.strip("[]").partition("%")[0])
+        return True
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_dns_queries() -> Iterator[None]:
+    """Tests never reach the internet, DNS servers included: other names do not resolve."""
+    real = socket.getaddrinfo
+
+    def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode("ascii", "replace") if isinstance(host, bytes) else str(host or "")
+        if not _names_no_dns_server(name):
+            raise socket.gaierror(socket.EAI_NONAME, f"tests do not resolve {name!r}")
+        if name.rstrip(".").lower().endswith(".localhost"):  # RFC 6761, without asking a server
+            host = "localhost"
+        return real(host, *args, **kwargs)
+
+    socket.getaddrinfo = guarded
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = real
 
 
 @pytest.fixture(autouse=True)

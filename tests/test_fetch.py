@@ -1174,3 +1174,11 @@ def test_fetch_leaves_the_default_socket_timeout_alone(server: HTTPServer) -> No
     fetch(server.url_for("/"))
 
     assert socket.getdefaulttimeout() == before
+
+
+def test_the_suite_resolves_no_name_beyond_this_machine() -> None:
+    """tests/conftest.py: no test sends a DNS query; loopback names and numbers still work."""
+    with pytest.raises(socket.gaierror, match="tests do not resolve"):
+        socket.getaddrinfo("example.com", 80)
+
+    assert resolve_host("sub.localhost", 80) and resolve_host("127.1", 80) == ["127.0.0.1"]
