@@ -16,15 +16,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from backlinks_django import moderation, send
-from backlinks_django.models import (
-    Backlink,
-    BlockedDomain,
-    OutboundPing,
-    Outcome,
-    Protocol,
-    SiteSettings,
-)
+from backlinks_django import limits, moderation, send
+from backlinks_django.choices import Kind, Outcome
+from backlinks_django.models import Backlink, BlockedDomain, OutboundPing, SiteSettings
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -283,7 +277,9 @@ class OutboundPingAdmin(RefuseNulParameters, OutboundPingModelAdmin):
 
 
 class TrackbackForm(OutboundPingForm):
-    target_url = forms.URLField(label=_("TrackBack URL"), max_length=2000, assume_scheme="https")
+    target_url = forms.URLField(
+        label=_("TrackBack URL"), max_length=limits.URL, assume_scheme="https"
+    )
 
     class Meta:
         model = OutboundPing
@@ -294,7 +290,7 @@ class TrackbackForm(OutboundPingForm):
         if row.pk is not None and "target_url" in self.changed_data:
             fresh(row)  # another URL: a new request, whatever the old one's outcome
         row.requested = True
-        row.protocol = Protocol.TRACKBACK
+        row.protocol = Kind.TRACKBACK
         row.endpoint = row.target_url
         row.site_id = row.site_id or Site.objects.get_current().pk
         if commit:

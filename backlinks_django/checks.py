@@ -12,8 +12,8 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 from django.utils.module_loading import import_string
 
+from backlinks_django import limits
 from backlinks_django.defaults import DEFAULTS
-from backlinks_django.html import URL_MAX_LENGTH
 
 
 @register(Tags.compatibility)
@@ -71,11 +71,11 @@ def check_settings(
             )
         )
     max_url_length = user.get("MAX_URL_LENGTH", DEFAULTS["MAX_URL_LENGTH"])
-    if not isinstance(max_url_length, int) or not 0 < max_url_length <= URL_MAX_LENGTH:
+    if not isinstance(max_url_length, int) or not 0 < max_url_length <= limits.URL:
         errors.append(
             Error(
                 f"BACKLINKS['MAX_URL_LENGTH'] is {max_url_length!r}.",
-                hint=f"Use a whole number from 1 to {URL_MAX_LENGTH}, the longest URL stored.",
+                hint=f"Use a whole number from 1 to {limits.URL}, the longest URL stored.",
                 id="backlinks_django.E007",
             )
         )

@@ -1,8 +1,9 @@
-"""Errors of the receive pipeline, each carrying its protocol codes.
+"""The app's errors, in one hierarchy under :class:`Error`.
 
-Pingback fault codes come from the Pingback 1.0 specification; ``http_status``
-is what HTTP endpoints (TrackBack, later Webmention) answer. ``message`` is
-shown to the remote peer, so it never names internals.
+Three branches: :class:`BacklinkError` (a received ping refused, carrying its Pingback fault
+code and HTTP status), :class:`DeliveryError` (a ping we sent that failed, recorded as an
+outcome) and :class:`FetchError` (the fetcher produced no response). Every ``message`` may be
+shown to a remote peer, so none names internals.
 """
 
 from __future__ import annotations
@@ -10,16 +11,23 @@ from __future__ import annotations
 import math
 
 
-class BacklinkError(Exception):
-    """Base class: a ping that cannot be accepted."""
+class Error(Exception):
+    """Base class of every error the app raises; ``message`` is safe to show a peer."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class BacklinkError(Error):
+    """A received ping that cannot be accepted."""
 
     fault_code = 0
     http_status = 400
     default_message = "The ping could not be accepted."
 
     def __init__(self, message: str | None = None) -> None:
-        self.message = message or self.default_message
-        super().__init__(self.message)
+        super().__init__(message or self.default_message)
 
 
 class InvalidRequest(BacklinkError):
@@ -94,14 +102,10 @@ class RateLimited(AccessDenied):
         super().__init__(f"Too many pings lately; try again in {self.retry_after} seconds.")
 
 
-class DeliveryError(Exception):
+class DeliveryError(Error):
     """Sending a ping to a peer failed; subclasses say how (recorded on the outbound log)."""
 
     retry = True
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-        super().__init__(message)
 
 
 class NoEndpoint(DeliveryError):
@@ -143,3 +147,35 @@ class PeerUnreachable(DeliveryError):
 
 class PeerTimeout(PeerUnreachable):
     """The peer did not answer in time."""
+
+
+class FetchError(Error):
+    """A fetch that did not produce a response."""
+
+
+class InvalidURL(FetchError):
+    """Not an http(s) URL with a host, or with user-info, a bad port, or too long."""
+
+
+class AddressNotAllowed(FetchError):
+    """The host resolves to an address that is not public and not explicitly allowed."""
+
+
+class FetchTimeout(FetchError):
+    """The connection or the whole fetch took longer than allowed."""
+
+
+class ResponseTooLarge(FetchError):
+    """The body is larger than the limit (and truncation was not asked for)."""
+
+
+class TooManyRedirects(FetchError):
+    """More redirect hops than ``FETCH_MAX_REDIRECTS``."""
+
+
+class HostBusy(FetchError):
+    """This site fetched from the host too often lately (RATE_LIMIT_PER_FETCHED_HOST)."""
+
+
+class ConnectionFailed(FetchError):
+    """DNS failure, refused or reset connection, TLS failure or malformed HTTP."""

@@ -36,6 +36,16 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 import backlinks_django
 from backlinks_django import html, throttle
 from backlinks_django.conf import app_settings
+from backlinks_django.exceptions import (
+    AddressNotAllowed,
+    ConnectionFailed,
+    FetchError,
+    FetchTimeout,
+    HostBusy,
+    InvalidURL,
+    ResponseTooLarge,
+    TooManyRedirects,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -75,42 +85,6 @@ _BOMS = (
 
 
 # --- Errors ------------------------------------------------------------------------------------
-
-
-class FetchError(Exception):
-    """A fetch that did not produce a response; ``message`` is safe to show a remote peer."""
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-        super().__init__(message)
-
-
-class InvalidURL(FetchError):
-    """Not an http(s) URL with a host, or with user-info, a bad port, or too long."""
-
-
-class AddressNotAllowed(FetchError):
-    """The host resolves to an address that is not public and not explicitly allowed."""
-
-
-class FetchTimeout(FetchError):
-    """The connection or the whole fetch took longer than allowed."""
-
-
-class ResponseTooLarge(FetchError):
-    """The body is larger than the limit (and truncation was not asked for)."""
-
-
-class TooManyRedirects(FetchError):
-    """More redirect hops than ``FETCH_MAX_REDIRECTS``."""
-
-
-class HostBusy(FetchError):
-    """This site fetched from the host too often lately (RATE_LIMIT_PER_FETCHED_HOST)."""
-
-
-class ConnectionFailed(FetchError):
-    """DNS failure, refused or reset connection, TLS failure or malformed HTTP."""
 
 
 # --- Response ----------------------------------------------------------------------------------

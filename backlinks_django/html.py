@@ -15,6 +15,8 @@ from bs4 import BeautifulSoup, Tag
 from bs4.element import NavigableString, PageElement, PreformattedString
 from bs4.exceptions import ParserRejectedMarkup
 
+from backlinks_django import limits
+
 __all__ = [
     "LinkContext",
     "crop",
@@ -30,9 +32,7 @@ __all__ = [
     "web_url",
 ]
 
-TITLE_MAX_LENGTH = 255
 # The longest URL stored (the models' URL columns); longer links are neither pinged nor followed.
-URL_MAX_LENGTH = 2000
 ELLIPSIS = "…"
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -221,7 +221,7 @@ class _LinkScanner(HTMLParser):
         elif tag in ("svg", "math") and self._foreign:
             self._foreign -= 1
         elif tag == "title" and self._title_parts is not None:
-            self.title = crop(to_single_line("".join(self._title_parts)), TITLE_MAX_LENGTH)
+            self.title = crop(to_single_line("".join(self._title_parts)), limits.TITLE)
             self._title_parts = None
 
     def handle_data(self, data: str) -> None:
@@ -286,7 +286,7 @@ def web_url(base_url: str, href: str) -> str | None:
     try:
         url = urljoin(base_url, _URL_NOISE.sub("", href.strip(" \t\n\f\r")))
         url = url.partition("#")[0]
-        if has_control_chars(url) or len(url) > URL_MAX_LENGTH:
+        if has_control_chars(url) or len(url) > limits.URL:
             return None
         parts = urlsplit(url)
     except ValueError:
@@ -510,7 +510,7 @@ def _anchors(
         except ValueError:
             continue
         # The check is on the resolved URL: a <base href> may carry the control character too.
-        if scheme.lower() in _WEB_SCHEMES and len(url) <= URL_MAX_LENGTH:
+        if scheme.lower() in _WEB_SCHEMES and len(url) <= limits.URL:
             if not has_control_chars(url):
                 yield anchor, url
 
@@ -531,7 +531,7 @@ def _title(soup: BeautifulSoup) -> str:
     for tag in soup.find_all("title"):
         # An SVG <title> is a tooltip, not the document's title.
         if isinstance(tag, Tag) and tag.find_parent(["svg", "math"]) is None:
-            return crop(to_single_line("".join(_text_pieces(tag))), TITLE_MAX_LENGTH)
+            return crop(to_single_line("".join(_text_pieces(tag))), limits.TITLE)
     return ""
 
 

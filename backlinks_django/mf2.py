@@ -10,14 +10,14 @@ from urllib.parse import urlsplit
 import mf2py
 from django.utils.dateparse import parse_datetime
 
+from backlinks_django import limits
+from backlinks_django.choices import MentionType
 from backlinks_django.html import (
-    URL_MAX_LENGTH,
     defuse,
     has_control_chars,
     normalize_url,
     to_plain_text,
 )
-from backlinks_django.models import MentionType
 
 # Properties of an h-entry naming the post it responds to, by mention type.
 _RESPONSE_PROPERTIES = {
@@ -64,9 +64,9 @@ def read_entry(document: str, url: str, target_url: str) -> Entry:
     author = _first(props.get("author"))
     return Entry(
         mention_type=mention_type,
-        name=to_plain_text(_text(_first(props.get("name"))), 255),
-        content=to_plain_text(_text(_first(props.get("content"))), 1000),
-        author_name=to_plain_text(_author_field(author, "name"), 255),
+        name=to_plain_text(_text(_first(props.get("name"))), limits.TITLE),
+        content=to_plain_text(_text(_first(props.get("content"))), limits.EXCERPT),
+        author_name=to_plain_text(_author_field(author, "name"), limits.AUTHOR_NAME),
         author_url=_web_url(_author_field(author, "url")),
         author_photo=_web_url(_author_field(author, "photo")),
         published=_datetime(_text(_first(props.get("published")))),
@@ -124,7 +124,7 @@ def _author_field(author: Any, name: str) -> str:
 
 def _web_url(value: str) -> str:
     value = value.strip()
-    if has_control_chars(value) or len(value) > URL_MAX_LENGTH:
+    if has_control_chars(value) or len(value) > limits.URL:
         return ""
     try:
         urlsplit(value).hostname  # noqa: B018 -- raises ValueError on "http://[::1"

@@ -13,33 +13,12 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from backlinks_django import limits
+from backlinks_django.choices import Kind, MentionType, ModerationPolicy, Outcome, Status
 from backlinks_django.html import host_key
 
 if TYPE_CHECKING:
     from django.db.models import Model
-
-
-class Kind(models.TextChoices):
-    PINGBACK = "pingback", _("Pingback")
-    TRACKBACK = "trackback", _("TrackBack")
-    WEBMENTION = "webmention", _("Webmention")
-
-
-class Status(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    APPROVED = "approved", _("Approved")
-    SPAM = "spam", _("Spam")
-    REJECTED = "rejected", _("Rejected")
-    # The source no longer links here (410 Gone, or the link was removed).
-    REMOVED = "removed", _("Removed at source")
-
-
-class MentionType(models.TextChoices):
-    MENTION = "mention", _("Mention")
-    REPLY = "reply", _("Reply")
-    LIKE = "like", _("Like")
-    REPOST = "repost", _("Repost")
-    BOOKMARK = "bookmark", _("Bookmark")
 
 
 def object_lookup(obj: Model) -> dict[str, object]:
@@ -67,7 +46,7 @@ class Backlink(models.Model):
     )
     reason = models.CharField(
         _("reason"),
-        max_length=255,
+        max_length=limits.REASON,
         blank=True,
         help_text=_("Why a check held or flagged this backlink."),
     )
@@ -77,20 +56,20 @@ class Backlink(models.Model):
     )
     object_id = models.CharField(_("target id"), max_length=64)
     target = GenericForeignKey("content_type", "object_id")
-    target_url = models.URLField(_("target URL"), max_length=2000)
-    source_url = models.URLField(_("source URL"), max_length=2000)
-    title = models.CharField(_("title"), max_length=255, blank=True)
+    target_url = models.URLField(_("target URL"), max_length=limits.URL)
+    source_url = models.URLField(_("source URL"), max_length=limits.URL)
+    title = models.CharField(_("title"), max_length=limits.TITLE, blank=True)
     excerpt = models.TextField(_("excerpt"), blank=True)
-    blog_name = models.CharField(_("blog name"), max_length=255, blank=True)
+    blog_name = models.CharField(_("blog name"), max_length=limits.BLOG_NAME, blank=True)
     mention_type = models.CharField(
         _("type"), max_length=20, choices=MentionType.choices, default=MentionType.MENTION
     )
-    author_name = models.CharField(_("author"), max_length=255, blank=True)
-    author_url = models.URLField(_("author URL"), max_length=2000, blank=True)
-    author_photo = models.URLField(_("author photo"), max_length=2000, blank=True)
+    author_name = models.CharField(_("author"), max_length=limits.AUTHOR_NAME, blank=True)
+    author_url = models.URLField(_("author URL"), max_length=limits.URL, blank=True)
+    author_photo = models.URLField(_("author photo"), max_length=limits.URL, blank=True)
     published = models.DateTimeField(_("published at source"), null=True, blank=True)
     remote_ip = models.GenericIPAddressField(_("remote IP"), null=True, blank=True)
-    user_agent = models.CharField(_("user agent"), max_length=255, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=limits.USER_AGENT, blank=True)
     received_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -128,7 +107,7 @@ class Backlink(models.Model):
 class BlockedDomain(models.Model):
     """A source domain (and its subdomains) whose pings are refused."""
 
-    domain = models.CharField(_("domain"), max_length=253, unique=True)
+    domain = models.CharField(_("domain"), max_length=limits.HOST, unique=True)
     created_at = models.DateTimeField(_("blocked"), default=timezone.now)
 
     class Meta:
@@ -153,22 +132,6 @@ class BlockedDomain(models.Model):
         labels = host_key(host).split(".")
         candidates = [".".join(labels[i:]) for i in range(len(labels))]
         return cls.objects.filter(domain__in=candidates).exists()
-
-
-# What an outbound ping was sent with: the same protocols as the kinds of backlink.
-Protocol = Kind
-
-
-class Outcome(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    SUCCESS = "success", _("Delivered")
-    FAULT = "fault", _("Fault")
-    REJECTED = "rejected", _("Rejected by peer")
-    HTTP_ERROR = "http_error", _("HTTP error")
-    TIMEOUT = "timeout", _("Timeout")
-    UNREACHABLE = "unreachable", _("Unreachable")
-    NO_ENDPOINT = "no_endpoint", _("No endpoint")
-    SKIPPED = "skipped", _("Skipped")
 
 
 class OutboundPingQuerySet(models.QuerySet["OutboundPing"]):
@@ -200,11 +163,11 @@ class OutboundPing(models.Model):
     source = GenericForeignKey("content_type", "object_id")
     target_url = models.URLField(
         _("target URL"),
-        max_length=2000,
+        max_length=limits.URL,
         help_text=_("The linked URL, or the TrackBack ping URL an editor asked to notify."),
     )
-    protocol = models.CharField(_("protocol"), max_length=20, choices=Protocol.choices, blank=True)
-    endpoint = models.URLField(_("endpoint"), max_length=2000, blank=True)
+    protocol = models.CharField(_("protocol"), max_length=20, choices=Kind.choices, blank=True)
+    endpoint = models.URLField(_("endpoint"), max_length=limits.URL, blank=True)
     requested = models.BooleanField(
         _("requested by an editor"),
         default=False,
@@ -243,11 +206,6 @@ class OutboundPing(models.Model):
         return f"{self.target_url} ({self.get_outcome_display()})"
 
 
-class Moderation(models.TextChoices):
-    HOLD = "hold", _("Hold every backlink for moderation")
-    AUTO_APPROVE = "auto", _("Approve backlinks that passed verification and checks")
-
-
 class SiteSettingsManager(models.Manager["SiteSettings"]):
     def for_site(self, site: Site) -> SiteSettings:
         """The site's settings row, or an unsaved one holding the defaults.
@@ -277,7 +235,10 @@ class SiteSettings(models.Model):
         help_text=_("Ping this site's own objects when one links to another."),
     )
     moderation = models.CharField(
-        _("moderation"), max_length=10, choices=Moderation.choices, default=Moderation.HOLD
+        _("moderation"),
+        max_length=10,
+        choices=ModerationPolicy.choices,
+        default=ModerationPolicy.HOLD,
     )
 
     objects = SiteSettingsManager()
@@ -309,14 +270,14 @@ class WebmentionRequest(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     site = models.ForeignKey(Site, on_delete=models.CASCADE, verbose_name=_("site"))
-    source_url = models.URLField(_("source URL"), max_length=2000)
-    target_url = models.URLField(_("target URL"), max_length=2000)
+    source_url = models.URLField(_("source URL"), max_length=limits.URL)
+    target_url = models.URLField(_("target URL"), max_length=limits.URL)
     remote_ip = models.GenericIPAddressField(_("remote IP"), null=True, blank=True)
-    user_agent = models.CharField(_("user agent"), max_length=255, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=limits.USER_AGENT, blank=True)
     state = models.CharField(
         _("state"), max_length=20, choices=State.choices, default=State.QUEUED
     )
-    message = models.CharField(_("message"), max_length=500, blank=True)
+    message = models.CharField(_("message"), max_length=limits.MESSAGE, blank=True)
     backlink = models.ForeignKey(
         Backlink, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("backlink")
     )

@@ -9,8 +9,10 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from backlinks_django import limits
+from backlinks_django.choices import Status
 from backlinks_django.html import host_forms, host_key
-from backlinks_django.models import Backlink, BlockedDomain, Status
+from backlinks_django.models import Backlink, BlockedDomain
 from backlinks_django.signals import backlink_approved, backlink_status_changed
 
 
@@ -56,7 +58,7 @@ def block_domains(hosts: Iterable[str]) -> tuple[list[str], int]:
     Returns the domains now blocked (in their IDNA ASCII form) and how many backlinks
     became spam. A host longer than a DNS name can be (older rows may hold one) is skipped.
     """
-    blocked = sorted({host_key(h) for h in hosts if h and len(host_key(h)) <= 253})
+    blocked = sorted({host_key(h) for h in hosts if h and len(host_key(h)) <= limits.HOST})
     BlockedDomain.objects.bulk_create(
         [BlockedDomain(domain=d) for d in blocked], ignore_conflicts=True
     )

@@ -16,7 +16,18 @@ from django.contrib.sites.models import Site
 from django.core.mail import mail_managers
 from django.db import IntegrityError, models, transaction
 
-from backlinks_django import __version__, fetch, html, mf2, moderation, registry, spam, throttle
+from backlinks_django import (
+    __version__,
+    fetch,
+    html,
+    limits,
+    mf2,
+    moderation,
+    registry,
+    spam,
+    throttle,
+)
+from backlinks_django.choices import Kind, ModerationPolicy, Status
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import (
     AccessDenied,
@@ -29,25 +40,10 @@ from backlinks_django.exceptions import (
     SourceNotFound,
     TargetNotPingable,
 )
-from backlinks_django.models import (
-    Backlink,
-    BlockedDomain,
-    Kind,
-    Moderation,
-    SiteSettings,
-    Status,
-    WebmentionRequest,
-)
+from backlinks_django.models import Backlink, BlockedDomain, SiteSettings, WebmentionRequest
 from backlinks_django.signals import backlink_received
 
 logger = logging.getLogger(__name__)
-
-TITLE_LENGTH = 255
-BLOG_NAME_LENGTH = 255
-EXCERPT_LENGTH = 1000
-USER_AGENT_LENGTH = 255
-# DNS names are at most 253 characters (RFC 1035); BlockedDomain.domain holds that many.
-HOST_MAX_LENGTH = 253
 
 
 @dataclass(frozen=True)
@@ -78,7 +74,7 @@ class Ping:
         # header values may carry control characters.
         object.__setattr__(self, "remote_ip", _ip_address(self.remote_ip))
         agent = self.user_agent if isinstance(self.user_agent, str) else ""
-        object.__setattr__(self, "user_agent", html.to_single_line(agent)[:USER_AGENT_LENGTH])
+        object.__setattr__(self, "user_agent", html.to_single_line(agent)[: limits.USER_AGENT])
 
 
 def _ip_address(value: str | None) -> str | None:
@@ -105,7 +101,7 @@ def check_url(url: object, role: str) -> str:
         raise InvalidRequest(f"The {role} URL is not valid.") from None
     if parts.scheme not in ("http", "https") or not hostname:
         raise InvalidRequest(f"The {role} URL must be an absolute http or https URL.")
-    if len(hostname.rstrip(".")) > HOST_MAX_LENGTH:
+    if len(hostname.rstrip(".")) > limits.HOST:
         raise InvalidRequest(f"The {role} URL's host name is too long.")
     if any(char.isspace() for char in hostname):
         raise InvalidRequest(f"The {role} URL's host name is not valid.")
@@ -284,8 +280,8 @@ def receive(ping: Ping, *, site: Site | None = None) -> Backlink:
 def _fill(backlink: Backlink, ping: Ping, target_url: str, verified: Verified | None) -> None:
     """Copy what the ping and the source page say onto the backlink, as plain text."""
     entry = verified.entry if verified is not None else None
-    title = html.to_plain_text(ping.title, TITLE_LENGTH)
-    excerpt = html.to_plain_text(ping.excerpt, EXCERPT_LENGTH)
+    title = html.to_plain_text(ping.title, limits.TITLE)
+    excerpt = html.to_plain_text(ping.excerpt, limits.EXCERPT)
     if entry is not None:
         title = title or entry.name
         excerpt = excerpt or entry.content
@@ -301,7 +297,7 @@ def _fill(backlink: Backlink, ping: Ping, target_url: str, verified: Verified | 
     backlink.source_url = check_url(ping.source_url, "source")
     backlink.title = title
     backlink.excerpt = excerpt
-    backlink.blog_name = html.to_plain_text(ping.blog_name, BLOG_NAME_LENGTH)
+    backlink.blog_name = html.to_plain_text(ping.blog_name, limits.BLOG_NAME)
     backlink.remote_ip = ping.remote_ip
     backlink.user_agent = ping.user_agent
 
@@ -320,7 +316,7 @@ def _remove(backlink: Backlink) -> Backlink:
 def _moderate(candidate: spam.Candidate, site_settings: SiteSettings) -> None:
     backlink = candidate.backlink
     verdict = spam.run_checks(candidate)
-    backlink.reason = verdict.reason[:255]
+    backlink.reason = verdict.reason[: limits.REASON]
     if verdict.decision is spam.Decision.SPAM:
         backlink.status = Status.SPAM
     elif verdict.decision is spam.Decision.APPROVE:
@@ -328,7 +324,7 @@ def _moderate(candidate: spam.Candidate, site_settings: SiteSettings) -> None:
     elif (
         verdict.decision is spam.Decision.ACCEPT
         and candidate.verified
-        and site_settings.moderation == Moderation.AUTO_APPROVE
+        and site_settings.moderation == ModerationPolicy.AUTO_APPROVE
     ):
         backlink.status = Status.APPROVED
     else:
@@ -393,7 +389,8 @@ def process_webmention(request_id: str) -> WebmentionRequest | None:
     try:
         backlink = receive(ping, site=request.site)
     except BacklinkError as error:
-        request.state, request.message = WebmentionRequest.State.REJECTED, error.message[:500]
+        request.state = WebmentionRequest.State.REJECTED
+        request.message = error.message[: limits.MESSAGE]
     except Exception:
         # A bug of ours met by some source page: the request must not stay "queued" forever.
         logger.exception("Unexpected error verifying Webmention %s", request.pk)

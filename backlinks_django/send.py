@@ -25,7 +25,8 @@ from django.contrib.sites.models import Site
 from django.db import models
 from django.utils import timezone
 
-from backlinks_django import fetch, html, registry
+from backlinks_django import fetch, html, limits, registry
+from backlinks_django.choices import Kind, Outcome
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import (
     AlreadyRegistered,
@@ -37,20 +38,11 @@ from backlinks_django.exceptions import (
     PeerRejected,
     PeerTimeout,
 )
-from backlinks_django.models import (
-    Kind,
-    OutboundPing,
-    OutboundPingQuerySet,
-    Outcome,
-    Protocol,
-    SiteSettings,
-)
+from backlinks_django.models import OutboundPing, OutboundPingQuerySet, SiteSettings
 from backlinks_django.protocols import fetch_from_peer, pingback, trackback, webmention
 from backlinks_django.receive import Ping, is_on_site, receive, resolve_target, user_agent
 
 logger = logging.getLogger(__name__)
-
-TRACKBACK_EXCERPT = 252
 
 
 @dataclass(frozen=True)
@@ -163,23 +155,23 @@ def _try_protocol(
     protocol: str, response: fetch.Response, job: Job, source: Source, gate: HostGate
 ) -> Result | None:
     """Ping through ``protocol`` if the target advertises it; None if it does not."""
-    if protocol == Protocol.WEBMENTION:
+    if protocol == Kind.WEBMENTION:
         endpoint = webmention.discover_endpoint_in(response)
         if endpoint:
             with gate.slot(endpoint, ping=True):
                 answer = webmention.send(
                     endpoint, source.url, job.target_url, user_agent=source.user_agent
                 )
-            return Result(Outcome.SUCCESS, Protocol.WEBMENTION, endpoint, answer)
-    elif protocol == Protocol.PINGBACK:
+            return Result(Outcome.SUCCESS, Kind.WEBMENTION, endpoint, answer)
+    elif protocol == Kind.PINGBACK:
         server = pingback.discover_server_in(response)
         if server:
             with gate.slot(server, ping=True):
                 answer = pingback.send_ping(
                     server, source.url, job.target_url, user_agent=source.user_agent
                 )
-            return Result(Outcome.SUCCESS, Protocol.PINGBACK, server, answer)
-    elif protocol == Protocol.TRACKBACK and response.is_html:
+            return Result(Outcome.SUCCESS, Kind.PINGBACK, server, answer)
+    elif protocol == Kind.TRACKBACK and response.is_html:
         ping_url = trackback.discover_ping_url(response.text, job.target_url)
         if ping_url:
             with gate.slot(ping_url, ping=True):
@@ -196,7 +188,7 @@ def _sent_trackback(ping_url: str, source: Source) -> Result:
         blog_name=source.blog_name,
         user_agent=source.user_agent,
     )
-    return Result(Outcome.SUCCESS, Protocol.TRACKBACK, ping_url, answer)
+    return Result(Outcome.SUCCESS, Kind.TRACKBACK, ping_url, answer)
 
 
 def _failure(error: DeliveryError) -> Result:
@@ -231,8 +223,8 @@ def source_for(obj: models.Model, registration: registry.Registration, site: Sit
     content = registration.get_content(obj)
     return Source(
         url=registration.absolute_url(obj, site.domain),
-        title=html.to_plain_text(str(obj), 255),
-        excerpt=html.to_plain_text(content, TRACKBACK_EXCERPT),
+        title=html.to_plain_text(str(obj), limits.TITLE),
+        excerpt=html.to_plain_text(content, limits.TRACKBACK_EXCERPT),
         blog_name=site.name,
         html=content,
         user_agent=user_agent(site, "sending pings"),
@@ -268,7 +260,7 @@ def record_links(
     if not force:
         # Webmention receivers update (or remove) what they hold when told again,
         # so every save re-sends to old and new Webmention targets.
-        rows = rows.due() | rows.filter(protocol=Protocol.WEBMENTION, outcome=Outcome.SUCCESS)
+        rows = rows.due() | rows.filter(protocol=Kind.WEBMENTION, outcome=Outcome.SUCCESS)
     claimed, busy_until = claim(rows)
     if busy_until is not None:
         # Another task is sending some of these links, perhaps from older content: send
@@ -380,7 +372,7 @@ def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> lis
         OutboundPing.objects.filter(
             content_type_id=content_type_id,
             object_id=object_pk,
-            protocol=Protocol.WEBMENTION,
+            protocol=Kind.WEBMENTION,
             outcome=Outcome.SUCCESS,
         ).select_related("site")
     )
@@ -397,7 +389,7 @@ def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> lis
                 logger.exception("Unexpected error while notifying %s", row.target_url)
                 result = Result(Outcome.UNREACHABLE, message=UNEXPECTED)
             else:
-                result = Result(Outcome.SUCCESS, Protocol.WEBMENTION, row.endpoint, answer)
+                result = Result(Outcome.SUCCESS, Kind.WEBMENTION, row.endpoint, answer)
             _record(row, result, whatever_the_claim=True)
     return rows
 
@@ -439,13 +431,11 @@ def _deliver_self(
             site=site,
         )
     except AlreadyRegistered as error:
-        return Result(Outcome.SUCCESS, Protocol.PINGBACK, message=error.message, fault_code=48)
+        return Result(Outcome.SUCCESS, Kind.PINGBACK, message=error.message, fault_code=48)
     except BacklinkError as error:
         outcome = Outcome.FAULT if error.fault_code else Outcome.REJECTED
-        return Result(
-            outcome, Protocol.PINGBACK, message=error.message, fault_code=error.fault_code
-        )
-    return Result(Outcome.SUCCESS, Protocol.PINGBACK, message="Delivered in-process.")
+        return Result(outcome, Kind.PINGBACK, message=error.message, fault_code=error.fault_code)
+    return Result(Outcome.SUCCESS, Kind.PINGBACK, message="Delivered in-process.")
 
 
 def _record(row: OutboundPing, result: Result, *, whatever_the_claim: bool = False) -> bool:
@@ -460,7 +450,8 @@ def _record(row: OutboundPing, result: Result, *, whatever_the_claim: bool = Fal
     row.outcome = result.outcome
     row.protocol = result.protocol or row.protocol
     row.endpoint = result.endpoint or row.endpoint
-    row.message = html.to_single_line(result.message)[:2000]  # peers' words: no control chars
+    # Peers' words: no control characters.
+    row.message = html.to_single_line(result.message)[: limits.OUTBOUND_MESSAGE]
     row.fault_code = result.fault_code
     row.attempts += 1
     row.sent_at = row.updated_at = now

@@ -23,9 +23,10 @@ from django.db.models import Q
 from django.utils.module_loading import import_string
 
 from backlinks_django import __version__, html
+from backlinks_django.choices import Kind
 from backlinks_django.conf import app_settings
 from backlinks_django.html import normalize_url
-from backlinks_django.models import Backlink, Kind
+from backlinks_django.models import Backlink
 
 if TYPE_CHECKING:
     import httpx

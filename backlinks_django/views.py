@@ -14,9 +14,10 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from backlinks_django import html, registry
+from backlinks_django.choices import Kind
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import BacklinkError, RateLimited, TargetNotFound
-from backlinks_django.models import Kind, WebmentionRequest
+from backlinks_django.models import WebmentionRequest
 from backlinks_django.protocols import trackback
 from backlinks_django.receive import Ping, accept_webmention, receive
 from backlinks_django.tasks import enqueue_webmention

@@ -236,7 +236,7 @@ def test_editor_enters_trackback_urls_on_the_content_admin(
     from django.contrib.contenttypes.models import ContentType
     from django.test import override_settings
 
-    from backlinks_django.models import OutboundPing, Protocol
+    from backlinks_django.models import Kind, OutboundPing
     from tests.settings import TASKS_MODULE
 
     # The on-commit send runs when the capture ends: on the DummyBackend too, never the network.
@@ -250,7 +250,7 @@ def test_editor_enters_trackback_urls_on_the_content_admin(
     row = OutboundPing.objects.get()
     assert (row.requested, row.protocol, row.endpoint, row.target_url) == (
         True,
-        Protocol.TRACKBACK,
+        Kind.TRACKBACK,
         "https://peer.example/post/trackback/",
         "https://peer.example/post/trackback/",
     )
@@ -273,14 +273,14 @@ def test_a_trackback_url_the_content_already_links_reuses_that_row(admin_client,
     """The discovered link's row (hidden in the inline) becomes the TrackBack request."""
     from django.contrib.contenttypes.models import ContentType
 
-    from backlinks_django.models import OutboundPing, Outcome, Protocol
+    from backlinks_django.models import Kind, OutboundPing, Outcome
 
     OutboundPing.objects.create(
         site_id=1,
         content_type=ContentType.objects.get_for_model(article),
         object_id=str(article.pk),
         target_url="https://peer.example/post/",
-        protocol=Protocol.PINGBACK,
+        protocol=Kind.PINGBACK,
         outcome=Outcome.NO_ENDPOINT,
         attempts=1,
     )
@@ -291,7 +291,7 @@ def test_a_trackback_url_the_content_already_links_reuses_that_row(admin_client,
     row = OutboundPing.objects.get()
     assert (row.requested, row.protocol, row.endpoint, row.outcome, row.attempts) == (
         True,
-        Protocol.TRACKBACK,
+        Kind.TRACKBACK,
         "https://peer.example/post/",
         Outcome.PENDING,
         0,

@@ -16,6 +16,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request
 from werkzeug import Response as WerkzeugResponse
 
+from backlinks_django import limits
 from backlinks_django.exceptions import (
     DeliveryError,
     NoEndpoint,
@@ -25,7 +26,7 @@ from backlinks_django.exceptions import (
     PeerTimeout,
     PeerUnreachable,
 )
-from backlinks_django.protocols import pingback, trackback
+from backlinks_django.protocols import trackback
 from backlinks_django.protocols.pingback import DISCOVERY_BYTES, discover_server, send_ping
 from backlinks_django.protocols.trackback import discover_ping_url
 from tests.settings import BACKLINKS as BASE
@@ -361,7 +362,7 @@ def test_any_answer_is_a_string_or_a_delivery_error(peer: HTTPServer, body: str 
     except DeliveryError:
         return
     assert isinstance(result, str)
-    assert len(result) <= pingback.MESSAGE_MAX_LENGTH
+    assert len(result) <= limits.MESSAGE
 
 
 # --- TrackBack discovery -----------------------------------------------------------------------

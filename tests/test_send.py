@@ -18,7 +18,7 @@ from pytest_httpserver import HTTPServer
 
 from backlinks_django import send, tasks
 from backlinks_django.compat import task_backends
-from backlinks_django.models import Backlink, OutboundPing, Outcome, Protocol, SiteSettings, Status
+from backlinks_django.models import Backlink, Kind, OutboundPing, Outcome, SiteSettings, Status
 from backlinks_django.signals import backlink_received
 from tests.conftest import post_trackback_inline
 from tests.peers import Peer
@@ -165,7 +165,7 @@ def test_save_pings_a_linked_peer_through_the_task(peer, site, django_capture_on
     row = OutboundPing.objects.get()
     assert (row.outcome, row.protocol, row.endpoint, row.attempts) == (
         Outcome.SUCCESS,
-        Protocol.PINGBACK,
+        Kind.PINGBACK,
         peer.server.url_for("/xmlrpc"),
         1,
     )
@@ -243,7 +243,7 @@ def test_trackback_fallback_when_only_rdf_is_advertised(httpserver, site):
     row = OutboundPing.objects.get()
     assert (row.outcome, row.protocol, row.endpoint) == (
         Outcome.SUCCESS,
-        Protocol.TRACKBACK,
+        Kind.TRACKBACK,
         f"{base}/trackback",
     )
     (fields,) = peer.trackbacks
@@ -280,7 +280,7 @@ def test_requested_trackback_is_sent_and_resendable(httpserver, site):
         object_id=str(article.pk),
         target_url=httpserver.url_for("/trackback"),
         endpoint=httpserver.url_for("/trackback"),
-        protocol=Protocol.TRACKBACK,
+        protocol=Kind.TRACKBACK,
         requested=True,
     )
 
@@ -605,7 +605,7 @@ def test_trackback_answered_409_already_registered_counts_as_delivered(httpserve
         content_type=ContentType.objects.get_for_model(article),
         object_id=str(article.pk),
         target_url=httpserver.url_for("/tb"),
-        protocol=Protocol.TRACKBACK,
+        protocol=Kind.TRACKBACK,
         requested=True,
     )
 
@@ -629,7 +629,7 @@ def test_webmention_is_preferred_when_advertised(httpserver, site):
     assert peer.calls == []
     row = OutboundPing.objects.get()
     assert (row.protocol, row.outcome, row.message) == (
-        Protocol.WEBMENTION,
+        Kind.WEBMENTION,
         Outcome.SUCCESS,
         "202 Accepted",
     )
@@ -695,7 +695,7 @@ def _webmention_row(site: Site, article: Article, url: str = "https://peer.examp
         content_type=ContentType.objects.get_for_model(article),
         object_id=str(article.pk),
         target_url=url,
-        protocol=Protocol.WEBMENTION,
+        protocol=Kind.WEBMENTION,
         endpoint="https://peer.example/webmention",
         outcome=Outcome.SUCCESS,
         attempts=1,
@@ -888,7 +888,7 @@ def test_trackback_request_survives_a_claim_taken_after_the_busy_check(
     response = post_trackback_inline(admin_client, article, "https://peer.example/post/")
     assert response.status_code == 302
     (row,) = held
-    send._record(row, send.Result(Outcome.SUCCESS, Protocol.PINGBACK, "https://x/xmlrpc"))
+    send._record(row, send.Result(Outcome.SUCCESS, Kind.PINGBACK, "https://x/xmlrpc"))
 
     stored = OutboundPing.objects.get()
     assert stored.requested
@@ -904,7 +904,7 @@ def test_editing_a_sent_trackback_url_sends_the_new_one(admin_client, site):
         object_id=str(article.pk),
         target_url="https://old.example/tb/",
         endpoint="https://old.example/tb/",
-        protocol=Protocol.TRACKBACK,
+        protocol=Kind.TRACKBACK,
         requested=True,
         outcome=Outcome.SUCCESS,
         attempts=1,

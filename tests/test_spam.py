@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request
 
-from backlinks_django import spam
+from backlinks_django import limits, spam
 from backlinks_django.html import to_plain_text
 from backlinks_django.models import Backlink, Kind, SiteSettings, Status
-from backlinks_django.receive import EXCERPT_LENGTH, TITLE_LENGTH, Ping
+from backlinks_django.receive import Ping
 from backlinks_django.spam import Candidate, Decision, Verdict
 from tests.conftest import page_linking_to
 from tests.settings import BACKLINKS as BASE
@@ -64,8 +64,8 @@ def candidate(
         site=site or Site(pk=1, domain="blog.example"),
         target_url=TARGET,
         source_url=source_url,
-        title=to_plain_text(title, TITLE_LENGTH),
-        excerpt=to_plain_text(excerpt, EXCERPT_LENGTH),
+        title=to_plain_text(title, limits.TITLE),
+        excerpt=to_plain_text(excerpt, limits.EXCERPT),
         blog_name=to_plain_text(blog_name, 255),
         author_name=author_name,
         remote_ip=remote_ip,

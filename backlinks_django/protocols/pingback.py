@@ -20,7 +20,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.xmlrpc import DefusedExpatParser
 from django.contrib.sites.models import Site
 
-from backlinks_django import fetch, html
+from backlinks_django import fetch, html, limits
+from backlinks_django.choices import Kind
 from backlinks_django.exceptions import (
     BacklinkError,
     InvalidRequest,
@@ -29,7 +30,7 @@ from backlinks_django.exceptions import (
     PeerUnreachable,
 )
 from backlinks_django.html import crop
-from backlinks_django.models import Backlink, Kind
+from backlinks_django.models import Backlink
 from backlinks_django.protocols import fetch_from_peer
 from backlinks_django.receive import Ping, check_url, receive, resolve_target
 
@@ -125,7 +126,6 @@ def get_pingbacks(caller: Caller, *args: object) -> list[str]:
 # Bytes of the target page scanned for <link rel="pingback">: it belongs in <head>.
 DISCOVERY_BYTES = 64 * 1024
 # Longest peer message kept; it is for humans and ends up in the outbound log.
-MESSAGE_MAX_LENGTH = 500
 
 
 def discover_server(target_url: str, *, user_agent: str) -> str | None:
@@ -189,7 +189,7 @@ def _text(value: object) -> str:
     """A peer's message for the log. Only scalars are shown: str() of a nested array or
     struct recurses once per level, and a hostile answer nests thousands deep."""
     if isinstance(value, str | int | float):
-        return crop(str(value), MESSAGE_MAX_LENGTH)
+        return crop(str(value), limits.MESSAGE)
     return f"(an XML-RPC {type(value).__name__}, not shown)"
 
 

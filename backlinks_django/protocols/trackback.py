@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape
 import defusedxml.ElementTree
 from defusedxml import DefusedXmlException
 
+from backlinks_django import limits
 from backlinks_django.exceptions import (
     BacklinkError,
     InvalidRequest,
@@ -99,10 +100,7 @@ def to_error(error: BacklinkError) -> tuple[str, int]:
 
 # --- Client: discovery and ping ------------------------------------------------------------------
 
-# WordPress stores at most 252 characters of an excerpt; longer ones are cut by receivers anyway.
-EXCERPT_MAX_LENGTH = 252
 # Longest peer message kept; it ends up in the outbound log.
-MESSAGE_MAX_LENGTH = 500
 UNPARSED_ANSWER = "unparsed answer"
 
 _RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
@@ -135,7 +133,7 @@ def send(
         ("title", title),
         ("url", url),
         ("blog_name", blog_name),
-        ("excerpt", crop(excerpt, EXCERPT_MAX_LENGTH)),
+        ("excerpt", crop(excerpt, limits.TRACKBACK_EXCERPT)),
     ]
     response = fetch_from_peer(
         ping_url,
@@ -164,7 +162,7 @@ def _read_answer(content: bytes) -> str:
         code = int((error or "").strip())
     except ValueError:
         return UNPARSED_ANSWER
-    message = crop((root.findtext("message") or "").strip(), MESSAGE_MAX_LENGTH)
+    message = crop((root.findtext("message") or "").strip(), limits.MESSAGE)
     if code != 0:
         raise PeerRejected(message or "rejected")
     return message

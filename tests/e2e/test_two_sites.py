@@ -170,7 +170,7 @@ def test_trackback_requested_on_a_waits_on_b(sites: Sites) -> None:
         """
         from django.contrib.contenttypes.models import ContentType
         from django.contrib.sites.models import Site
-        from backlinks_django.models import OutboundPing, Outcome, Protocol
+        from backlinks_django.models import Kind, OutboundPing, Outcome
         from blog.models import Entry
 
         entry = Entry.objects.get(slug="a-trackback-to-b")
@@ -188,7 +188,7 @@ def test_trackback_requested_on_a_waits_on_b(sites: Sites) -> None:
             target_url=params["ping_url"],
             endpoint=params["ping_url"],
             requested=True,
-            protocol=Protocol.TRACKBACK,
+            protocol=Kind.TRACKBACK,
         )
         entry.save()
         result = wait_until(

@@ -17,7 +17,7 @@ from django.core.cache.backends.base import InvalidCacheKey, memcache_key_warnin
 from django.core.cache.backends.locmem import LocMemCache
 from django.test import Client, override_settings
 
-from backlinks_django import html, send
+from backlinks_django import html, limits, send
 from backlinks_django.exceptions import InvalidRequest
 from backlinks_django.models import (
     Backlink,
@@ -247,7 +247,7 @@ def test_out_of_range_permalink_id_is_fault_32(xmlrpc_call, article):
 
 def test_sending_skips_links_too_long_to_store(site, serve_source):
     short = serve_source("<html><body>No endpoint here</body></html>", path="/short")
-    long = short + "?" + "a" * html.URL_MAX_LENGTH
+    long = short + "?" + "a" * limits.URL
     article = entry("long", f'<p><a href="{long}">long</a> <a href="{short}">short</a></p>')
 
     send.send_pings(article)
@@ -257,7 +257,7 @@ def test_sending_skips_links_too_long_to_store(site, serve_source):
 
 @pytest.mark.parametrize("how", ["header", "link"])
 def test_an_endpoint_too_long_to_store_is_no_endpoint(site, httpserver, how):
-    endpoint = httpserver.url_for("/webmention?" + "e" * html.URL_MAX_LENGTH)
+    endpoint = httpserver.url_for("/webmention?" + "e" * limits.URL)
     page = "<html><head>{}</head><body>Post</body></html>"
     if how == "header":
         httpserver.expect_request("/post").respond_with_data(

@@ -10,7 +10,8 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from backlinks_django.models import Backlink, Kind
+from backlinks_django.choices import Kind
+from backlinks_django.models import Backlink
 from backlinks_django.receive import reverify
 
 # Longer ago than any backlink can be; more would overflow the date arithmetic.

@@ -1,0 +1,19 @@
+"""Lengths the app stores or sends at most: one place for the models, the pipeline and the wire."""
+
+from __future__ import annotations
+
+# Stored text: the model fields' max_length, and what the pipeline crops to before storing.
+TITLE = 255
+BLOG_NAME = 255
+AUTHOR_NAME = 255
+EXCERPT = 1000
+USER_AGENT = 255
+REASON = 255
+URL = 2000
+# DNS names are at most 253 characters (RFC 1035); BlockedDomain.domain holds that many.
+HOST = 253
+# Peers' answers and queue messages kept for the outbound log and status pages.
+MESSAGE = 500
+OUTBOUND_MESSAGE = 2000
+# WordPress stores at most 252 characters of a TrackBack excerpt; we send no more.
+TRACKBACK_EXCERPT = 252
