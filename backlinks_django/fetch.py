@@ -87,6 +87,11 @@ _BOMS = (
 # --- Errors ------------------------------------------------------------------------------------
 
 
+def user_agent(site_domain: str, purpose: str) -> str:
+    """The User-Agent of our requests: app, version, site, and on whose behalf."""
+    return f"backlinks_django/{backlinks_django.__version__}; {site_domain}; {purpose}"
+
+
 # --- Response ----------------------------------------------------------------------------------
 
 

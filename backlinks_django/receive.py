@@ -17,7 +17,6 @@ from django.core.mail import mail_managers
 from django.db import IntegrityError, models, transaction
 
 from backlinks_django import (
-    __version__,
     fetch,
     html,
     limits,
@@ -143,11 +142,6 @@ def limit_rate(remote_ip: str | None, source_url: str) -> None:
         raise RateLimited(wait)
 
 
-def user_agent(site: Site, purpose: str) -> str:
-    """The User-Agent of our requests: app, version, site, and on whose behalf."""
-    return f"backlinks_django/{__version__}; {site.domain}; {purpose}"
-
-
 @dataclass(frozen=True)
 class Verified:
     """What verification found on the source page."""
@@ -164,7 +158,7 @@ def verify_source(ping: Ping, target_url: str, site: Site) -> Verified:
     if ping.source_html is not None:
         return Verified(_found(html.find_link(ping.source_html, ping.source_url, target_url)))
     on_behalf = f"verifying {ping.kind} from {ping.remote_ip or 'unknown'}"
-    headers = {"User-Agent": user_agent(site, on_behalf)}
+    headers = {"User-Agent": fetch.user_agent(site.domain, on_behalf)}
     if ping.remote_ip:
         headers["X-Pingback-Forwarded-For"] = ping.remote_ip
     try:

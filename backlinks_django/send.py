@@ -40,7 +40,7 @@ from backlinks_django.exceptions import (
 )
 from backlinks_django.models import OutboundPing, OutboundPingQuerySet, SiteSettings
 from backlinks_django.protocols import fetch_from_peer, pingback, trackback, webmention
-from backlinks_django.receive import Ping, is_on_site, receive, resolve_target, user_agent
+from backlinks_django.receive import Ping, is_on_site, receive, resolve_target
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +227,7 @@ def source_for(obj: models.Model, registration: registry.Registration, site: Sit
         excerpt=html.to_plain_text(content, limits.TRACKBACK_EXCERPT),
         blog_name=site.name,
         html=content,
-        user_agent=user_agent(site, "sending pings"),
+        user_agent=fetch.user_agent(site.domain, "sending pings"),
     )
 
 
@@ -378,7 +378,7 @@ def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> lis
     )
     with fetch.ending_by(time.monotonic() + app_settings.SEND_DEADLINE):
         for row in rows:
-            agent = user_agent(row.site, "sending pings")
+            agent = fetch.user_agent(row.site.domain, "sending pings")
             try:
                 answer = webmention.send(
                     row.endpoint, source_url, row.target_url, user_agent=agent
