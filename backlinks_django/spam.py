@@ -1,4 +1,4 @@
-"""The checks every received backlink goes through, in the order of ``BACKLINKS["CHECKS"]``.
+"""The spam checks every received backlink goes through, in the order of ``SPAM_CHECKS``.
 
 A check is a function ``check(candidate) -> Verdict | None`` (None: no
 opinion). The first verdict that is not ``ACCEPT`` decides (``APPROVE``,
@@ -69,7 +69,7 @@ Check = Callable[[Candidate], Verdict | None]
 
 def get_checks() -> list[Check]:
     """The configured checks, imported from their dotted paths."""
-    return [import_string(path) for path in app_settings.CHECKS]
+    return [import_string(path) for path in app_settings.SPAM_CHECKS]
 
 
 def run_checks(candidate: Candidate) -> Verdict:

@@ -64,7 +64,7 @@ def test_a_check_holding_a_backlink_stores_its_reason(serve_source, article_url,
         BACKLINKS={
             **BASE,
             "ALLOWED_NETWORKS": ["127.0.0.0/8"],
-            "CHECKS": [f"{__name__}.hold_everything"],
+            "SPAM_CHECKS": [f"{__name__}.hold_everything"],
         }
     ):
         backlink = receive(ping(source, article_url), site=site)
@@ -79,7 +79,7 @@ def test_a_check_can_flag_spam(serve_source, article_url, site):
         BACKLINKS={
             **BASE,
             "ALLOWED_NETWORKS": ["127.0.0.0/8"],
-            "CHECKS": [f"{__name__}.spam_if_casino"],
+            "SPAM_CHECKS": [f"{__name__}.spam_if_casino"],
         }
     ):
         backlink = receive(ping(source, article_url), site=site)
