@@ -26,17 +26,6 @@ XML = "text/xml; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
 
 
-def trackback_path(obj: models.Model) -> str:
-    """The path of ``obj``'s TrackBack ping URL."""
-    return reverse(
-        "backlinks_django:trackback",
-        kwargs={
-            "content_type_id": ContentType.objects.get_for_model(obj).pk,
-            "object_pk": str(obj.pk),
-        },
-    )
-
-
 def trackback_target(
     content_type_id: int, object_pk: str
 ) -> tuple[models.Model, registry.Registration]:
