@@ -4,8 +4,8 @@ The methods take a :class:`Caller` (who is calling, for which site) followed
 by the XML-RPC parameters exactly as received, so that wrong counts and types
 become fault 0 instead of a TypeError.
 
-The client side finds a target's server (:func:`discover_server`) and calls its
-``pingback.ping`` (:func:`send_ping`), raising :class:`DeliveryError` subclasses.
+The client side finds the server a fetched target advertises (:func:`discover_server_in`) and
+calls its ``pingback.ping`` (:func:`send_ping`), raising :class:`DeliveryError` subclasses.
 """
 
 from __future__ import annotations
@@ -123,24 +123,9 @@ def get_pingbacks(caller: Caller, *args: object) -> list[str]:
 
 # --- Client: discovery and pingback.ping --------------------------------------------------------
 
-# Bytes of the target page scanned for <link rel="pingback">: it belongs in <head>.
-DISCOVERY_BYTES = 64 * 1024
-# Longest peer message kept; it is for humans and ends up in the outbound log.
-
-
-def discover_server(target_url: str, *, user_agent: str) -> str | None:
-    """The target's pingback server: its X-Pingback header, else its first pingback <link>."""
-    response = fetch_from_peer(
-        target_url,
-        headers={"User-Agent": user_agent},
-        max_bytes=DISCOVERY_BYTES,
-        truncate=True,
-    )
-    return discover_server_in(response)
-
 
 def discover_server_in(response: fetch.Response) -> str | None:
-    """The pingback server advertised by an already fetched target page, if any.
+    """The pingback server a fetched target page advertises: X-Pingback, else its first <link>.
 
     Raises :class:`PeerHTTPError` when the page answered an HTTP error (the target is dead).
     """
