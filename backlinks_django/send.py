@@ -26,6 +26,7 @@ from django.db import models
 from django.utils import timezone
 
 from backlinks_django import fetch, html, limits, registry
+from backlinks_django.admission import is_on_site, resolve_target
 from backlinks_django.choices import Kind, Outcome
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import (
@@ -39,8 +40,8 @@ from backlinks_django.exceptions import (
     PeerTimeout,
 )
 from backlinks_django.models import OutboundPing, OutboundPingQuerySet, SiteSettings
+from backlinks_django.pipeline import Ping, receive
 from backlinks_django.protocols import fetch_from_peer, pingback, trackback, webmention
-from backlinks_django.receive import Ping, is_on_site, receive, resolve_target
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,6 @@ from werkzeug import Request
 from backlinks_django import limits, spam
 from backlinks_django.html import to_plain_text
 from backlinks_django.models import Backlink, Kind, SiteSettings, Status
-from backlinks_django.receive import Ping
 from backlinks_django.spam import Candidate, Decision, Verdict
 from tests.conftest import page_linking_to
 from tests.settings import BACKLINKS as BASE
@@ -48,17 +47,7 @@ def candidate(
     verified: bool = True,
     site: Site | None = None,
 ) -> Candidate:
-    """A candidate as the pipeline builds it: raw ping fields, cropped plain-text backlink."""
-    ping = Ping(
-        kind=Kind(kind),
-        source_url=source_url,
-        target_url=TARGET,
-        title=title,
-        excerpt=excerpt,
-        blog_name=blog_name,
-        remote_ip=remote_ip,
-        user_agent="PeerBlog/2.0",
-    )
+    """A candidate as the pipeline builds it: raw sender's fields, cropped plain-text backlink."""
     backlink = Backlink(
         kind=kind,
         site=site or Site(pk=1, domain="blog.example"),
@@ -71,7 +60,19 @@ def candidate(
         remote_ip=remote_ip,
         user_agent="PeerBlog/2.0",
     )
-    return Candidate(backlink, ping, verified)
+    return Candidate(
+        backlink=backlink,
+        kind=Kind(kind),
+        source_url=source_url,
+        target_url=TARGET,
+        title=title,
+        excerpt=excerpt,
+        blog_name=blog_name,
+        author=author_name,
+        remote_ip=remote_ip,
+        user_agent="PeerBlog/2.0",
+        verified=verified,
+    )
 
 
 def anchors(*urls: str) -> str:

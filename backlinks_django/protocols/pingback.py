@@ -21,6 +21,7 @@ from defusedxml.xmlrpc import DefusedExpatParser
 from django.contrib.sites.models import Site
 
 from backlinks_django import fetch, html, limits
+from backlinks_django.admission import check_url, resolve_target
 from backlinks_django.choices import Kind
 from backlinks_django.exceptions import (
     BacklinkError,
@@ -31,8 +32,8 @@ from backlinks_django.exceptions import (
 )
 from backlinks_django.html import crop
 from backlinks_django.models import Backlink
+from backlinks_django.pipeline import Ping, receive
 from backlinks_django.protocols import fetch_from_peer
-from backlinks_django.receive import Ping, check_url, receive, resolve_target
 
 # Fault codes outside the Pingback spec, from the widely used XML-RPC
 # interoperability conventions.
