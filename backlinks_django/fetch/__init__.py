@@ -14,9 +14,11 @@ What :func:`fetch` guarantees, for every request the app sends:
 - **Time.** One deadline (``FETCH_DEADLINE``, or sooner under :func:`ending_by`) bounds the
   whole call, redirects and body included: every connect, read and write waits only for what
   is left of it, so a peer sending a byte now and then cannot hold a fetch open.
-- **Size.** The body is read in chunks and bounded after decompression (``max_bytes``), and the
-  compressed input too, so neither an endless body nor a compression bomb is held in memory.
-- **Errors.** Non-2xx statuses are answers, not errors; every failure is a :class:`FetchError`.
+- **Size.** The body is read in chunks and bounded after decompression (``max_bytes``, by
+  default ``FETCH_MAX_BYTES``), and the compressed input too, so neither an endless body nor a
+  compression bomb is held in memory.
+- **Errors.** Non-2xx statuses are answers, not errors; every failure is a :class:`FetchError`
+  (only a malformed ``method``, a caller's bug, is a ValueError).
 
 Modules, each depending only on those before it: ``response`` (the Response), ``deadline``,
 ``target`` (URL parsing), ``guard`` (address policy), ``hops`` (requests and redirects),
