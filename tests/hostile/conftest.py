@@ -30,7 +30,7 @@ import pytest
 import urllib3.util.connection
 
 from backlinks_django import fetch as fetch_module
-from tests.test_fetch import RawServer, read_request_head
+from tests.fetch.rawserver import RawServer, read_request_head
 
 # A public address (example.com's) that the simulated network never reaches.
 PUBLIC_ADDRESS = "93.184.215.14"

@@ -26,10 +26,10 @@ from backlinks_django import fetch, send
 from backlinks_django.models import OutboundPing, Outcome, WebmentionRequest
 from backlinks_django.receive import accept_webmention, process_webmention, reverify
 from backlinks_django.views import trackback_path
+from tests.fetch.rawserver import RawServer, read_request_head
 from tests.peers import Peer
 from tests.settings import BACKLINKS as BASE
 from tests.settings import TASKS_MODULE
-from tests.test_fetch import RawServer, read_request_head
 from tests.testapp.models import Article
 
 pytestmark = [pytest.mark.hostile, pytest.mark.django_db]
