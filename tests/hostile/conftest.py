@@ -248,7 +248,7 @@ def redirecting(routes: dict[str, Route]) -> Callable[[socket.socket, threading.
 
 @pytest.fixture
 def raw_servers() -> Iterator[Callable[..., RawServer]]:
-    """Start RawServers (tests.test_fetch) that are closed after the test."""
+    """Start RawServers (tests.fetch.rawserver) that are closed after the test."""
     started: list[RawServer] = []
 
     def start(handler: Callable[..., None], host: str = "127.0.0.1") -> RawServer:

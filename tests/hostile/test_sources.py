@@ -1,6 +1,6 @@
 """Hostile source pages met while verifying a pingback: a fault in bounded time and memory.
 
-The sources are raw TCP servers on loopback (tests.test_fetch.RawServer), so they can misbehave
+The sources are raw TCP servers on loopback (tests.fetch.rawserver.RawServer), so they can misbehave
 in ways a well-behaved HTTP server library would not allow.
 """
 
