@@ -177,12 +177,12 @@ def test_save_pings_a_linked_peer_through_the_task(peer, site, django_capture_on
 def test_saving_again_without_new_links_sends_nothing_and_one_new_link_one_ping(peer, site):
     first, second = peer.page("/one"), peer.page("/two")
     article = entry("mine", links(first))
-    send.send_pings(article)
-    send.send_pings(article)
+    send.send_object(article)
+    send.send_object(article)
     assert len(peer.calls) == 1
 
     article.body = links(first, second)
-    send.send_pings(article)
+    send.send_object(article)
 
     assert [call[1] for call in peer.calls] == [first, second]
 
@@ -197,7 +197,7 @@ def test_links_are_resolved_deduplicated_and_keep_query_strings(peer, site):
         f'<a href="{base}/">front page</a> <a href="mailto:x@example.com">m</a> <a href="/articles/mine/">me</a>',
     )
 
-    send.send_pings(article)
+    send.send_object(article)
 
     assert sorted(outcomes(article)) == [f"{base}/post?p=5"]
     assert peer.calls == [("http://testserver/articles/mine/", f"{base}/post?p=5")]
@@ -208,7 +208,7 @@ def test_link_element_discovery(httpserver, site):
     peer = Peer(httpserver, discovery="link")
     target = peer.page("/post")
 
-    send.send_pings(entry("mine", links(target)))
+    send.send_object(entry("mine", links(target)))
 
     assert len(peer.calls) == 1
 
@@ -219,7 +219,7 @@ def test_no_endpoint_is_recorded_and_not_retried(httpserver, site):
     target = peer.page("/post")
     article = entry("mine", links(target))
 
-    send.send_pings(article)
+    send.send_object(article)
 
     row = OutboundPing.objects.get()
     assert (row.outcome, row.next_attempt_at) == (Outcome.NO_ENDPOINT, None)
@@ -238,7 +238,7 @@ def test_trackback_fallback_when_only_rdf_is_advertised(httpserver, site):
     )
     target = peer.page("/post", rdf)
 
-    send.send_pings(entry("mine", links(target)))
+    send.send_object(entry("mine", links(target)))
 
     row = OutboundPing.objects.get()
     assert (row.outcome, row.protocol, row.endpoint) == (
@@ -262,7 +262,7 @@ def test_trackback_fallback_can_be_switched_off(httpserver, site):
         'xmlns:trackback="http://madskills.com/public/xml/rss/module/trackback/">'
         f'<rdf:Description dc:identifier="{base}/post" trackback:ping="{base}/trackback" /></rdf:RDF>'
     )
-    send.send_pings(entry("mine", links(peer.page("/post", rdf))))
+    send.send_object(entry("mine", links(peer.page("/post", rdf))))
 
     assert OutboundPing.objects.get().outcome == Outcome.NO_ENDPOINT
     assert peer.trackbacks == []
@@ -284,8 +284,8 @@ def test_requested_trackback_is_sent_and_resendable(httpserver, site):
         requested=True,
     )
 
-    send.send_pings(article)
-    send.send_pings(article, force=True)
+    send.send_object(article)
+    send.send_object(article, force=True)
 
     assert len(peer.trackbacks) == 2
     assert OutboundPing.objects.get().outcome == Outcome.SUCCESS
@@ -306,7 +306,7 @@ def test_requested_trackback_is_sent_and_resendable(httpserver, site):
 @override_settings(BACKLINKS=LOOPBACK)
 def test_faults_are_recorded_with_their_code(httpserver, site, fault, outcome, retried):
     peer = Peer(httpserver, fault=fault)
-    send.send_pings(entry("mine", links(peer.page("/post"))))
+    send.send_object(entry("mine", links(peer.page("/post"))))
 
     row = OutboundPing.objects.get()
     assert (row.outcome, row.fault_code, row.next_attempt_at is not None) == (
@@ -319,7 +319,7 @@ def test_faults_are_recorded_with_their_code(httpserver, site, fault, outcome, r
 @override_settings(BACKLINKS=LOOPBACK)
 def test_fault_48_counts_as_delivered(httpserver, site):
     peer = Peer(httpserver, fault=48)
-    send.send_pings(entry("mine", links(peer.page("/post"))))
+    send.send_object(entry("mine", links(peer.page("/post"))))
 
     row = OutboundPing.objects.get()
     assert (row.outcome, row.fault_code, row.next_attempt_at) == (Outcome.SUCCESS, 48, None)
@@ -329,7 +329,7 @@ def test_fault_48_counts_as_delivered(httpserver, site):
 def test_wordpress_flood_fault_429_is_retried_after_the_window(httpserver, site):
     peer = Peer(httpserver, fault=429)
     before = timezone.now()
-    send.send_pings(entry("mine", links(peer.page("/post"))))
+    send.send_object(entry("mine", links(peer.page("/post"))))
 
     row = OutboundPing.objects.get()
     assert row.outcome == Outcome.FAULT
@@ -341,7 +341,7 @@ def test_two_posts_of_one_flood_limited_blog_both_get_their_ping(httpserver, sit
     peer = Peer(httpserver, flood_window=1.0)
     article = entry("mine", links(peer.page("/one"), peer.page("/two")))
 
-    send.send_pings(article)
+    send.send_object(article)
     assert len(peer.calls) == 1
     time.sleep(1.3)
     call_command("send_backlinks", "--due", stdout=io.StringIO())
@@ -363,7 +363,7 @@ def test_transient_errors_back_off_exponentially_then_stop(httpserver, site):
     for _ in range(3):
         OutboundPing.objects.update(next_attempt_at=timezone.now() - timezone.timedelta(seconds=1))
         start = timezone.now()
-        send.send_pings(article)
+        send.send_object(article)
         row = OutboundPing.objects.get()
         delays.append(
             None
@@ -374,7 +374,7 @@ def test_transient_errors_back_off_exponentially_then_stop(httpserver, site):
     assert row.outcome == Outcome.HTTP_ERROR
     assert row.attempts == 3
     assert delays == [10, 20, None]
-    send.send_pings(article)
+    send.send_object(article)
     assert OutboundPing.objects.get().attempts == 3  # stopped: not due any more
 
 
@@ -388,7 +388,7 @@ def test_hanging_peer_times_out_without_holding_up_others(site):
         fast = Peer(fast_server)
         article = entry("mine", links(slow.page("/post"), fast.page("/post")))
         started = time.monotonic()
-        send.send_pings(article)
+        send.send_object(article)
         elapsed = time.monotonic() - started
     finally:
         slow_server.stop()
@@ -407,7 +407,7 @@ def test_at_most_per_host_requests_at_once(site):
     try:
         peer = Peer(server, delay=0.2)
         targets = [peer.page(f"/post{i}") for i in range(6)]
-        send.send_pings(entry("mine", links(*targets)))
+        send.send_object(entry("mine", links(*targets)))
     finally:
         server.stop()
 
@@ -422,7 +422,7 @@ def test_requests_to_one_host_are_spaced(site):
     try:
         peer = Peer(server)
         started = time.monotonic()
-        send.send_pings(entry("mine", links(peer.page("/a"), peer.page("/b"))))
+        send.send_object(entry("mine", links(peer.page("/a"), peer.page("/b"))))
         elapsed = time.monotonic() - started
     finally:
         server.stop()
@@ -451,7 +451,7 @@ def test_failing_peer_does_not_break_the_save(
 @override_settings(BACKLINKS={"SCHEME": "http", "ALLOWED_PORTS": None})
 def test_private_targets_are_not_fetched_by_default(httpserver, site):
     peer = Peer(httpserver)
-    send.send_pings(entry("mine", links(peer.page("/post"))))
+    send.send_object(entry("mine", links(peer.page("/post"))))
 
     row = OutboundPing.objects.get()
     assert (row.outcome, row.next_attempt_at) == (Outcome.NO_ENDPOINT, None)
@@ -461,7 +461,7 @@ def test_private_targets_are_not_fetched_by_default(httpserver, site):
 def test_site_switch_sending_off(peer, site):
     SiteSettings.objects.create(site=site, send_pings=False)
     with override_settings(BACKLINKS=LOOPBACK):
-        send.send_pings(entry("mine", links(peer.page("/post"))))
+        send.send_object(entry("mine", links(peer.page("/post"))))
 
     assert peer.calls == []
     assert not OutboundPing.objects.exists()
@@ -475,7 +475,7 @@ def test_self_ping_lands_a_pending_backlink_in_process(site):
     target = entry("target", "<p>Hi</p>")
     source = entry("source", links(f"http://testserver{target.get_absolute_url()}"))
 
-    send.send_pings(source)
+    send.send_object(source)
 
     backlink = Backlink.objects.get()
     assert (backlink.target, backlink.status, backlink.source_url) == (
@@ -494,13 +494,13 @@ def test_self_pings_off_are_skipped_and_the_switch_applies_to_the_next_save(site
     source = entry("source", links(f"http://testserver{target.get_absolute_url()}"))
     settings_row = SiteSettings.objects.create(site=site, self_pings=False)
 
-    send.send_pings(source)
+    send.send_object(source)
     assert OutboundPing.objects.get().outcome == Outcome.SKIPPED
     assert not Backlink.objects.exists()
 
     settings_row.self_pings = True
     settings_row.save()
-    send.send_pings(source, force=True)
+    send.send_object(source, force=True)
     assert OutboundPing.objects.get().outcome == Outcome.SUCCESS
     assert Backlink.objects.count() == 1
 
@@ -510,7 +510,7 @@ def test_self_ping_to_closed_target_is_a_fault(site):
     target = entry("target", "<p>Hi</p>", pings_open=False)
     source = entry("source", links(f"http://testserver{target.get_absolute_url()}"))
 
-    send.send_pings(source)
+    send.send_object(source)
 
     row = OutboundPing.objects.get()
     assert (row.outcome, row.fault_code) == (Outcome.FAULT, 33)
@@ -523,7 +523,7 @@ def test_self_ping_to_closed_target_is_a_fault(site):
 def test_retry_now_action(admin_client, httpserver, site):
     peer = Peer(httpserver, status=500)
     article = entry("mine", links(peer.page("/post")))
-    send.send_pings(article)
+    send.send_object(article)
     peer.status = 200
     row = OutboundPing.objects.get()
 
@@ -609,7 +609,7 @@ def test_trackback_answered_409_already_registered_counts_as_delivered(httpserve
         requested=True,
     )
 
-    send.send_pings(article)
+    send.send_object(article)
 
     row = OutboundPing.objects.get()
     assert (row.outcome, row.next_attempt_at) == (Outcome.SUCCESS, None)
@@ -623,7 +623,7 @@ def test_webmention_is_preferred_when_advertised(httpserver, site):
     peer = Peer(httpserver, discovery="webmention")
     target = peer.page("/post")
 
-    send.send_pings(entry("mine", links(target)))
+    send.send_object(entry("mine", links(target)))
 
     assert peer.webmentions == [("http://testserver/articles/mine/", target)]
     assert peer.calls == []
@@ -638,7 +638,7 @@ def test_webmention_is_preferred_when_advertised(httpserver, site):
 @override_settings(BACKLINKS={**BASE, **LOOPBACK, "SEND_PROTOCOLS": ["pingback", "webmention"]})
 def test_protocol_order_is_a_setting(httpserver, site):
     peer = Peer(httpserver, discovery="webmention")
-    send.send_pings(entry("mine", links(peer.page("/post"))))
+    send.send_object(entry("mine", links(peer.page("/post"))))
 
     assert (len(peer.calls), len(peer.webmentions)) == (1, 0)
 
@@ -653,10 +653,10 @@ def test_update_resends_webmentions_to_old_and_new_targets_but_not_pingbacks(htt
         pings = Peer(server2)
         pinged = pings.page("/p")
         article = entry("mine", links(old, pinged))
-        send.send_pings(article)
+        send.send_object(article)
 
         article.body = links(new, pinged)  # the link to /old was removed
-        send.send_pings(article)
+        send.send_object(article)
     finally:
         server2.stop()
 
@@ -684,7 +684,7 @@ def test_deleting_an_object_resends_its_webmentions(httpserver, site):
 
 def _claim_links(article: Article, site: Site) -> list[OutboundPing]:
     registration = send.registry.get_registration(article)
-    return send.record_links(article, send.source_for(article, registration, site), site)
+    return send.record_links(article, send.source_for(article, registration, site), site).rows
 
 
 def _webmention_row(site: Site, article: Article, url: str = "https://peer.example/post/"):
@@ -708,7 +708,8 @@ def test_a_claimed_row_is_held_from_other_tasks_until_its_claim_ends(site, dummy
     (row,) = _claim_links(article, site)
     assert (row.outcome, row.claimed_until is not None) == (Outcome.PENDING, True)
 
-    assert _claim_links(article, site) == []  # a second task gets nothing...
+    ct = ContentType.objects.get_for_model(article).pk
+    assert tasks.send_pings.call(ct, str(article.pk)) == 0  # a second task gets nothing...
     (follow_up,) = dummy_backend  # ...and queues a send for when the first one is surely done
     assert follow_up.task.run_after == row.claimed_until
 
@@ -722,7 +723,7 @@ def test_a_result_for_a_row_changed_meanwhile_is_not_stored(site):
     # The claim ran out and another task took the row over.
     OutboundPing.objects.update(claimed_until=timezone.now() + timezone.timedelta(minutes=2))
 
-    send._record(held, send.Result(Outcome.NO_ENDPOINT, message="late"))
+    held.record_result(send.Result(Outcome.NO_ENDPOINT, message="late"))
 
     row = OutboundPing.objects.get()
     assert (row.outcome, row.attempts, row.message) == (Outcome.PENDING, 0, "")
@@ -733,11 +734,11 @@ def test_deleting_during_a_send_still_notifies_the_webmention_target(site, monke
     row = _webmention_row(site, article)
     (held,) = _claim_links(article, site)  # a save's task is sending the row
     sent = []
-    monkeypatch.setattr(send.webmention, "send", lambda *a, **k: sent.append(a) or "202")
+    monkeypatch.setattr(send.delivery.webmention, "send", lambda *a, **k: sent.append(a) or "202")
 
     send.notify_deleted(row.content_type_id, row.object_id, "https://me.example/gone/")
     # The save's task finishes later: its older result is not recorded over the notice.
-    send._record(held, send.Result(Outcome.FAULT, message="older"))
+    held.record_result(send.Result(Outcome.FAULT, message="older"))
 
     assert len(sent) == 1
     stored = OutboundPing.objects.get()
@@ -754,7 +755,7 @@ def test_a_notice_that_fails_unexpectedly_is_recorded_and_the_others_still_sent(
             raise RuntimeError("a bug met by this peer")
         return "202"
 
-    monkeypatch.setattr(send.webmention, "send", flaky)
+    monkeypatch.setattr(send.delivery.webmention, "send", flaky)
 
     send.notify_deleted(bad.content_type_id, bad.object_id, "https://me.example/gone/")
 
@@ -788,7 +789,7 @@ def test_an_unexpected_self_ping_error_leaves_the_other_links_sent(peer, site, m
 
     backlink_received.connect(buggy_receiver)
     try:
-        send.send_pings(source)
+        send.send_object(source)
     finally:
         backlink_received.disconnect(buggy_receiver)
 
@@ -805,10 +806,10 @@ def test_a_notice_is_stored_even_when_the_saves_task_records_first(site, monkeyp
 
     def notice(*args, **kwargs):
         # The save's task records its (older) result while the notice is being sent.
-        send._record(held, send.Result(Outcome.HTTP_ERROR, message="older"))
+        held.record_result(send.Result(Outcome.HTTP_ERROR, message="older"))
         return "202 Accepted"
 
-    monkeypatch.setattr(send.webmention, "send", notice)
+    monkeypatch.setattr(send.delivery.webmention, "send", notice)
     send.notify_deleted(held.content_type_id, held.object_id, "https://me.example/gone/")
 
     stored = OutboundPing.objects.get()
@@ -824,9 +825,9 @@ def test_a_notice_is_stored_even_when_the_saves_task_records_first(site, monkeyp
 @override_settings(BACKLINKS={**LOOPBACK, "SEND_DEADLINE": 1.0})
 def test_slow_self_pings_do_not_let_the_claim_run_out_mid_send(peer, site, monkeypatch):
     monkeypatch.setattr(send, "CLAIM_MARGIN", 0.0)
-    monkeypatch.setattr(send, "DEADLINE_GRACE", 0.2)
+    monkeypatch.setattr(send.delivery, "DEADLINE_GRACE", 0.2)
     monkeypatch.setattr(send, "CLAIM_SAFETY", 0.1)
-    monkeypatch.setattr(send.secrets, "randbelow", lambda n: 0)
+    monkeypatch.setattr("secrets.randbelow", lambda n: 0)
     target = entry("target", "<p>Hi</p>")
     remote = peer.page("/post")
     source = entry("source", links(f"http://testserver{target.get_absolute_url()}", remote))
@@ -839,7 +840,7 @@ def test_slow_self_pings_do_not_let_the_claim_run_out_mid_send(peer, site, monke
 
     backlink_received.connect(slow_receiver)
     try:
-        send.send_pings(source)
+        send.send_object(source)
     finally:
         backlink_received.disconnect(slow_receiver)
 
@@ -853,7 +854,7 @@ def test_a_dropped_result_schedules_no_retry(site, dummy_backend):
     (held,) = _claim_links(article, site)
     OutboundPing.objects.update(claimed_until=timezone.now() + timezone.timedelta(minutes=2))
 
-    send._record(held, send.Result(Outcome.TIMEOUT, retry=True))  # dropped: not stored
+    held.record_result(send.Result(Outcome.TIMEOUT, retry=True))  # dropped: not stored
     tasks.schedule_retry(held.content_type_id, held.object_id, [held])
 
     assert OutboundPing.objects.get().next_attempt_at is None
@@ -888,7 +889,7 @@ def test_trackback_request_survives_a_claim_taken_after_the_busy_check(
     response = post_trackback_inline(admin_client, article, "https://peer.example/post/")
     assert response.status_code == 302
     (row,) = held
-    send._record(row, send.Result(Outcome.SUCCESS, Kind.PINGBACK, "https://x/xmlrpc"))
+    row.record_result(send.Result(Outcome.SUCCESS, Kind.PINGBACK, "https://x/xmlrpc"))
 
     stored = OutboundPing.objects.get()
     assert stored.requested

@@ -191,7 +191,7 @@ def test_fetches_to_one_host_are_capped_outbound(site, httpserver):
             published_at=timezone.now(),
         )
 
-    send.send_pings(article)
+    send.send_object(article)
 
     # Three discoveries and their pings would be six requests; the cap lets two through.
     assert len(httpserver.log) == 2
