@@ -179,7 +179,7 @@ def test_fetches_to_one_host_are_capped_outbound(site, httpserver):
 
     from backlinks_django import send
     from backlinks_django.models import OutboundPing, Outcome
-    from tests.peers import Peer
+    from tests.helpers import Peer
 
     peer = Peer(httpserver)
     targets = [peer.page(f"/t{i}") for i in range(3)]

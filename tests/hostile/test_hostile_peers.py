@@ -26,7 +26,7 @@ from backlinks_django import delivery, fetch, send
 from backlinks_django.models import OutboundPing, Outcome, WebmentionRequest
 from backlinks_django.receive import accept_webmention, process_webmention, reverify
 from backlinks_django.views import trackback_path
-from tests.peers import Peer
+from tests.helpers import Peer
 from tests.settings import BACKLINKS as BASE
 from tests.settings import TASKS_MODULE
 from tests.test_fetch import RawServer, read_request_head
