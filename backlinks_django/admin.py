@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from backlinks_django import limits, moderation, send
+from backlinks_django import limits, moderation, tasks
 from backlinks_django.choices import Kind, Outcome
 from backlinks_django.models import Backlink, BlockedDomain, OutboundPing, SiteSettings
 
@@ -224,7 +224,7 @@ class SiteSettingsAdmin(RefuseNulParameters, SiteSettingsModelAdmin):
 def retry_now(
     modeladmin: OutboundPingModelAdmin, request: HttpRequest, queryset: QuerySet[OutboundPing]
 ) -> None:
-    count = send.retry_now(queryset)
+    count = tasks.retry_now(queryset)
     modeladmin.message_user(
         request,
         ngettext("%(count)d ping was queued again.", "%(count)d pings were queued again.", count)

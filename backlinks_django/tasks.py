@@ -1,4 +1,5 @@
-"""Thin ``django.tasks`` wrappers around :mod:`backlinks_django.send`; arguments are ids (JSON)."""
+"""Thin ``django.tasks`` wrappers around :mod:`backlinks_django.send` and the receive side, and
+the one place that queues them; arguments are ids (JSON)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import QuerySet
 
 from backlinks_django import inbound, send
 from backlinks_django.compat import task, task_backends
@@ -17,16 +19,19 @@ logger = logging.getLogger(__name__)
 
 @task()
 def send_pings(content_type_id: int, object_pk: str, force: bool = False) -> int:
-    """Ping the new links of one object; schedule a retry for what failed transiently."""
+    """Ping the new links of one object; queue it again for what failed transiently, and for
+    links another task was sending."""
     model = ContentType.objects.get_for_id(content_type_id).model_class()
     if model is None:
         return 0
     obj = model._default_manager.filter(pk=object_pk).first()
     if obj is None:
         return 0
-    rows = send.send_pings(obj, force=force)
-    schedule_retry(content_type_id, object_pk, rows)
-    return len(rows)
+    claim = send.send_object(obj, force=force)
+    if claim.busy_until is not None:
+        schedule_send(content_type_id, object_pk, claim.busy_until, "Links busy in another task")
+    schedule_retry(content_type_id, object_pk, claim.rows)
+    return len(claim.rows)
 
 
 @task()
@@ -57,6 +62,17 @@ def enqueue_notify_deleted(content_type_id: int, object_pk: str, source_url: str
 def enqueue_webmention(request_id: str) -> None:
     """Queue :func:`verify_webmention` on the configured backend."""
     verify_webmention.using(backend=app_settings.TASK_BACKEND).enqueue(request_id)
+
+
+def retry_now(rows: QuerySet[OutboundPing]) -> int:
+    """Make ``rows`` due at once and queue their objects; return how many rows.
+
+    Rows being sent right now are left to that task.
+    """
+    count = OutboundPing.objects.filter(pk__in=rows.values("pk")).make_due()
+    for content_type_id, object_id in set(rows.values_list("content_type_id", "object_id")):
+        enqueue_send(content_type_id, object_id)
+    return count
 
 
 def schedule_retry(content_type_id: int, object_pk: str, rows: list[OutboundPing]) -> None:

@@ -77,7 +77,7 @@ def run(peers: list[ThreadingHTTPServer], concurrency: int) -> tuple[float, int]
     }
     with override_settings(BACKLINKS=settings):
         started = time.perf_counter()
-        send.send_pings(article)
+        send.send_object(article)
         elapsed = time.perf_counter() - started
     delivered = OutboundPing.objects.filter(outcome=Outcome.SUCCESS).count()
     return elapsed, delivered

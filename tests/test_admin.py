@@ -1,4 +1,4 @@
-"""Moderation in the admin, as an editor who is not a superuser."""
+"""Moderating backlinks in the admin, as an editor who is not a superuser."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.test import Client
 
 from backlinks_django.models import Backlink, BlockedDomain, Status
 from backlinks_django.signals import backlink_approved, backlink_status_changed
-from tests.conftest import post_trackback_inline
+from tests.helpers import connected, messages_of
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +27,6 @@ def run_action(client: Client, action: str, backlinks: list[Backlink]):
         {"action": action, "_selected_action": [b.pk for b in backlinks]},
         follow=True,
     )
-
-
-def messages_of(response) -> list[str]:
-    return [str(m) for m in response.context["messages"]]
 
 
 def test_editor_sees_pending_backlinks_filtered(editor_client, make_backlink):
@@ -90,13 +86,8 @@ def test_status_change_sends_signals(editor_client, make_backlink):
     def on_approved(sender, backlinks, **kwargs):
         seen.append(("approved-signal", [b.pk for b in backlinks]))
 
-    backlink_status_changed.connect(on_change)
-    backlink_approved.connect(on_approved)
-    try:
+    with connected(backlink_status_changed, on_change), connected(backlink_approved, on_approved):
         run_action(editor_client, "approve", [backlink])
-    finally:
-        backlink_status_changed.disconnect(on_change)
-        backlink_approved.disconnect(on_approved)
 
     assert seen == [(Status.APPROVED, [backlink.pk]), ("approved-signal", [backlink.pk])]
 
@@ -228,96 +219,6 @@ def test_site_settings_are_editable_in_admin(admin_client, site):
         False,
     )
     assert settings.moderation == "auto"
-
-
-def test_editor_enters_trackback_urls_on_the_content_admin(
-    admin_client, article, django_capture_on_commit_callbacks
-):
-    from django.contrib.contenttypes.models import ContentType
-    from django.test import override_settings
-
-    from backlinks_django.models import Kind, OutboundPing
-    from tests.settings import TASKS_MODULE
-
-    # The on-commit send runs when the capture ends: on the DummyBackend too, never the network.
-    dummy = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.dummy.DummyBackend"}}
-    with override_settings(TASKS=dummy), django_capture_on_commit_callbacks(execute=True):
-        response = post_trackback_inline(
-            admin_client, article, "https://peer.example/post/trackback/"
-        )
-
-    assert response.status_code == 302, response.content.decode()[:2000]
-    row = OutboundPing.objects.get()
-    assert (row.requested, row.protocol, row.endpoint, row.target_url) == (
-        True,
-        Kind.TRACKBACK,
-        "https://peer.example/post/trackback/",
-        "https://peer.example/post/trackback/",
-    )
-    assert row.content_type == ContentType.objects.get_for_model(article)
-
-
-def test_the_same_trackback_url_twice_is_a_form_error(admin_client, article):
-    from backlinks_django.models import OutboundPing
-
-    response = post_trackback_inline(
-        admin_client, article, "https://peer.example/tb/", "https://peer.example/tb/"
-    )
-
-    assert response.status_code == 200
-    assert "This TrackBack URL is listed twice." in response.content.decode()
-    assert not OutboundPing.objects.exists()
-
-
-def test_a_trackback_url_the_content_already_links_reuses_that_row(admin_client, article):
-    """The discovered link's row (hidden in the inline) becomes the TrackBack request."""
-    from django.contrib.contenttypes.models import ContentType
-
-    from backlinks_django.models import Kind, OutboundPing, Outcome
-
-    OutboundPing.objects.create(
-        site_id=1,
-        content_type=ContentType.objects.get_for_model(article),
-        object_id=str(article.pk),
-        target_url="https://peer.example/post/",
-        protocol=Kind.PINGBACK,
-        outcome=Outcome.NO_ENDPOINT,
-        attempts=1,
-    )
-
-    response = post_trackback_inline(admin_client, article, "https://peer.example/post/")
-
-    assert response.status_code == 302, response.content.decode()[:2000]
-    row = OutboundPing.objects.get()
-    assert (row.requested, row.protocol, row.endpoint, row.outcome, row.attempts) == (
-        True,
-        Kind.TRACKBACK,
-        "https://peer.example/post/",
-        Outcome.PENDING,
-        0,
-    )
-
-
-def test_a_trackback_url_whose_link_is_being_pinged_is_a_form_error(admin_client, article):
-    """Reusing a row a task is sending would let that task's result undo the request."""
-    from django.contrib.contenttypes.models import ContentType
-    from django.utils import timezone
-
-    from backlinks_django.models import OutboundPing
-
-    OutboundPing.objects.create(
-        site_id=1,
-        content_type=ContentType.objects.get_for_model(article),
-        object_id=str(article.pk),
-        target_url="https://peer.example/post/",
-        claimed_until=timezone.now() + timezone.timedelta(minutes=2),
-    )
-
-    response = post_trackback_inline(admin_client, article, "https://peer.example/post/")
-
-    assert response.status_code == 200
-    assert "being pinged right now" in response.content.decode()
-    assert OutboundPing.objects.get().requested is False
 
 
 def test_blocked_idn_domain_is_blocked_behind_a_label_idna_refuses():

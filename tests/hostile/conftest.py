@@ -30,7 +30,7 @@ import pytest
 import urllib3.util.connection
 
 from backlinks_django import fetch as fetch_module
-from tests.test_fetch import RawServer, read_request_head
+from tests.fetch.rawserver import RawServer, read_request_head
 
 # A public address (example.com's) that the simulated network never reaches.
 PUBLIC_ADDRESS = "93.184.215.14"
@@ -248,7 +248,7 @@ def redirecting(routes: dict[str, Route]) -> Callable[[socket.socket, threading.
 
 @pytest.fixture
 def raw_servers() -> Iterator[Callable[..., RawServer]]:
-    """Start RawServers (tests.test_fetch) that are closed after the test."""
+    """Start RawServers (tests.fetch.rawserver) that are closed after the test."""
     started: list[RawServer] = []
 
     def start(handler: Callable[..., None], host: str = "127.0.0.1") -> RawServer:

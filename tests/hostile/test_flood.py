@@ -179,7 +179,7 @@ def test_fetches_to_one_host_are_capped_outbound(site, httpserver):
 
     from backlinks_django import send
     from backlinks_django.models import OutboundPing, Outcome
-    from tests.peers import Peer
+    from tests.helpers import Peer
 
     peer = Peer(httpserver)
     targets = [peer.page(f"/t{i}") for i in range(3)]
@@ -191,7 +191,7 @@ def test_fetches_to_one_host_are_capped_outbound(site, httpserver):
             published_at=timezone.now(),
         )
 
-    send.send_pings(article)
+    send.send_object(article)
 
     # Three discoveries and their pings would be six requests; the cap lets two through.
     assert len(httpserver.log) == 2

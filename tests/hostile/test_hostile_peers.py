@@ -22,15 +22,15 @@ from django.utils import timezone
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from backlinks_django import fetch, send
+from backlinks_django import delivery, fetch, send
 from backlinks_django.inbound import accept_webmention, process_webmention
 from backlinks_django.models import OutboundPing, Outcome, WebmentionRequest
 from backlinks_django.registry import trackback_path
 from backlinks_django.verification import reverify
-from tests.peers import Peer
+from tests.fetch.rawserver import RawServer, read_request_head
+from tests.helpers import Peer
 from tests.settings import BACKLINKS as BASE
 from tests.settings import TASKS_MODULE
-from tests.test_fetch import RawServer, read_request_head
 from tests.testapp.models import Article
 
 pytestmark = [pytest.mark.hostile, pytest.mark.django_db]
@@ -44,7 +44,7 @@ BROKEN_REDIRECT = (
 
 
 def entry(slug: str, body: str) -> Article:
-    with transaction.atomic():  # no on_commit: the tests call send.send_pings themselves
+    with transaction.atomic():  # no on_commit: the tests call send.send_object themselves
         return Article.objects.create(
             slug=slug,
             title=slug.title(),
@@ -58,7 +58,7 @@ def links(*urls: str) -> str:
 
 
 def sent_outcome(*targets: str) -> Outcome:
-    send.send_pings(entry("mine", links(*targets)))
+    send.send_object(entry("mine", links(*targets)))
     return Outcome(OutboundPing.objects.get().outcome)
 
 
@@ -201,7 +201,7 @@ def test_interim_1xx_answers_are_skipped(raw_peer, site, interim):
         }
     )
 
-    send.send_pings(entry("mine", links(server.url("/post"))))
+    send.send_object(entry("mine", links(server.url("/post"))))
 
     row = OutboundPing.objects.get()
     assert (row.outcome, row.message) == (Outcome.SUCCESS, "202 Accepted")
@@ -391,7 +391,7 @@ PINGBACK_ANSWERS = {
 @pytest.mark.parametrize("kind", sorted(PINGBACK_ANSWERS))
 @override_settings(BACKLINKS=LOOPBACK)
 def test_deeply_nested_pingback_answer_is_not_shown(httpserver: HTTPServer, site, kind):
-    send.send_pings(entry("mine", links(pingback_target(httpserver, PINGBACK_ANSWERS[kind]))))
+    send.send_object(entry("mine", links(pingback_target(httpserver, PINGBACK_ANSWERS[kind]))))
 
     row = OutboundPing.objects.get()
     # xmlrpc.client reads the nested array (its text is not shown) but not the nested struct.
@@ -405,7 +405,7 @@ def test_deeply_nested_fault_string_is_not_shown(httpserver: HTTPServer, site):
     nested = "<value><array><data>" * DEEP + "</data></array></value>" * DEEP
     body = fault("<int>17</int>", f"<array><data>{nested}</data></array>")
 
-    send.send_pings(entry("mine", links(pingback_target(httpserver, body))))
+    send.send_object(entry("mine", links(pingback_target(httpserver, body))))
 
     row = OutboundPing.objects.get()
     assert (row.outcome, row.fault_code) == (Outcome.FAULT, 17)
@@ -584,7 +584,7 @@ def test_two_send_tasks_at_once_ping_each_link_once(httpserver: HTTPServer, site
         try:
             if barrier.wait() == 1:
                 time.sleep(stagger)
-            send.send_pings(Article.objects.get(pk=article.pk))
+            send.send_object(Article.objects.get(pk=article.pk))
         except Exception as exc:
             errors.append(exc)
         finally:
@@ -607,16 +607,16 @@ def test_an_unexpected_error_for_one_link_leaves_the_others_recorded(
 ):
     peer = Peer(httpserver)
     good, bad = peer.page("/good"), peer.page("/bad")
-    deliver = send._deliver_remote
+    deliver = delivery.deliver_remote
 
     def failing(job, source, gate):
         if job.target_url == bad:
             raise RuntimeError("a bug met by this peer's answer")
         return deliver(job, source, gate)
 
-    monkeypatch.setattr(send, "_deliver_remote", failing)
+    monkeypatch.setattr(delivery, "deliver_remote", failing)
 
-    send.send_pings(entry("mine", links(bad, good)))
+    send.send_object(entry("mine", links(bad, good)))
 
     outcomes = dict(OutboundPing.objects.values_list("target_url", "outcome"))
     assert outcomes == {good: Outcome.SUCCESS, bad: Outcome.UNREACHABLE}

@@ -1,6 +1,6 @@
 """Hostile source pages met while verifying a pingback: a fault in bounded time and memory.
 
-The sources are raw TCP servers on loopback (tests.test_fetch.RawServer), so they can misbehave
+The sources are raw TCP servers on loopback (tests.fetch.rawserver.RawServer), so they can misbehave
 in ways a well-behaved HTTP server library would not allow.
 """
 
@@ -18,10 +18,10 @@ import pytest
 from django.test import override_settings
 
 from backlinks_django.models import Backlink
+from tests.fetch.rawserver import RawServer, drip, read_request_head, send_raw
 from tests.hostile.conftest import ConnectionCounter, SimulatedNetwork, redirecting
 from tests.hostile.measure import measured
 from tests.settings import BACKLINKS as BASE
-from tests.test_fetch import RawServer, drip, read_request_head, send_raw
 
 pytestmark = [pytest.mark.hostile, pytest.mark.django_db]
 

@@ -175,7 +175,7 @@ def test_sending_skips_a_link_with_a_nul(site, serve_source):
     article = entry("links", "<p>Nothing yet</p>")
     article.body = f'<p><a href="{good}\x00">bad</a> <a href="{good}">good</a></p>'
 
-    send.send_pings(article)
+    send.send_object(article)
 
     assert list(OutboundPing.objects.values_list("target_url", flat=True)) == [good]
 
@@ -250,7 +250,7 @@ def test_sending_skips_links_too_long_to_store(site, serve_source):
     long = short + "?" + "a" * limits.URL
     article = entry("long", f'<p><a href="{long}">long</a> <a href="{short}">short</a></p>')
 
-    send.send_pings(article)
+    send.send_object(article)
 
     assert list(OutboundPing.objects.values_list("target_url", flat=True)) == [short]
 
@@ -272,7 +272,7 @@ def test_an_endpoint_too_long_to_store_is_no_endpoint(site, httpserver, how):
     target = httpserver.url_for("/post")
     article = entry("mine", f'<p><a href="{target}">a post</a></p>')
 
-    send.send_pings(article)
+    send.send_object(article)
 
     row = OutboundPing.objects.get()
     assert (row.outcome, row.endpoint) == (Outcome.NO_ENDPOINT, "")
@@ -332,7 +332,7 @@ def test_out_of_range_fault_code_from_a_peer_is_recorded_as_0(httpserver, site, 
     )
     article = entry("mine", f'<p><a href="{httpserver.url_for("/post")}">x</a></p>')
 
-    send.send_pings(article)
+    send.send_object(article)
 
     row = OutboundPing.objects.get()
     assert (row.outcome, row.fault_code) == (Outcome.REJECTED, 0)

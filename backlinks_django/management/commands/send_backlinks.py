@@ -12,7 +12,7 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import models
 
-from backlinks_django import registry, send
+from backlinks_django import registry, send, tasks
 from backlinks_django.models import OutboundPing
 
 
@@ -44,8 +44,13 @@ class Command(BaseCommand):
                 links = self._would_ping(obj, force=options["force"])
                 self.stdout.write(f"{label}: would ping {', '.join(links) or 'nothing'}")
                 continue
-            rows = send.send_pings(obj, force=options["force"])
-            outcomes = ", ".join(f"{r.target_url} {r.outcome}" for r in rows) or "nothing new"
+            claim = send.send_object(obj, force=options["force"])
+            if claim.busy_until is not None:
+                content_type_id = ContentType.objects.get_for_model(obj).pk
+                why = "Links busy in another task"
+                tasks.schedule_send(content_type_id, str(obj.pk), claim.busy_until, why)
+            outcomes = ", ".join(f"{r.target_url} {r.outcome}" for r in claim.rows)
+            outcomes = outcomes or "nothing new"
             self.stdout.write(f"{label}: {outcomes}")
         self.stdout.write(self.style.SUCCESS(f"{total} object(s) processed."))
 

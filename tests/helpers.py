@@ -1,15 +1,136 @@
-"""Real local peers for sending tests: pingback and TrackBack servers on 127.0.0.1."""
+"""Shared test helpers: local peers on 127.0.0.1, saved entries, outbound rows, dummy tasks."""
 
 from __future__ import annotations
 
 import threading
 import time
 import xmlrpc.client
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs
 
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.sites.models import Site
+from django.db import models, transaction
+from django.dispatch import Signal
+from django.test import override_settings
+from django.utils import timezone
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
+
+from backlinks_django.choices import Kind, Outcome
+from backlinks_django.compat import task_backends
+from backlinks_django.models import OutboundPing
+from tests.settings import BACKLINKS as BASE
+from tests.settings import TASKS_MODULE
+from tests.testapp.models import Article
+
+# Settings under which the app sends to peers on 127.0.0.1 at any port, without spacing pings.
+LOOPBACK = {
+    **BASE,
+    "ALLOWED_PORTS": None,
+    "ALLOWED_NETWORKS": ["127.0.0.0/8", "::1/128"],
+    "SCHEME": "http",
+    "SEND_HOST_INTERVAL": 0,
+}
+DUMMY_TASKS = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.dummy.DummyBackend"}}
+
+
+def links(*urls: str) -> str:
+    """HTML with one paragraph linking to each of ``urls``."""
+    return "".join(f'<p>See <a href="{url}">this</a>.</p>' for url in urls)
+
+
+def entry(slug: str, body: str, **fields: Any) -> Article:
+    """A published article, saved without queueing its pings (tests send them themselves)."""
+    values: dict[str, Any] = {
+        "title": slug.title(),
+        "published_at": timezone.now() - timezone.timedelta(hours=1),
+    }
+    values.update(fields)
+    with transaction.atomic():  # keeps the on_commit receiver out of set-up saves
+        return Article.objects.create(slug=slug, body=body, **values)
+
+
+def outbound_row(obj: models.Model, target_url: str, **fields: Any) -> OutboundPing:
+    """An outbound row for one link of ``obj`` on the current site."""
+    values: dict[str, Any] = {
+        "site": Site.objects.get_current(),
+        "content_type": ContentType.objects.get_for_model(obj),
+        "object_id": str(obj.pk),
+        "target_url": target_url,
+    }
+    values.update(fields)
+    return OutboundPing.objects.create(**values)
+
+
+def sent_webmention(
+    obj: models.Model,
+    url: str = "https://peer.example/post/",
+    endpoint: str = "https://peer.example/webmention",
+) -> OutboundPing:
+    """An outbound row for a Webmention ``obj`` sent to ``url`` through ``endpoint`` earlier."""
+    return outbound_row(
+        obj,
+        url,
+        protocol=Kind.WEBMENTION,
+        endpoint=endpoint,
+        outcome=Outcome.SUCCESS,
+        attempts=1,
+    )
+
+
+def claimed_elsewhere() -> OutboundPing:
+    """The one outbound row, as another task that is sending it holds it."""
+    (row,) = OutboundPing.objects.all().claim(60).rows
+    return row
+
+
+def self_link(target: Article) -> str:
+    """The absolute URL of one of the test site's own articles."""
+    return f"http://testserver{target.get_absolute_url()}"
+
+
+def outcomes(obj: models.Model) -> dict[str, str]:
+    """{target URL: outcome} of the outbound rows of ``obj``."""
+    return dict(OutboundPing.objects.for_object(obj).values_list("target_url", "outcome"))
+
+
+def messages_of(response: Any) -> list[str]:
+    """The messages the admin showed on ``response``."""
+    return [str(message) for message in response.context["messages"]]
+
+
+@contextmanager
+def dummy_tasks() -> Iterator[list[Any]]:
+    """Tasks go to the DummyBackend within the block; yields the list of what was queued."""
+    with override_settings(TASKS=DUMMY_TASKS):
+        backend = task_backends["default"]
+        backend.clear()
+        yield backend.results
+
+
+@contextmanager
+def connected(signal: Signal, receiver: Callable[..., object]) -> Iterator[None]:
+    """``receiver`` hears ``signal`` within the block only."""
+    signal.connect(receiver)
+    try:
+        yield
+    finally:
+        signal.disconnect(receiver)
+
+
+@contextmanager
+def local_server(*, threaded: bool = False) -> Iterator[HTTPServer]:
+    """A second HTTP server on 127.0.0.1, beside pytest-httpserver's own, for the block."""
+    server = HTTPServer(threaded=threaded)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @dataclass

@@ -1,0 +1,26 @@
+"""The app's models, and the enumerations their fields store, importable from one place."""
+
+from backlinks_django.choices import Kind, MentionType, ModerationPolicy, Outcome, Status
+from backlinks_django.models.backlinks import Backlink, BacklinkQuerySet, BlockedDomain
+from backlinks_django.models.generic import object_lookup
+from backlinks_django.models.outbound import Claim, OutboundPing, OutboundPingQuerySet
+from backlinks_django.models.sites import SiteSettings, SiteSettingsManager
+from backlinks_django.models.webmentions import WebmentionRequest
+
+__all__ = [
+    "Backlink",
+    "BacklinkQuerySet",
+    "BlockedDomain",
+    "Claim",
+    "Kind",
+    "MentionType",
+    "ModerationPolicy",
+    "OutboundPing",
+    "OutboundPingQuerySet",
+    "Outcome",
+    "SiteSettings",
+    "SiteSettingsManager",
+    "Status",
+    "WebmentionRequest",
+    "object_lookup",
+]

@@ -1,0 +1,178 @@
+"""Outbound pings: a row per link of the site's objects, its claim while sent, its result."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
+
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.sites.models import Site
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from backlinks_django import html, limits
+from backlinks_django.choices import Kind, Outcome
+from backlinks_django.conf import app_settings
+from backlinks_django.models.generic import object_lookup
+
+if TYPE_CHECKING:
+    from backlinks_django.delivery import Result
+
+logger = logging.getLogger(__name__)
+
+
+class Claim(NamedTuple):
+    """The rows one task took to send, and when other tasks' claims on the rest end."""
+
+    rows: list[OutboundPing]
+    busy_until: datetime | None
+
+
+class OutboundPingQuerySet(models.QuerySet["OutboundPing"]):
+    def for_object(self, obj: models.Model) -> OutboundPingQuerySet:
+        return self.filter(**object_lookup(obj))
+
+    def due(self) -> OutboundPingQuerySet:
+        """Waiting for a first attempt, or for a retry whose time has come."""
+        return self.filter(
+            models.Q(outcome=Outcome.PENDING)
+            | models.Q(next_attempt_at__isnull=False, next_attempt_at__lte=timezone.now())
+        )
+
+    def not_in_flight(self) -> OutboundPingQuerySet:
+        """Rows no task is sending right now (unclaimed, or their claim has run out)."""
+        return self.filter(
+            models.Q(claimed_until__isnull=True) | models.Q(claimed_until__lte=timezone.now())
+        )
+
+    def claim(self, seconds: float) -> Claim:
+        """Take those of these rows no other task is sending, for ``seconds``.
+
+        One UPDATE that re-checks this queryset's conditions, so two tasks claiming the same
+        rows at once (two saves in a row, several workers) never both get a row, and a row
+        another task has just delivered is not taken again. Outcomes are left alone;
+        :meth:`OutboundPing.record_result` releases the claim, and a task that dies leaves its
+        rows free again when the claim runs out.
+        """
+        # The claim's end is this task's mark: microseconds of randomness keep two tasks apart.
+        mark = timezone.now() + timedelta(seconds=seconds, microseconds=secrets.randbelow(10**6))
+        candidates = list(self.values_list("pk", flat=True))
+        self.filter(pk__in=candidates).not_in_flight().update(claimed_until=mark)
+        rows = OutboundPing.objects.filter(pk__in=candidates)
+        claimed = rows.filter(claimed_until=mark).select_related("site").order_by("pk")
+        busy = rows.filter(claimed_until__gt=timezone.now()).exclude(claimed_until=mark)
+        busy_until: datetime | None = busy.aggregate(until=models.Max("claimed_until"))["until"]
+        return Claim(list(claimed), busy_until)
+
+    def make_due(self) -> int:
+        """Make these rows due at once, but for those a task is sending; return how many."""
+        return self.not_in_flight().update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+
+
+class OutboundPing(models.Model):
+    """One link of one of this site's objects, and what pinging it gave."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, verbose_name=_("site"))
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, verbose_name=_("source type")
+    )
+    object_id = models.CharField(_("source id"), max_length=64)
+    source = GenericForeignKey("content_type", "object_id")
+    target_url = models.URLField(
+        _("target URL"),
+        max_length=limits.URL,
+        help_text=_("The linked URL, or the TrackBack ping URL an editor asked to notify."),
+    )
+    protocol = models.CharField(_("protocol"), max_length=20, choices=Kind.choices, blank=True)
+    endpoint = models.URLField(_("endpoint"), max_length=limits.URL, blank=True)
+    requested = models.BooleanField(
+        _("requested by an editor"),
+        default=False,
+        help_text=_("A TrackBack URL an editor entered, rather than a link found in the content."),
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=Outcome.choices, default=Outcome.PENDING
+    )
+    fault_code = models.IntegerField(_("fault code"), null=True, blank=True)
+    message = models.TextField(_("last answer or error"), blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    # Set while a task sends this row (OutboundPingQuerySet.claim); its value is that task's mark.
+    claimed_until = models.DateTimeField(_("being sent until"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    sent_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+
+    objects = OutboundPingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("outbound ping")
+        verbose_name_plural = _("outbound pings")
+        ordering: ClassVar[list[str]] = ["-updated_at"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "target_url"],
+                name="backlinks_one_outbound_per_link",
+            ),
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["outcome", "next_attempt_at"], name="backlinks_outbound_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target_url} ({self.get_outcome_display()})"
+
+    def record_result(self, result: Result, *, whatever_the_claim: bool = False) -> bool:
+        """Store a delivery result and release this row's claim; whether it was stored.
+
+        Only the result's fields are written, and only while the row is still as its task
+        claimed it: an editor's change meanwhile (the TrackBack inline) or another task's claim
+        after this one ran out wins, and this result is dropped with a warning. A deletion
+        notice is the latest news: it is stored ``whatever_the_claim``, and releases it.
+        """
+        now = timezone.now()
+        self.outcome = result.outcome
+        self.protocol = result.protocol or self.protocol
+        self.endpoint = result.endpoint or self.endpoint
+        # Peers' words: no control characters.
+        self.message = html.to_single_line(result.message)[: limits.OUTBOUND_MESSAGE]
+        self.fault_code = result.fault_code
+        self.attempts += 1
+        self.sent_at = self.updated_at = now
+        self.next_attempt_at = None
+        if result.retry and self.attempts < app_settings.SEND_MAX_ATTEMPTS:
+            delay = app_settings.SEND_RETRY_DELAY * 2 ** (self.attempts - 1)
+            if result.flood:
+                delay = app_settings.SEND_FLOOD_WINDOW
+            self.next_attempt_at = now + timedelta(seconds=delay)
+        fields = (
+            "outcome",
+            "protocol",
+            "endpoint",
+            "message",
+            "fault_code",
+            "attempts",
+            "sent_at",
+        )
+        target = OutboundPing.objects.filter(pk=self.pk)
+        if not whatever_the_claim:
+            target = target.filter(claimed_until=self.claimed_until)
+        changed = target.update(
+            **{name: getattr(self, name) for name in fields},
+            next_attempt_at=self.next_attempt_at,
+            updated_at=now,
+            claimed_until=None,
+        )
+        self.claimed_until = None
+        if not changed:
+            self.next_attempt_at = None  # not ours to retry: whoever changed the row decides
+            logger.warning(
+                "Ping to %s: changed while it was sent; result not stored", self.target_url
+            )
+            return False
+        logger.info("Ping to %s: %s (fault %s)", self.target_url, self.outcome, self.fault_code)
+        return True
