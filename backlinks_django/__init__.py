@@ -1,3 +1,3 @@
-"""Pingback, TrackBack (and later Webmention) for Django sites."""
+"""Pingback, TrackBack and Webmention for Django sites: receive, verify, moderate, send."""
 
 __version__ = "0.1.0"

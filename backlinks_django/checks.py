@@ -1,4 +1,4 @@
-"""System checks, ids ``backlinks_django.E00x``."""
+"""System checks of the app's settings and requirements, ids ``backlinks_django.E00x``/``W00x``."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import Any
 
 from django.apps import AppConfig, apps
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 from backlinks_django import limits
-from backlinks_django.defaults import DEFAULTS
+from backlinks_django.defaults import DEFAULTS, RENAMED
 
 
 @register(Tags.compatibility)
@@ -33,7 +33,7 @@ def check_settings(
     user = getattr(settings, "BACKLINKS", {})
     if not isinstance(user, dict):
         return [*errors, Error("settings.BACKLINKS must be a dict.", id="backlinks_django.E002")]
-    for name in sorted(set(user) - set(DEFAULTS)):
+    for name in sorted(set(user) - set(DEFAULTS) - set(RENAMED)):
         errors.append(
             Error(
                 f"settings.BACKLINKS has an unknown key {name!r}.",
@@ -52,13 +52,24 @@ def check_settings(
                     id="backlinks_django.E004",
                 )
             )
-    for path in user.get("CHECKS", []):
+    for old in sorted(set(user) & set(RENAMED)):
+        new = RENAMED[old]
+        ignored = f" (ignored: {new!r} is set too)" if new in user else ""
+        errors.append(
+            Warning(
+                f"settings.BACKLINKS key {old!r} was renamed {new!r}{ignored}.",
+                hint=f"Rename the key to {new!r}.",
+                id="backlinks_django.W001",
+            )
+        )
+    spam_checks_key = "SPAM_CHECKS" if "SPAM_CHECKS" in user else "CHECKS"
+    for path in user.get(spam_checks_key, []):
         try:
             import_string(path)
         except ImportError:
             errors.append(
                 Error(
-                    f"BACKLINKS['CHECKS'] names {path!r}, which cannot be imported.",
+                    f"BACKLINKS[{spam_checks_key!r}] names {path!r}, which cannot be imported.",
                     id="backlinks_django.E005",
                 )
             )

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
-from backlinks_django.defaults import DEFAULTS
+from backlinks_django.defaults import DEFAULTS, RENAMED
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -15,12 +15,18 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 class BacklinksSettings:
     """Attribute access to ``BACKLINKS`` merged with :data:`DEFAULTS`.
 
-    Nothing is cached, so ``override_settings`` works in tests.
+    A renamed key (:data:`RENAMED`) is still read under its old name when the new one is not
+    set. Nothing is cached, so ``override_settings`` works in tests.
     """
 
     def _get(self, name: str) -> Any:
         user = getattr(settings, "BACKLINKS", {}) or {}
-        return user.get(name, DEFAULTS[name])
+        if name in user:
+            return user[name]
+        for old, new in RENAMED.items():
+            if new == name and old in user:
+                return user[old]
+        return DEFAULTS[name]
 
     @property
     def ALLOWED_NETWORKS(self) -> list[IPNetwork]:
@@ -69,8 +75,8 @@ class BacklinksSettings:
         return int(self._get("XMLRPC_MAX_BODY"))
 
     @property
-    def CHECKS(self) -> list[str]:
-        return list(self._get("CHECKS"))
+    def SPAM_CHECKS(self) -> list[str]:
+        return list(self._get("SPAM_CHECKS"))
 
     @property
     def SEND_CONCURRENCY(self) -> int:

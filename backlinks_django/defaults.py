@@ -29,7 +29,7 @@ DEFAULTS: dict[str, Any] = {
     # Largest XML-RPC request body accepted, checked before parsing.
     "XMLRPC_MAX_BODY": 64 * 1024,
     # Dotted paths of spam checks run on every received backlink, in order.
-    "CHECKS": [
+    "SPAM_CHECKS": [
         "backlinks_django.spam.blocked_keywords",
         "backlinks_django.spam.too_many_links",
         "backlinks_django.spam.akismet",
@@ -74,4 +74,11 @@ DEFAULTS: dict[str, Any] = {
     "WEBMENTION_STATUS": 201,
     # Longest source or target URL accepted.
     "MAX_URL_LENGTH": 2000,
+}
+
+# Keys renamed since they were introduced: old name → new name. The old name is still read
+# when the new one is not set, and system check backlinks_django.W001 asks for the rename.
+RENAMED: dict[str, str] = {
+    # "CHECKS" read like the system checks of checks.py.
+    "CHECKS": "SPAM_CHECKS",
 }

@@ -85,7 +85,7 @@ class AlreadyRegistered(BacklinkError):
 
 
 class AccessDenied(BacklinkError):
-    """The sender or the source is refused (blocked domain, later rate limits)."""
+    """The sender or the source is refused (a blocked domain; rate limits: RateLimited)."""
 
     fault_code = 49
     http_status = 403

@@ -1,4 +1,4 @@
-"""Which models take part in backlinks, how to read them, and URL → object resolution."""
+"""Which models take part in backlinks: how to read them, URL → object, TrackBack paths."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist, ValidationError
 from django.db import models
-from django.urls import Resolver404, ResolverMatch, resolve
+from django.urls import Resolver404, ResolverMatch, resolve, reverse
 from django.utils import timezone
 from django.views.generic.detail import SingleObjectMixin
 
@@ -200,3 +201,14 @@ def resolve_path(path_and_query: str) -> models.Model:
         raise TargetNotFound() from None
     except MultipleObjectsReturned:
         raise TargetNotPingable("The target does not name a single page.") from None
+
+
+def trackback_path(obj: models.Model) -> str:
+    """The path of ``obj``'s TrackBack ping URL (its per-object endpoint)."""
+    return reverse(
+        "backlinks_django:trackback",
+        kwargs={
+            "content_type_id": ContentType.objects.get_for_model(obj).pk,
+            "object_pk": str(obj.pk),
+        },
+    )

@@ -18,12 +18,13 @@ from django.db import models
 from django.utils import timezone
 
 from backlinks_django import delivery, fetch, html, limits, registry
+from backlinks_django.admission import is_on_site, resolve_target
 from backlinks_django.choices import Kind, Outcome
 from backlinks_django.conf import app_settings
 from backlinks_django.delivery import Job, Result, Source
 from backlinks_django.exceptions import AlreadyRegistered, BacklinkError
 from backlinks_django.models import Claim, OutboundPing, SiteSettings
-from backlinks_django.receive import Ping, is_on_site, receive, resolve_target
+from backlinks_django.pipeline import Ping, receive
 
 logger = logging.getLogger(__name__)
 

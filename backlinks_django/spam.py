@@ -1,4 +1,4 @@
-"""The checks every received backlink goes through, in the order of ``BACKLINKS["CHECKS"]``.
+"""The spam checks every received backlink goes through, in the order of ``SPAM_CHECKS``.
 
 A check is a function ``check(candidate) -> Verdict | None`` (None: no
 opinion). The first verdict that is not ``ACCEPT`` decides (``APPROVE``,
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
     import httpx
     from akismet import SyncClient
 
-    from backlinks_django.receive import Ping
-
 logger = logging.getLogger(__name__)
 
 
@@ -57,11 +55,24 @@ ACCEPT = Verdict(Decision.ACCEPT)
 
 @dataclass(frozen=True)
 class Candidate:
-    """What a check sees: the unsaved backlink, the ping as received, whether it was verified."""
+    """What a check sees of one received backlink.
+
+    ``backlink``: the unsaved row (plain text, cropped); ``title``, ``excerpt``, ``blog_name``:
+    the sender's own, uncleaned (TrackBack sends them); ``author``: named by the source page;
+    ``verified``: the source was fetched and links to the target.
+    """
 
     backlink: Backlink
-    ping: Ping
-    verified: bool
+    kind: Kind
+    source_url: str
+    target_url: str
+    title: str = ""
+    excerpt: str = ""
+    blog_name: str = ""
+    author: str = ""
+    remote_ip: str | None = None
+    user_agent: str = ""
+    verified: bool = False
 
 
 Check = Callable[[Candidate], Verdict | None]
@@ -69,7 +80,7 @@ Check = Callable[[Candidate], Verdict | None]
 
 def get_checks() -> list[Check]:
     """The configured checks, imported from their dotted paths."""
-    return [import_string(path) for path in app_settings.CHECKS]
+    return [import_string(path) for path in app_settings.SPAM_CHECKS]
 
 
 def run_checks(candidate: Candidate) -> Verdict:
@@ -140,7 +151,7 @@ _URL_TRAILER = ".,;:!?)]}"
 def too_many_links(candidate: Candidate) -> Verdict | None:
     """SPAM when the raw excerpt holds more than MAX_LINKS_IN_EXCERPT links."""
     limit = app_settings.MAX_LINKS_IN_EXCERPT
-    count = count_links(candidate.ping.excerpt)
+    count = count_links(candidate.excerpt)
     if count > limit:
         return Verdict(Decision.SPAM, f"{count} links in the excerpt (limit {limit})")
     return None
@@ -178,12 +189,11 @@ def _bare_urls(text: str) -> list[str]:
 
 def field_lengths(candidate: Candidate) -> Verdict | None:
     """HOLD when the raw title or excerpt is longer than MAX_TITLE_LENGTH / MAX_EXCERPT_LENGTH."""
-    ping = candidate.ping
     too_long = [
         f"{name} of {len(value)} characters (limit {limit})"
         for name, value, limit in (
-            ("title", ping.title, app_settings.MAX_TITLE_LENGTH),
-            ("excerpt", ping.excerpt, app_settings.MAX_EXCERPT_LENGTH),
+            ("title", candidate.title, app_settings.MAX_TITLE_LENGTH),
+            ("excerpt", candidate.excerpt, app_settings.MAX_EXCERPT_LENGTH),
         )
         if len(value) > limit
     ]

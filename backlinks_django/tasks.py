@@ -9,7 +9,7 @@ from datetime import datetime
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 
-from backlinks_django import receive, send
+from backlinks_django import inbound, send
 from backlinks_django.compat import task, task_backends
 from backlinks_django.conf import app_settings
 from backlinks_django.models import OutboundPing
@@ -43,7 +43,7 @@ def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> int
 @task()
 def verify_webmention(request_id: str) -> str:
     """Verify one received Webmention; return the state it ended in."""
-    request = receive.process_webmention(request_id)
+    request = inbound.process_webmention(request_id)
     return "" if request is None else str(request.state)
 
 

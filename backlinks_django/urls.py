@@ -1,4 +1,7 @@
-"""Include with ``path("backlinks/", include("backlinks_django.urls"))``."""
+"""The receiving endpoints' URLs.
+
+Include with ``path("backlinks/", include("backlinks_django.urls"))``.
+"""
 
 from django.urls import path
 

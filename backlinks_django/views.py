@@ -1,4 +1,7 @@
-"""Thin HTTP glue for TrackBack: parse, call the pipeline, render the answer."""
+"""Thin HTTP glue for TrackBack and Webmention: parse, call the pipeline, render the answer.
+
+Pingback's XML-RPC endpoint is in :mod:`backlinks_django.xmlrpc`.
+"""
 
 from __future__ import annotations
 
@@ -17,24 +20,16 @@ from backlinks_django import html, registry
 from backlinks_django.choices import Kind
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import BacklinkError, RateLimited, TargetNotFound
+from backlinks_django.inbound import accept_webmention
 from backlinks_django.models import WebmentionRequest
+from backlinks_django.pipeline import Ping, receive
 from backlinks_django.protocols import trackback
-from backlinks_django.receive import Ping, accept_webmention, receive
 from backlinks_django.tasks import enqueue_webmention
+
+__all__ = ["trackback_target", "trackback_view", "webmention_status_view", "webmention_view"]
 
 XML = "text/xml; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
-
-
-def trackback_path(obj: models.Model) -> str:
-    """The path of ``obj``'s TrackBack ping URL."""
-    return reverse(
-        "backlinks_django:trackback",
-        kwargs={
-            "content_type_id": ContentType.objects.get_for_model(obj).pk,
-            "object_pk": str(obj.pk),
-        },
-    )
 
 
 def trackback_target(

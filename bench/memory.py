@@ -5,7 +5,7 @@ fresh subprocess, which configures Django (tests.settings with FETCH_MAX_BYTES s
 a small page once to load everything, then measures around one call:
 
 - ``fetch``: ``fetch.fetch(url, truncate=True)``, the body read up to the limit;
-- ``verify``: ``receive.verify_source(ping, ...)``: the same fetch, then ``html.find_link``.
+- ``verify``: ``verification.verify_source(...)``: the same fetch, then ``html.find_link``.
 
 RSS before is VmRSS just before the call; the peak is VmHWM after it (reset to the current RSS
 first through /proc/self/clear_refs where the kernel allows it; otherwise ru_maxrss, which the
@@ -129,7 +129,7 @@ def child(url: str, phase: str, limit: int) -> None:
     from django.contrib.sites.models import Site
     from django.test import override_settings
 
-    from backlinks_django import fetch, receive
+    from backlinks_django import fetch, verification
     from backlinks_django.exceptions import BacklinkError
     from backlinks_django.models import Kind
     from tests.settings import BACKLINKS
@@ -146,9 +146,8 @@ def child(url: str, phase: str, limit: int) -> None:
         if phase == "fetch":
             response = fetch.fetch(source, truncate=True)
             return len(response.content), "truncated" if response.truncated else "complete"
-        ping = receive.Ping(kind=Kind.PINGBACK, source_url=source, target_url=TARGET)
         try:
-            receive.verify_source(ping, TARGET, site)
+            verification.verify_source(Kind.PINGBACK, source, TARGET, site)
         except BacklinkError as error:
             return 0, f"fault {error.fault_code}"
         return 0, "verified"

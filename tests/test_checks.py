@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.core.checks import WARNING
 from django.test import override_settings
 
 from backlinks_django.checks import check_settings
@@ -23,9 +24,36 @@ def test_bad_network_is_e004():
     assert ids() == ["backlinks_django.E004"]
 
 
-@override_settings(BACKLINKS={"CHECKS": ["no.such.check"]})
+@override_settings(BACKLINKS={"SPAM_CHECKS": ["no.such.check"]})
 def test_unimportable_check_is_e005():
     assert ids() == ["backlinks_django.E005"]
+
+
+@override_settings(BACKLINKS={"SPAM_CHECKS": ["backlinks_django.spam.unverified"]})
+def test_spam_checks_under_their_own_name_pass():
+    assert ids() == []
+
+
+@override_settings(BACKLINKS={"CHECKS": ["backlinks_django.spam.unverified"]})
+def test_spam_checks_under_the_old_name_warn_w001_and_no_error():
+    (message,) = check_settings()
+
+    assert (message.id, message.level) == ("backlinks_django.W001", WARNING)
+    assert "'CHECKS'" in message.msg
+    assert "'SPAM_CHECKS'" in message.hint
+
+
+@override_settings(BACKLINKS={"CHECKS": ["no.such.check"]})
+def test_unimportable_check_under_the_old_name_is_e005_too():
+    assert ids() == ["backlinks_django.W001", "backlinks_django.E005"]
+
+
+@override_settings(BACKLINKS={"CHECKS": ["no.such.check"], "SPAM_CHECKS": []})
+def test_old_name_beside_the_new_one_warns_that_it_is_ignored():
+    (message,) = check_settings()
+
+    assert message.id == "backlinks_django.W001"
+    assert "ignored" in message.msg
 
 
 @override_settings(BACKLINKS=["not", "a", "dict"])

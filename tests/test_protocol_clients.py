@@ -26,9 +26,10 @@ from backlinks_django.exceptions import (
     PeerTimeout,
     PeerUnreachable,
 )
-from backlinks_django.protocols import trackback
-from backlinks_django.protocols.pingback import DISCOVERY_BYTES, discover_server, send_ping
+from backlinks_django.protocols import fetch_from_peer, trackback
+from backlinks_django.protocols.pingback import discover_server_in, send_ping
 from backlinks_django.protocols.trackback import discover_ping_url
+from backlinks_django.protocols.webmention import DISCOVERY_BYTES
 from tests.settings import BACKLINKS as BASE
 
 UA = "backlinks-tests/1.0 (+http://blog.example/)"
@@ -40,6 +41,14 @@ WORDPRESS_FLOOD_BODY = (
     "    <message><![CDATA[You are posting comments too quickly. Slow down.]]></message>\n"
     "    <data>\n        <status>429</status>\n    </data>\n</error>\n"
 )
+
+
+def fetch_and_discover(target_url: str) -> str | None:
+    """Discovery as the sender runs it: one GET of the target's first bytes, then the answer."""
+    response = fetch_from_peer(
+        target_url, headers={"User-Agent": UA}, max_bytes=DISCOVERY_BYTES, truncate=True
+    )
+    return discover_server_in(response)
 
 
 @pytest.fixture
@@ -88,19 +97,19 @@ def test_x_pingback_header_wins_over_a_different_link(peer: HTTPServer) -> None:
         headers={"X-Pingback": "http://blog.example/xmlrpc.php"},
     )
 
-    assert discover_server(url, user_agent=UA) == "http://blog.example/xmlrpc.php"
+    assert fetch_and_discover(url) == "http://blog.example/xmlrpc.php"
 
 
 def test_link_rel_pingback_is_found_without_header(peer: HTTPServer) -> None:
     url = serve_page(peer, head('<link rel="pingback" href="http://blog.example/xmlrpc.php">'))
 
-    assert discover_server(url, user_agent=UA) == "http://blog.example/xmlrpc.php"
+    assert fetch_and_discover(url) == "http://blog.example/xmlrpc.php"
 
 
 def test_discovery_sends_the_user_agent(peer: HTTPServer) -> None:
     url = serve_page(peer, head())
 
-    discover_server(url, user_agent=UA)
+    fetch_and_discover(url)
 
     assert only_request(peer).headers["User-Agent"] == UA
 
@@ -114,7 +123,7 @@ def test_link_with_href_before_rel_is_found(peer: HTTPServer) -> None:
         ),
     )
 
-    assert discover_server(url, user_agent=UA) == "http://blog.example/xmlrpc.php"
+    assert fetch_and_discover(url) == "http://blog.example/xmlrpc.php"
 
 
 def test_rel_token_list_containing_pingback_is_found(peer: HTTPServer) -> None:
@@ -126,7 +135,7 @@ def test_rel_token_list_containing_pingback_is_found(peer: HTTPServer) -> None:
         ),
     )
 
-    assert discover_server(url, user_agent=UA) == "http://blog.example/xmlrpc.php"
+    assert fetch_and_discover(url) == "http://blog.example/xmlrpc.php"
 
 
 def test_first_pingback_link_in_document_order_wins(peer: HTTPServer) -> None:
@@ -139,7 +148,7 @@ def test_first_pingback_link_in_document_order_wins(peer: HTTPServer) -> None:
         ),
     )
 
-    assert discover_server(url, user_agent=UA) == "http://first.example/xmlrpc"
+    assert fetch_and_discover(url) == "http://first.example/xmlrpc"
 
 
 def test_relative_href_is_resolved_against_the_url_after_redirects(peer: HTTPServer) -> None:
@@ -148,7 +157,7 @@ def test_relative_href_is_resolved_against_the_url_after_redirects(peer: HTTPSer
     )
     serve_page(peer, head('<link rel="pingback" href="xmlrpc.php">'), path="/blog/post")
 
-    assert discover_server(peer.url_for("/old"), user_agent=UA) == peer.url_for("/blog/xmlrpc.php")
+    assert fetch_and_discover(peer.url_for("/old")) == peer.url_for("/blog/xmlrpc.php")
 
 
 def test_link_beyond_discovery_bytes_is_not_found(peer: HTTPServer) -> None:
@@ -158,13 +167,13 @@ def test_link_beyond_discovery_bytes_is_not_found(peer: HTTPServer) -> None:
         f"<html><head>{filler}<link rel='pingback' href='http://blog.example/xmlrpc'></head>",
     )
 
-    assert discover_server(url, user_agent=UA) is None
+    assert fetch_and_discover(url) is None
 
 
 def test_page_without_endpoint_gives_none(peer: HTTPServer) -> None:
     url = serve_page(peer, head('<link rel="alternate" href="http://blog.example/feed">'))
 
-    assert discover_server(url, user_agent=UA) is None
+    assert fetch_and_discover(url) is None
 
 
 def test_non_html_target_gives_none(peer: HTTPServer) -> None:
@@ -173,13 +182,13 @@ def test_non_html_target_gives_none(peer: HTTPServer) -> None:
         content_type="image/png",
     )
 
-    assert discover_server(peer.url_for("/image.png"), user_agent=UA) is None
+    assert fetch_and_discover(peer.url_for("/image.png")) is None
 
 
 def test_non_web_endpoint_is_ignored(peer: HTTPServer) -> None:
     url = serve_page(peer, head('<link rel="pingback" href="javascript:alert(1)">'))
 
-    assert discover_server(url, user_agent=UA) is None
+    assert fetch_and_discover(url) is None
 
 
 def test_missing_target_is_http_error_404(peer: HTTPServer) -> None:
@@ -190,7 +199,7 @@ def test_missing_target_is_http_error_404(peer: HTTPServer) -> None:
     )
 
     with pytest.raises(PeerHTTPError) as info:
-        discover_server(url, user_agent=UA)
+        fetch_and_discover(url)
 
     assert info.value.status == 404
     assert info.value.retry is False
@@ -198,7 +207,7 @@ def test_missing_target_is_http_error_404(peer: HTTPServer) -> None:
 
 def test_unreachable_target_is_peer_unreachable(unused_port: int) -> None:
     with pytest.raises(PeerUnreachable) as info:
-        discover_server(f"http://127.0.0.1:{unused_port}/post", user_agent=UA)
+        fetch_and_discover(f"http://127.0.0.1:{unused_port}/post")
 
     assert not isinstance(info.value, PeerTimeout)
 
@@ -207,7 +216,7 @@ def test_target_at_a_refused_address_is_no_endpoint_without_retry(peer: HTTPServ
     url = serve_page(peer, head('<link rel="pingback" href="http://blog.example/xmlrpc.php">'))
 
     with override_settings(BACKLINKS={"ALLOWED_PORTS": None}), pytest.raises(NoEndpoint) as info:
-        discover_server(url, user_agent=UA)
+        fetch_and_discover(url)
 
     assert info.value.retry is False
     assert peer.log == []
@@ -229,7 +238,7 @@ def test_hanging_target_is_peer_timeout(peer: HTTPServer) -> None:
             ),
             pytest.raises(PeerTimeout),
         ):
-            discover_server(peer.url_for("/slow"), user_agent=UA)
+            fetch_and_discover(peer.url_for("/slow"))
         assert time.monotonic() - started < 3
     finally:
         release.set()

@@ -21,7 +21,6 @@ from werkzeug import Request
 from backlinks_django import limits, spam
 from backlinks_django.html import to_plain_text
 from backlinks_django.models import Backlink, Kind, SiteSettings, Status
-from backlinks_django.receive import Ping
 from backlinks_django.spam import Candidate, Decision, Verdict
 from tests.conftest import page_linking_to
 from tests.settings import BACKLINKS as BASE
@@ -48,17 +47,7 @@ def candidate(
     verified: bool = True,
     site: Site | None = None,
 ) -> Candidate:
-    """A candidate as the pipeline builds it: raw ping fields, cropped plain-text backlink."""
-    ping = Ping(
-        kind=Kind(kind),
-        source_url=source_url,
-        target_url=TARGET,
-        title=title,
-        excerpt=excerpt,
-        blog_name=blog_name,
-        remote_ip=remote_ip,
-        user_agent="PeerBlog/2.0",
-    )
+    """A candidate as the pipeline builds it: raw sender's fields, cropped plain-text backlink."""
     backlink = Backlink(
         kind=kind,
         site=site or Site(pk=1, domain="blog.example"),
@@ -71,7 +60,19 @@ def candidate(
         remote_ip=remote_ip,
         user_agent="PeerBlog/2.0",
     )
-    return Candidate(backlink, ping, verified)
+    return Candidate(
+        backlink=backlink,
+        kind=Kind(kind),
+        source_url=source_url,
+        target_url=TARGET,
+        title=title,
+        excerpt=excerpt,
+        blog_name=blog_name,
+        author=author_name,
+        remote_ip=remote_ip,
+        user_agent="PeerBlog/2.0",
+        verified=verified,
+    )
 
 
 def anchors(*urls: str) -> str:
@@ -94,17 +95,33 @@ def spam_everything(candidate: Candidate) -> Verdict:
 
 
 def test_an_approving_check_decides_and_later_checks_do_not_run():
-    with backlinks(CHECKS=[f"{__name__}.approve_everything", f"{__name__}.spam_everything"]):
+    with backlinks(SPAM_CHECKS=[f"{__name__}.approve_everything", f"{__name__}.spam_everything"]):
         verdict = spam.run_checks(candidate())
 
     assert verdict == Verdict(Decision.APPROVE, "Approved by the test check")
 
 
 def test_an_accepting_check_lets_the_next_check_decide():
-    with backlinks(CHECKS=[f"{__name__}.accept_everything", f"{__name__}.spam_everything"]):
+    with backlinks(SPAM_CHECKS=[f"{__name__}.accept_everything", f"{__name__}.spam_everything"]):
         verdict = spam.run_checks(candidate())
 
     assert verdict == Verdict(Decision.SPAM, "Flagged by the test check")
+
+
+def test_checks_listed_under_the_old_key_still_run():
+    with override_settings(BACKLINKS={**BASE, "CHECKS": [f"{__name__}.spam_everything"]}):
+        verdict = spam.run_checks(candidate())
+
+    assert verdict == Verdict(Decision.SPAM, "Flagged by the test check")
+
+
+def test_the_new_key_wins_over_the_old_one():
+    with backlinks(
+        SPAM_CHECKS=[f"{__name__}.approve_everything"], CHECKS=[f"{__name__}.spam_everything"]
+    ):
+        verdict = spam.run_checks(candidate())
+
+    assert verdict == Verdict(Decision.APPROVE, "Approved by the test check")
 
 
 # blocked_keywords
@@ -582,7 +599,7 @@ def test_pingback_from_a_page_with_a_blocked_keyword_is_stored_as_spam(
 ):
     source = serve_source(page_linking_to(article_url, title="Best Online Casino"))
 
-    with backlinks(CHECKS=ALL_CHECKS, BLOCKED_KEYWORDS=["online casino"]):
+    with backlinks(SPAM_CHECKS=ALL_CHECKS, BLOCKED_KEYWORDS=["online casino"]):
         xmlrpc_call("pingback.ping", source, article_url)
 
     backlink = Backlink.objects.get()
@@ -599,7 +616,7 @@ def test_link_stuffed_trackback_is_stored_as_spam(
     source = serve_source(page_linking_to(article_url))
     excerpt = anchors(*(f"http://shop{n}.example/" for n in range(5)))
 
-    with backlinks(CHECKS=ALL_CHECKS):
+    with backlinks(SPAM_CHECKS=ALL_CHECKS):
         response = trackback(client, article, url=source, title="Deals", excerpt=excerpt)
 
     assert response.status_code == 200
@@ -614,7 +631,7 @@ def test_trackback_with_an_overlong_title_is_held_with_the_reason(
     SiteSettings.objects.create(site=site, moderation="auto")
     source = serve_source(page_linking_to(article_url))
 
-    with backlinks(CHECKS=ALL_CHECKS):
+    with backlinks(SPAM_CHECKS=ALL_CHECKS):
         trackback(client, article, url=source, title="Stuffed " * 50)
 
     backlink = Backlink.objects.get()
@@ -626,7 +643,7 @@ def test_trackback_with_an_overlong_title_is_held_with_the_reason(
 def test_unverified_trackback_is_held_with_the_reason(client, article, unused_port, site):
     SiteSettings.objects.create(site=site, moderation="auto")
 
-    with backlinks(CHECKS=ALL_CHECKS, VERIFY_TRACKBACKS=False):
+    with backlinks(SPAM_CHECKS=ALL_CHECKS, VERIFY_TRACKBACKS=False):
         trackback(client, article, url=f"http://127.0.0.1:{unused_port}/never-fetched")
 
     backlink = Backlink.objects.get()
@@ -645,7 +662,7 @@ def test_known_domain_is_approved_although_the_site_holds_everything(
     host = urlsplit(source).netloc
     make_backlink(status=Status.APPROVED, source_url=f"http://{host}/older-post")
 
-    with backlinks(CHECKS=ALL_CHECKS, AUTO_APPROVE_KNOWN_DOMAINS=True):
+    with backlinks(SPAM_CHECKS=ALL_CHECKS, AUTO_APPROVE_KNOWN_DOMAINS=True):
         xmlrpc_call("pingback.ping", source, article_url)
 
     backlink = Backlink.objects.get(source_url=source)
@@ -659,7 +676,7 @@ def test_pingback_akismet_calls_spam_is_stored_as_spam(
     fake_akismet.answer("true")
     source = serve_source(page_linking_to(article_url))
 
-    with backlinks(CHECKS=ALL_CHECKS, AKISMET_API_KEY=KEY):
+    with backlinks(SPAM_CHECKS=ALL_CHECKS, AKISMET_API_KEY=KEY):
         xmlrpc_call("pingback.ping", source, article_url)
 
     backlink = Backlink.objects.get()
@@ -675,7 +692,7 @@ def test_pingback_is_held_when_akismet_is_down(
     fake_akismet.answer("Service Unavailable", status=503)
     source = serve_source(page_linking_to(article_url))
 
-    with backlinks(CHECKS=ALL_CHECKS, AKISMET_API_KEY=KEY):
+    with backlinks(SPAM_CHECKS=ALL_CHECKS, AKISMET_API_KEY=KEY):
         answer = xmlrpc_call("pingback.ping", source, article_url)
 
     assert answer.endswith("registered.")
@@ -691,7 +708,7 @@ def test_pingback_without_akismet_key_never_asks_akismet(
     fake_akismet.answer("true")
     source = serve_source(page_linking_to(article_url))
 
-    with backlinks(CHECKS=ALL_CHECKS, AKISMET_API_KEY=None):
+    with backlinks(SPAM_CHECKS=ALL_CHECKS, AKISMET_API_KEY=None):
         xmlrpc_call("pingback.ping", source, article_url)
 
     assert Backlink.objects.get().status == Status.APPROVED

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.template import Context, Template
 from django.test import RequestFactory
@@ -107,3 +112,38 @@ def test_x_pingback_header_on_registered_pages_only(client, article, site):
     assert "X-Pingback" not in client.get(other.get_absolute_url())
     assert "X-Pingback" not in client.get("/articles/missing/")
     assert "X-Pingback" not in client.get("/articles/")
+
+
+# Loads the tag library in a fresh interpreter whose apps are ready, and prints what it imported.
+IMPORTS_OF_THE_TAGS = """
+import json, sys
+import django
+from django.conf import settings
+
+apps = ["django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sites",
+        "backlinks_django"]
+if django.VERSION < (6,):
+    apps.append("django_tasks")
+settings.configure(INSTALLED_APPS=apps, SITE_ID=1, USE_TZ=True,
+                   DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}})
+django.setup()
+before = set(sys.modules)
+import backlinks_django.templatetags.backlinks
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+def test_loading_the_tags_imports_no_views_tasks_sending_pipeline_or_http_client():
+    run = subprocess.run(
+        [sys.executable, "-c", IMPORTS_OF_THE_TAGS],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported = set(json.loads(run.stdout))
+
+    assert "backlinks_django.templatetags.backlinks" in imported
+    unwanted = {"views", "tasks", "send", "pipeline", "inbound", "fetch", "xmlrpc", "protocols"}
+    assert imported.isdisjoint(f"backlinks_django.{name}" for name in unwanted)
+    assert imported.isdisjoint({"requests", "urllib3", "mf2py", "defusedxml"})

@@ -30,7 +30,6 @@ from backlinks_django.protocols import fetch_from_peer
 from backlinks_django.protocols.webmention import (
     DISCOVERY_BYTES,
     REASON_MAX_LENGTH,
-    discover_endpoint,
     discover_endpoint_in,
     send,
 )
@@ -39,6 +38,14 @@ from tests.settings import BACKLINKS as BASE
 UA = "backlinks-tests/1.0 (+http://blog.example/)"
 SOURCE = "http://blog.example/2026/02/a-reply/"
 FORM = "application/x-www-form-urlencoded"
+
+
+def fetch_and_discover(target_url: str) -> str | None:
+    """Discovery as the sender runs it: one GET of the target's first bytes, then the answer."""
+    response = fetch_from_peer(
+        target_url, headers={"User-Agent": UA}, max_bytes=DISCOVERY_BYTES, truncate=True
+    )
+    return discover_endpoint_in(response)
 
 
 @pytest.fixture
@@ -256,7 +263,7 @@ def serve_case(peer: HTTPServer, case: Case) -> tuple[str, str]:
 def test_webmention_rocks_discovery(peer: HTTPServer, case: Case) -> None:
     url, expected = serve_case(peer, case)
 
-    endpoint = discover_endpoint(url, user_agent=UA)
+    endpoint = fetch_and_discover(url)
 
     assert endpoint == expected
     assert len(peer.log) == 1  # one GET: no HEAD first, no second fetch
@@ -265,7 +272,7 @@ def test_webmention_rocks_discovery(peer: HTTPServer, case: Case) -> None:
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_webmention_rocks_delivery(peer: HTTPServer, case: Case) -> None:
     url, _expected = serve_case(peer, case)
-    endpoint = discover_endpoint(url, user_agent=UA)
+    endpoint = fetch_and_discover(url)
     assert endpoint is not None
 
     assert send(endpoint, SOURCE, url, user_agent=UA) == "202 Accepted"
@@ -314,7 +321,7 @@ def test_webmention_rocks_23_redirected_target_resolves_against_final_url(
 ) -> None:
     url, final_path, expected = serve_redirected_page(peer, status, location)
 
-    endpoint = discover_endpoint(url, user_agent=UA)
+    endpoint = fetch_and_discover(url)
 
     assert endpoint == expected
     assert [(request.path, answer.status_code) for request, answer in peer.log] == [
@@ -328,7 +335,7 @@ def test_webmention_rocks_23_delivery_names_the_original_target(
     peer: HTTPServer, status: int, location: str
 ) -> None:
     url, _final_path, expected = serve_redirected_page(peer, status, location)
-    endpoint = discover_endpoint(url, user_agent=UA)
+    endpoint = fetch_and_discover(url)
     assert endpoint == expected
 
     send(endpoint, SOURCE, url, user_agent=UA)
@@ -366,21 +373,21 @@ def test_a_in_head_before_link_wins(peer: HTTPServer) -> None:
         ),
     )
 
-    assert discover_endpoint(url, user_agent=UA) == f"{base}/first"
+    assert fetch_and_discover(url) == f"{base}/first"
 
 
 def test_rel_token_matches_in_any_case(peer: HTTPServer) -> None:
     base = base_of(peer)
     url = serve(peer, "/post", page("Post", head='<link REL="WebMention" href="/wm">'))
 
-    assert discover_endpoint(url, user_agent=UA) == f"{base}/wm"
+    assert fetch_and_discover(url) == f"{base}/wm"
 
 
 def test_link_header_rel_and_parameter_names_match_in_any_case(peer: HTTPServer) -> None:
     base = base_of(peer)
     url = serve(peer, "/post", page("Post"), [("Link", "</wm>; REL=WEBMENTION")])
 
-    assert discover_endpoint(url, user_agent=UA) == f"{base}/wm"
+    assert fetch_and_discover(url) == f"{base}/wm"
 
 
 def test_link_header_url_may_contain_commas_and_semicolons(peer: HTTPServer) -> None:
@@ -388,7 +395,7 @@ def test_link_header_url_may_contain_commas_and_semicolons(peer: HTTPServer) -> 
     header = '</other;a,b>; rel="next", </wm;v=1,2?x=a,b;c>; rel="webmention"'
     url = serve(peer, "/post", page("Post"), [("Link", header)])
 
-    assert discover_endpoint(url, user_agent=UA) == f"{base}/wm;v=1,2?x=a,b;c"
+    assert fetch_and_discover(url) == f"{base}/wm;v=1,2?x=a,b;c"
 
 
 def test_link_header_quoted_parameter_may_contain_commas_and_semicolons(peer: HTTPServer) -> None:
@@ -396,7 +403,7 @@ def test_link_header_quoted_parameter_may_contain_commas_and_semicolons(peer: HT
     header = '</a>; title="one, <two>; rel=webmention"; rel=other, </wm>; rel=webmention'
     url = serve(peer, "/post", page("Post"), [("Link", header)])
 
-    assert discover_endpoint(url, user_agent=UA) == f"{base}/wm"
+    assert fetch_and_discover(url) == f"{base}/wm"
 
 
 def test_only_the_first_rel_parameter_of_a_link_value_counts(peer: HTTPServer) -> None:
@@ -404,7 +411,7 @@ def test_only_the_first_rel_parameter_of_a_link_value_counts(peer: HTTPServer) -
     header = "</a>; rel=other; rel=webmention, </b>; rel=webmention"
     url = serve(peer, "/post", page("Post"), [("Link", header)])
 
-    assert discover_endpoint(url, user_agent=UA) == f"{base}/b"
+    assert fetch_and_discover(url) == f"{base}/b"
 
 
 def test_link_header_endpoint_ignores_base_element(peer: HTTPServer) -> None:
@@ -416,7 +423,7 @@ def test_link_header_endpoint_ignores_base_element(peer: HTTPServer) -> None:
         [("Link", "<wm>; rel=webmention")],
     )
 
-    assert discover_endpoint(url, user_agent=UA) == f"{base}/blog/wm"
+    assert fetch_and_discover(url) == f"{base}/blog/wm"
 
 
 def test_html_endpoint_resolves_against_the_base_element(peer: HTTPServer) -> None:
@@ -426,7 +433,7 @@ def test_html_endpoint_resolves_against_the_base_element(peer: HTTPServer) -> No
         page("Post", head='<base href="http://blog.example/x/"><link rel="webmention" href="wm">'),
     )
 
-    assert discover_endpoint(url, user_agent=UA) == "http://blog.example/x/wm"
+    assert fetch_and_discover(url) == "http://blog.example/x/wm"
 
 
 def test_unusable_endpoint_is_skipped_for_the_next_one(peer: HTTPServer) -> None:
@@ -439,22 +446,22 @@ def test_unusable_endpoint_is_skipped_for_the_next_one(peer: HTTPServer) -> None
     )
     serve(peer, "/post2", page("Post", body='<a rel="webmention" href="/wm">x</a>'))
 
-    assert discover_endpoint(url, user_agent=UA) is None
-    assert discover_endpoint(peer.url_for("/post2"), user_agent=UA) == f"{base}/wm"
+    assert fetch_and_discover(url) is None
+    assert fetch_and_discover(peer.url_for("/post2")) == f"{base}/wm"
 
 
 def test_endpoint_fragment_is_dropped(peer: HTTPServer) -> None:
     base = base_of(peer)
     url = serve(peer, "/post", page("Post", head='<link rel="webmention" href="/wm?a=1#frag">'))
 
-    assert discover_endpoint(url, user_agent=UA) == f"{base}/wm?a=1"
+    assert fetch_and_discover(url) == f"{base}/wm?a=1"
 
 
 def test_whitespace_around_href_is_ignored(peer: HTTPServer) -> None:
     base = base_of(peer)
     url = serve(peer, "/post", page("Post", head='<link rel="webmention" href="\n  /wm \t">'))
 
-    assert discover_endpoint(url, user_agent=UA) == f"{base}/wm"
+    assert fetch_and_discover(url) == f"{base}/wm"
 
 
 def test_template_content_is_not_part_of_the_document(peer: HTTPServer) -> None:
@@ -465,7 +472,7 @@ def test_template_content_is_not_part_of_the_document(peer: HTTPServer) -> None:
     )
     url = serve(peer, "/post", page("Post", body=body))
 
-    assert discover_endpoint(url, user_agent=UA) == f"{base}/wm"
+    assert fetch_and_discover(url) == f"{base}/wm"
 
 
 def test_page_without_endpoint_is_none(peer: HTTPServer) -> None:
@@ -476,7 +483,7 @@ def test_page_without_endpoint_is_none(peer: HTTPServer) -> None:
         [("Link", '</feed>; rel="alternate"')],
     )
 
-    assert discover_endpoint(url, user_agent=UA) is None
+    assert fetch_and_discover(url) is None
 
 
 def test_non_html_target_with_link_header_is_found(peer: HTTPServer) -> None:
@@ -489,7 +496,7 @@ def test_non_html_target_with_link_header_is_found(peer: HTTPServer) -> None:
         content_type="image/jpeg",
     )
 
-    assert discover_endpoint(url, user_agent=UA) == f"{base}/photo/webmention"
+    assert fetch_and_discover(url) == f"{base}/photo/webmention"
 
 
 def test_non_html_body_is_not_searched(peer: HTTPServer) -> None:
@@ -500,7 +507,7 @@ def test_non_html_body_is_not_searched(peer: HTTPServer) -> None:
         content_type="text/plain; charset=utf-8",
     )
 
-    assert discover_endpoint(url, user_agent=UA) is None
+    assert fetch_and_discover(url) is None
 
 
 def test_xhtml_target_is_searched(peer: HTTPServer) -> None:
@@ -512,7 +519,7 @@ def test_xhtml_target_is_searched(peer: HTTPServer) -> None:
         content_type="application/xhtml+xml",
     )
 
-    assert discover_endpoint(url, user_agent=UA) == f"{base}/wm"
+    assert fetch_and_discover(url) == f"{base}/wm"
 
 
 def test_endpoint_within_the_scanned_bytes_is_found_in_a_large_page(peer: HTTPServer) -> None:
@@ -521,20 +528,20 @@ def test_endpoint_within_the_scanned_bytes_is_found_in_a_large_page(peer: HTTPSe
     body = filler + '<a rel="webmention" href="/wm">wm</a>' + filler * 4
     url = serve(peer, "/post", page("Post", body=body))
 
-    assert discover_endpoint(url, user_agent=UA) == f"{base}/wm"
+    assert fetch_and_discover(url) == f"{base}/wm"
 
 
 def test_endpoint_beyond_the_scanned_bytes_is_not_found(peer: HTTPServer) -> None:
     filler = "<p>" + "words " * (DISCOVERY_BYTES // 6) + "</p>"
     url = serve(peer, "/post", page("Post", body=filler + '<a rel="webmention" href="/wm">wm</a>'))
 
-    assert discover_endpoint(url, user_agent=UA) is None
+    assert fetch_and_discover(url) is None
 
 
 def test_discovery_is_one_get_with_the_user_agent(peer: HTTPServer) -> None:
     url = serve(peer, "/post", page("Post"))
 
-    discover_endpoint(url, user_agent=UA)
+    fetch_and_discover(url)
 
     assert len(peer.log) == 1
     request = last_request(peer)
@@ -553,7 +560,7 @@ def test_target_http_error_is_peer_http_error(peer: HTTPServer, status: int, ret
     )
 
     with pytest.raises(PeerHTTPError) as info:
-        discover_endpoint(url, user_agent=UA)
+        fetch_and_discover(url)
 
     assert info.value.status == status
     assert info.value.retry is retry
@@ -561,7 +568,7 @@ def test_target_http_error_is_peer_http_error(peer: HTTPServer, status: int, ret
 
 def test_unreachable_target_is_peer_unreachable(unused_port: int) -> None:
     with pytest.raises(PeerUnreachable) as info:
-        discover_endpoint(f"http://127.0.0.1:{unused_port}/post", user_agent=UA)
+        fetch_and_discover(f"http://127.0.0.1:{unused_port}/post")
 
     assert not isinstance(info.value, PeerTimeout)
     assert info.value.retry is True
@@ -591,7 +598,7 @@ def test_hanging_target_is_peer_timeout(peer: HTTPServer) -> None:
             override_settings(BACKLINKS={**BASE, "FETCH_DEADLINE": 1.0}),
             pytest.raises(PeerTimeout) as info,
         ):
-            discover_endpoint(peer.url_for("/slow"), user_agent=UA)
+            fetch_and_discover(peer.url_for("/slow"))
         assert time.monotonic() - started < 3
         assert info.value.retry is True
     finally:

@@ -1,4 +1,8 @@
-"""Wire formats and client calls of the backlink protocols."""
+"""Wire formats and client calls of the backlink protocols, free of models and the pipeline.
+
+Modules here import only each other, the fetcher, :mod:`~backlinks_django.html`, exceptions,
+limits and choices; the servers' HTTP glue is in ``views.py`` and ``xmlrpc.py``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from collections.abc import Mapping
 
 from backlinks_django import fetch
 from backlinks_django.exceptions import NoEndpoint, PeerTimeout, PeerUnreachable
+
+__all__ = ["fetch_from_peer"]
 
 
 def fetch_from_peer(

@@ -1,51 +1,46 @@
-"""Pingback 1.0: the XML-RPC methods ``pingback.ping`` and ``pingback.extensions.getPingbacks``.
+"""Pingback 1.0 on the wire: XML-RPC parsing and faults, server discovery, ``pingback.ping``.
 
-The methods take a :class:`Caller` (who is calling, for which site) followed
-by the XML-RPC parameters exactly as received, so that wrong counts and types
-become fault 0 instead of a TypeError.
-
-The client side finds a target's server (:func:`discover_server`) and calls its
+The server's methods live in the HTTP glue (:mod:`backlinks_django.xmlrpc`). The client side
+finds the server a fetched target advertises (:func:`discover_server_in`) and calls its
 ``pingback.ping`` (:func:`send_ping`), raising :class:`DeliveryError` subclasses.
 """
 
 from __future__ import annotations
 
 import xmlrpc.client
-from dataclasses import dataclass
 from typing import Any
 from xml.parsers.expat import ExpatError
 from xmlrpc.client import Fault
 
 from defusedxml import DefusedXmlException
 from defusedxml.xmlrpc import DefusedExpatParser
-from django.contrib.sites.models import Site
 
 from backlinks_django import fetch, html, limits
-from backlinks_django.choices import Kind
 from backlinks_django.exceptions import (
     BacklinkError,
-    InvalidRequest,
     PeerFault,
     PeerHTTPError,
     PeerUnreachable,
 )
 from backlinks_django.html import crop
-from backlinks_django.models import Backlink
 from backlinks_django.protocols import fetch_from_peer
-from backlinks_django.receive import Ping, check_url, receive, resolve_target
+
+__all__ = [
+    "INVALID_REQUEST",
+    "MALFORMED",
+    "METHOD_NOT_FOUND",
+    "PARSE_ERROR",
+    "discover_server_in",
+    "loads",
+    "send_ping",
+    "to_fault",
+]
 
 # Fault codes outside the Pingback spec, from the widely used XML-RPC
 # interoperability conventions.
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
-
-
-@dataclass(frozen=True)
-class Caller:
-    site: Site
-    remote_ip: str | None
-    user_agent: str
 
 
 # Everything the Unmarshaller raises on malformed or hostile XML-RPC: bad XML, DTDs and
@@ -81,66 +76,11 @@ def to_fault(error: BacklinkError) -> Fault:
     return Fault(error.fault_code, error.message)
 
 
-def _string_args(args: tuple[object, ...], names: tuple[str, ...], method: str) -> list[str]:
-    if len(args) != len(names) or not all(isinstance(a, str) for a in args):
-        raise InvalidRequest(f"{method} takes {len(names)} string arguments: {', '.join(names)}.")
-    return [str(a) for a in args]
-
-
-def ping(caller: Caller, *args: object) -> str:
-    """``pingback.ping(sourceURI, targetURI)``: store a pingback or raise a fault."""
-    source, target = _string_args(args, ("sourceURI", "targetURI"), "pingback.ping")
-    try:
-        receive(
-            Ping(
-                kind=Kind.PINGBACK,
-                source_url=source,
-                target_url=target,
-                remote_ip=caller.remote_ip,
-                user_agent=caller.user_agent,
-            ),
-            site=caller.site,
-        )
-    except BacklinkError as error:
-        raise to_fault(error) from None
-    return f"Pingback from {source} to {target} registered."
-
-
-def get_pingbacks(caller: Caller, *args: object) -> list[str]:
-    """``pingback.extensions.getPingbacks(url)``: source URLs of approved backlinks only."""
-    (url,) = _string_args(args, ("url",), "pingback.extensions.getPingbacks")
-    try:
-        target = resolve_target(check_url(url, "target"), caller.site)
-    except BacklinkError as error:
-        raise to_fault(error) from None
-    return list(
-        Backlink.objects.for_object(target)
-        .approved()
-        .order_by("received_at")
-        .values_list("source_url", flat=True)
-    )
-
-
 # --- Client: discovery and pingback.ping --------------------------------------------------------
-
-# Bytes of the target page scanned for <link rel="pingback">: it belongs in <head>.
-DISCOVERY_BYTES = 64 * 1024
-# Longest peer message kept; it is for humans and ends up in the outbound log.
-
-
-def discover_server(target_url: str, *, user_agent: str) -> str | None:
-    """The target's pingback server: its X-Pingback header, else its first pingback <link>."""
-    response = fetch_from_peer(
-        target_url,
-        headers={"User-Agent": user_agent},
-        max_bytes=DISCOVERY_BYTES,
-        truncate=True,
-    )
-    return discover_server_in(response)
 
 
 def discover_server_in(response: fetch.Response) -> str | None:
-    """The pingback server advertised by an already fetched target page, if any.
+    """The pingback server a fetched target page advertises: X-Pingback, else its first <link>.
 
     Raises :class:`PeerHTTPError` when the page answered an HTTP error (the target is dead).
     """

@@ -1,7 +1,8 @@
-"""TrackBack 1.2: form parsing with the sender's charset, and the XML answers.
+"""TrackBack 1.2 on the wire: form parsing with the sender's charset, the XML answers, the client.
 
-The client side reads a page's RDF for the ping URL (:func:`discover_ping_url`) and
-posts pings (:func:`send`), raising :class:`DeliveryError` subclasses.
+The receiving side's HTTP glue is :func:`backlinks_django.views.trackback_view`. The client
+side reads a page's RDF for the ping URL (:func:`discover_ping_url`) and posts pings
+(:func:`send`), raising :class:`DeliveryError` subclasses.
 """
 
 from __future__ import annotations
@@ -24,6 +25,19 @@ from backlinks_django.exceptions import (
 )
 from backlinks_django.html import crop, normalize_url
 from backlinks_django.protocols import fetch_from_peer
+
+__all__ = [
+    "FIELDS",
+    "MAX_BODY",
+    "UNPARSED_ANSWER",
+    "charset_of",
+    "discover_ping_url",
+    "error_xml",
+    "parse_form",
+    "send",
+    "success_xml",
+    "to_error",
+]
 
 FIELDS = ("url", "title", "excerpt", "blog_name")
 _CHARSET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,39}")
@@ -100,7 +114,7 @@ def to_error(error: BacklinkError) -> tuple[str, int]:
 
 # --- Client: discovery and ping ------------------------------------------------------------------
 
-# Longest peer message kept; it ends up in the outbound log.
+# The message recorded for a 2xx answer that is not TrackBack XML.
 UNPARSED_ANSWER = "unparsed answer"
 
 _RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"

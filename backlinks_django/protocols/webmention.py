@@ -1,9 +1,10 @@
-"""Webmention (W3C Recommendation, 2017-01-12): the sending side.
+"""Webmention (W3C Recommendation, 2017-01-12) on the wire: endpoint discovery and sending.
 
-:func:`discover_endpoint` fetches a target and finds the endpoint it advertises (first HTTP
-``Link`` header with rel ``webmention``, else the first ``<link>`` or ``<a>`` with that rel in
-document order); :func:`send` posts ``source`` and ``target`` to it. Both raise
-:class:`DeliveryError` subclasses.
+:func:`discover_endpoint_in` finds the endpoint a fetched target advertises (first HTTP ``Link``
+header with rel ``webmention``, else the first ``<link>`` or ``<a>`` with that rel in document
+order); :func:`send` posts ``source`` and ``target`` to it. Both raise :class:`DeliveryError`
+subclasses. The receiving side needs no wire format beyond a form: see
+:mod:`backlinks_django.views` and :mod:`backlinks_django.inbound`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,17 @@ from backlinks_django.exceptions import PeerHTTPError
 from backlinks_django.html import crop, to_plain_text
 from backlinks_django.protocols import fetch_from_peer
 
-__all__ = ["DISCOVERY_BYTES", "discover_endpoint", "discover_endpoint_in", "send"]
+__all__ = [
+    "ANSWER_BYTES",
+    "DISCOVERY_BYTES",
+    "LOCATION_MAX_LENGTH",
+    "REASON_MAX_LENGTH",
+    "discover_endpoint_in",
+    "send",
+]
 
-# Bytes of the target scanned for an endpoint: an <a rel="webmention"> may sit deep in <body>.
+# Bytes of a target read for discovery, by one GET serving every protocol (send.py): an
+# <a rel="webmention"> may sit deep in <body>.
 DISCOVERY_BYTES = 256 * 1024
 # Bytes of an endpoint's answer read; only the status, Location and a short reason are kept.
 ANSWER_BYTES = 16 * 1024
@@ -30,17 +39,6 @@ LOCATION_MAX_LENGTH = 500
 
 _REL = "webmention"
 _OWS = " \t"
-
-
-def discover_endpoint(target_url: str, *, user_agent: str) -> str | None:
-    """GET the target (redirects followed by the fetcher) and discover its endpoint."""
-    response = fetch_from_peer(
-        target_url,
-        headers={"User-Agent": user_agent},
-        max_bytes=DISCOVERY_BYTES,
-        truncate=True,
-    )
-    return discover_endpoint_in(response)
 
 
 def discover_endpoint_in(response: fetch.Response) -> str | None:

@@ -13,7 +13,6 @@ from django.utils.safestring import SafeString
 
 from backlinks_django import registry
 from backlinks_django.models import Backlink
-from backlinks_django.views import trackback_path
 
 register = template.Library()
 
@@ -60,7 +59,7 @@ def webmention_link(context: template.Context) -> SafeString:
 @register.simple_tag(takes_context=True)
 def trackback_url(context: template.Context, obj: models.Model) -> str:
     """``{% trackback_url entry %}``: the absolute TrackBack ping URL of ``obj``."""
-    return _absolute(context, trackback_path(obj))
+    return _absolute(context, registry.trackback_path(obj))
 
 
 @register.simple_tag(takes_context=True)
@@ -72,6 +71,6 @@ def trackback_rdf(context: template.Context, obj: models.Model) -> SafeString:
     rdf_context: dict[str, Any] = {
         "permalink": _absolute(context, registration.get_url(obj)),
         "title": str(obj),
-        "ping_url": _absolute(context, trackback_path(obj)),
+        "ping_url": _absolute(context, registry.trackback_path(obj)),
     }
     return SafeString(render_to_string("backlinks_django/trackback_rdf.html", rdf_context).strip())

@@ -147,7 +147,7 @@ def test_trackback_requested_on_a_waits_on_b(sites: Sites) -> None:
     ping_url = b.url(
         b.shell(
             """
-            from backlinks_django.views import trackback_path
+            from backlinks_django.registry import trackback_path
             from blog.models import Entry
             result = trackback_path(Entry.objects.get(slug="how-pingback-works"))
             """

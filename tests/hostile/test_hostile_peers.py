@@ -23,9 +23,10 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from backlinks_django import delivery, fetch, send
+from backlinks_django.inbound import accept_webmention, process_webmention
 from backlinks_django.models import OutboundPing, Outcome, WebmentionRequest
-from backlinks_django.receive import accept_webmention, process_webmention, reverify
-from backlinks_django.views import trackback_path
+from backlinks_django.registry import trackback_path
+from backlinks_django.verification import reverify
 from tests.fetch.rawserver import RawServer, read_request_head
 from tests.helpers import Peer
 from tests.settings import BACKLINKS as BASE

@@ -18,6 +18,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.test import Client, override_settings
 
 from backlinks_django import html, limits, send
+from backlinks_django.admission import check_url
 from backlinks_django.exceptions import InvalidRequest
 from backlinks_django.models import (
     Backlink,
@@ -26,7 +27,6 @@ from backlinks_django.models import (
     Outcome,
     WebmentionRequest,
 )
-from backlinks_django.receive import check_url
 from tests.conftest import page_linking_to
 from tests.settings import BACKLINKS as BASE
 from tests.test_send import entry

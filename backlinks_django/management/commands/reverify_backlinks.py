@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from backlinks_django.choices import Kind
 from backlinks_django.models import Backlink
-from backlinks_django.receive import reverify
+from backlinks_django.verification import reverify
 
 # Longer ago than any backlink can be; more would overflow the date arithmetic.
 MAX_DAYS = 365 * 1000

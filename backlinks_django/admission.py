@@ -1,0 +1,134 @@
+"""The checks a received ping passes before anything is fetched: URLs, target, limits, switches.
+
+Each check raises a :class:`~backlinks_django.exceptions.BacklinkError` that the protocol's
+HTTP glue turns into its own answer (XML-RPC fault, TrackBack XML, HTTP status).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.contrib.sites.models import Site
+from django.db import models
+
+from backlinks_django import html, limits, registry, throttle
+from backlinks_django.choices import Kind
+from backlinks_django.conf import app_settings
+from backlinks_django.exceptions import (
+    AccessDenied,
+    InvalidRequest,
+    RateLimited,
+    TargetNotPingable,
+)
+from backlinks_django.models import BlockedDomain, SiteSettings
+
+__all__ = ["Admitted", "admit", "check_url", "is_on_site", "limit_rate", "resolve_target"]
+
+logger = logging.getLogger(__name__)
+
+
+def check_url(url: object, role: str) -> str:
+    """``url`` as a stripped string if it is an absolute http(s) URL of sane length."""
+    if not isinstance(url, str):
+        raise InvalidRequest(f"The {role} URL must be a string.")
+    url = url.strip()
+    if len(url) > app_settings.MAX_URL_LENGTH:
+        raise InvalidRequest(f"The {role} URL is too long.")
+    if html.has_control_chars(url):
+        raise InvalidRequest(f"The {role} URL contains control characters.")
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 -- raises ValueError on a bad port
+    except ValueError:
+        raise InvalidRequest(f"The {role} URL is not valid.") from None
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise InvalidRequest(f"The {role} URL must be an absolute http or https URL.")
+    if len(hostname.rstrip(".")) > limits.HOST:
+        raise InvalidRequest(f"The {role} URL's host name is too long.")
+    if any(char.isspace() for char in hostname):
+        raise InvalidRequest(f"The {role} URL's host name is not valid.")
+    return url
+
+
+def is_on_site(url: str, site: Site) -> bool:
+    """Whether ``url``'s host (and port, when the site domain names one) is the site's."""
+    parts = urlsplit(url)
+    site_parts = urlsplit(f"//{site.domain}")
+    if (parts.hostname or "").rstrip(".") != (site_parts.hostname or "").rstrip("."):
+        return False
+    if site_parts.port is None:
+        return parts.port in (None, 80, 443)
+    default_port = 443 if parts.scheme == "https" else 80
+    return (parts.port or default_port) == site_parts.port
+
+
+def resolve_target(url: str, site: Site) -> models.Model:
+    """The registered object of this site that ``url`` names."""
+    if not is_on_site(url, site):
+        raise TargetNotPingable("The target URL is not on this site.")
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    return registry.resolve_path(f"{path}?{parts.query}" if parts.query else path)
+
+
+def limit_rate(remote_ip: str | None, source_url: str) -> None:
+    """Raise RateLimited when the sender's address or the source's domain pinged too often."""
+    if remote_ip:
+        wait = throttle.hit("ip", remote_ip, app_settings.RATE_LIMIT_PER_IP)
+        if wait is not None:
+            logger.info("Rate-limited pings from %s", remote_ip)
+            raise RateLimited(wait)
+    domain = html.host_key(urlsplit(source_url).hostname or "")  # one key for both IDNA spellings
+    wait = throttle.hit("source", domain, app_settings.RATE_LIMIT_PER_SOURCE_DOMAIN)
+    if wait is not None:
+        logger.info("Rate-limited pings from sources on %s", domain)
+        raise RateLimited(wait)
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A ping that passed the checks made before anything is fetched."""
+
+    source_url: str
+    target_url: str
+    target: models.Model
+    site_settings: SiteSettings
+
+
+def admit(
+    kind: Kind,
+    source_url: object,
+    target_url: object,
+    site: Site,
+    *,
+    remote_ip: str | None = None,
+    target: models.Model | None = None,
+    rate_limit: bool = True,
+) -> Admitted:
+    """The checks that need no fetch: URLs, rate limits, target, switches, blocked domains.
+
+    ``target`` is the object when the endpoint already knows it (per-object URLs);
+    ``rate_limit`` is False for pings already counted (a queued one) or from this site.
+    """
+    source_url = check_url(source_url, "source")
+    target_url = check_url(target_url, "target")
+    if html.normalize_url(source_url) == html.normalize_url(target_url):
+        raise InvalidRequest("The source and the target are the same URL.")
+    if rate_limit:
+        limit_rate(remote_ip, source_url)
+    if target is None:
+        target = resolve_target(target_url, site)
+    registration = registry.get_registration(target)
+    if registration is None:
+        raise TargetNotPingable("The target is not a page that takes pings.")
+    site_settings = SiteSettings.objects.for_site(site)
+    if not site_settings.receives(kind):
+        raise TargetNotPingable(f"This site does not accept {Kind(kind).label}s.")
+    if not registration.accepts_pings(target):
+        raise TargetNotPingable("Pings are closed for this target.")
+    if BlockedDomain.is_blocked(urlsplit(source_url).hostname or ""):
+        raise AccessDenied("Pings from this source are refused.")
+    return Admitted(source_url, target_url, target, site_settings)

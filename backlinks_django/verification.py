@@ -1,0 +1,102 @@
+"""Fetching a ping's source page and finding its link to the target, at receipt and later.
+
+Verification fails with :class:`~backlinks_django.exceptions.SourceNotFound` (fault 16;
+:class:`~backlinks_django.exceptions.SourceGone` for a 410) or
+:class:`~backlinks_django.exceptions.NoLinkToTarget` (fault 17).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from django.contrib.sites.models import Site
+
+from backlinks_django import fetch, html, mf2, moderation
+from backlinks_django.choices import Kind, Status
+from backlinks_django.conf import app_settings
+from backlinks_django.exceptions import NoLinkToTarget, SourceGone, SourceNotFound
+from backlinks_django.models import Backlink
+
+__all__ = ["Verified", "mark_removed", "reverify", "verify_source"]
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What verification found on the source page."""
+
+    context: html.LinkContext
+    entry: mf2.Entry | None = None
+
+
+def verify_source(
+    kind: Kind,
+    source_url: str,
+    target_url: str,
+    site: Site,
+    *,
+    remote_ip: str | None = None,
+    source_html: str | None = None,
+) -> Verified:
+    """Fetch the source (unless its HTML is given) and find the link, or raise 16 / 17.
+
+    A source answering 410 Gone raises SourceGone (a SourceNotFound).
+    """
+    if source_html is not None:
+        return Verified(_found(html.find_link(source_html, source_url, target_url)))
+    on_behalf = f"verifying {kind} from {remote_ip or 'unknown'}"
+    headers = {"User-Agent": fetch.user_agent(site.domain, on_behalf)}
+    if remote_ip:
+        headers["X-Pingback-Forwarded-For"] = remote_ip
+    try:
+        response = fetch.fetch(source_url, headers=headers, truncate=True)
+    except fetch.FetchError as exc:
+        raise SourceNotFound(f"The source URL could not be fetched: {exc.message}") from None
+    if response.status == 410:
+        raise SourceGone()
+    if response.status >= 400:
+        raise SourceNotFound(f"The source URL answered HTTP {response.status}.")
+    context = app_settings.EXCERPT_CONTEXT
+    if kind == Kind.WEBMENTION:
+        found = html.find_mention(
+            response.text, response.content_type, response.url, target_url, context
+        )
+        entry = (
+            mf2.read_entry(response.text, response.url, target_url) if response.is_html else None
+        )
+        return Verified(_found(found), entry)
+    if not response.is_html:
+        raise NoLinkToTarget("The source is not an HTML page.")
+    return Verified(_found(html.find_link(response.text, response.url, target_url, context)))
+
+
+def _found(context: html.LinkContext | None) -> html.LinkContext:
+    if context is None:
+        raise NoLinkToTarget()
+    return context
+
+
+def mark_removed(backlink: Backlink) -> Backlink:
+    """The source no longer links here: hide the backlink, keep it for the record."""
+    moderation.set_status(
+        Backlink.objects.filter(pk=backlink.pk),
+        Status.REMOVED,
+        reason="The source no longer links here.",
+    )
+    backlink.refresh_from_db()
+    return backlink
+
+
+def reverify(backlink: Backlink) -> Literal["ok", "removed", "unreachable"]:
+    """Fetch a stored backlink's source again; mark it removed if it no longer links.
+
+    Returns "ok", "removed" or "unreachable" (kept as it is: the failure may pass).
+    """
+    try:
+        verify_source(Kind(backlink.kind), backlink.source_url, backlink.target_url, backlink.site)
+    except (SourceGone, NoLinkToTarget):
+        mark_removed(backlink)
+        return "removed"
+    except SourceNotFound:
+        return "unreachable"
+    return "ok"
