@@ -30,7 +30,7 @@ from backlinks_django.exceptions import (
     PeerTimeout,
     PeerUnreachable,
 )
-from backlinks_django.protocols import fetch_from_peer, trackback, webmention
+from backlinks_django.protocols import fetch_from_peer, pingback, trackback, webmention
 
 logger = logging.getLogger(__name__)
 
@@ -196,10 +196,6 @@ def _try_protocol(
                 )
             return Result(Outcome.SUCCESS, Kind.WEBMENTION, endpoint, answer)
     elif protocol == Kind.PINGBACK:
-        # protocols.pingback also holds the XML-RPC server methods, which import the models
-        # and the receive pipeline: imported on first use, this module stays free of the ORM.
-        from backlinks_django.protocols import pingback
-
         server = pingback.discover_server_in(response)
         if server:
             with gate.slot(server, ping=True):

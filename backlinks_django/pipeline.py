@@ -94,7 +94,7 @@ def receive(ping: Ping, *, site: Site | None = None) -> Backlink:
         try:
             verified = verify_source(
                 ping.kind,
-                ping.source_url,
+                source_url,
                 target_url,
                 site,
                 remote_ip=ping.remote_ip,

@@ -150,3 +150,15 @@ def test_concurrent_identical_pings_store_one_row(site, article_url):
 
     assert sorted(outcomes) == ["48", "stored"]
     assert Backlink.objects.count() == 1
+
+
+def test_a_source_url_with_surrounding_whitespace_is_fetched_as_stored(
+    serve_source, article_url, site
+):
+    source = serve_source(page_linking_to(article_url))
+
+    with spam_checks():
+        backlink = receive(ping(f"  {source}\n", article_url), site=site)
+
+    assert backlink.source_url == source
+    assert backlink.title  # verified: the page was fetched and the link found
