@@ -34,7 +34,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 import backlinks_django
-from backlinks_django import html, throttle
+from backlinks_django import throttle, weburl
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import (
     AddressNotAllowed,
@@ -295,7 +295,7 @@ def _parse_url(url: str) -> _Target:
         host = str(ip_literal)
     else:
         # IDNA as browsers and requests apply it (UTS #46), so "straße.de" is xn--strae-oqa.de.
-        host = html.host_key(hostname)
+        host = weburl.host_key(hostname)
         if not host.isascii():
             raise InvalidURL("The URL's host name is not valid.")
     path = parts.path or "/"

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backlinks_django import limits
 from backlinks_django.choices import Kind, MentionType, ModerationPolicy, Outcome, Status
-from backlinks_django.html import host_key
+from backlinks_django.weburl import host_key
 
 if TYPE_CHECKING:
     from django.db.models import Model

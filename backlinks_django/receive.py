@@ -20,11 +20,14 @@ from backlinks_django import (
     fetch,
     html,
     limits,
+    linksearch,
     mf2,
     moderation,
     registry,
     spam,
+    text,
     throttle,
+    weburl,
 )
 from backlinks_django.choices import Kind, ModerationPolicy, Status
 from backlinks_django.conf import app_settings
@@ -73,7 +76,7 @@ class Ping:
         # header values may carry control characters.
         object.__setattr__(self, "remote_ip", _ip_address(self.remote_ip))
         agent = self.user_agent if isinstance(self.user_agent, str) else ""
-        object.__setattr__(self, "user_agent", html.to_single_line(agent)[: limits.USER_AGENT])
+        object.__setattr__(self, "user_agent", text.to_single_line(agent)[: limits.USER_AGENT])
 
 
 def _ip_address(value: str | None) -> str | None:
@@ -90,7 +93,7 @@ def check_url(url: object, role: str) -> str:
     url = url.strip()
     if len(url) > app_settings.MAX_URL_LENGTH:
         raise InvalidRequest(f"The {role} URL is too long.")
-    if html.has_control_chars(url):
+    if weburl.has_control_chars(url):
         raise InvalidRequest(f"The {role} URL contains control characters.")
     try:
         parts = urlsplit(url)
@@ -135,7 +138,7 @@ def limit_rate(remote_ip: str | None, source_url: str) -> None:
         if wait is not None:
             logger.info("Rate-limited pings from %s", remote_ip)
             raise RateLimited(wait)
-    domain = html.host_key(urlsplit(source_url).hostname or "")  # one key for both IDNA spellings
+    domain = weburl.host_key(urlsplit(source_url).hostname or "")  # one key per host, IDNA or not
     wait = throttle.hit("source", domain, app_settings.RATE_LIMIT_PER_SOURCE_DOMAIN)
     if wait is not None:
         logger.info("Rate-limited pings from sources on %s", domain)
@@ -146,7 +149,7 @@ def limit_rate(remote_ip: str | None, source_url: str) -> None:
 class Verified:
     """What verification found on the source page."""
 
-    context: html.LinkContext
+    context: linksearch.LinkContext
     entry: mf2.Entry | None = None
 
 
@@ -156,7 +159,9 @@ def verify_source(ping: Ping, target_url: str, site: Site) -> Verified:
     A source answering 410 Gone raises SourceGone (a SourceNotFound).
     """
     if ping.source_html is not None:
-        return Verified(_found(html.find_link(ping.source_html, ping.source_url, target_url)))
+        return Verified(
+            _found(linksearch.find_link(ping.source_html, ping.source_url, target_url))
+        )
     on_behalf = f"verifying {ping.kind} from {ping.remote_ip or 'unknown'}"
     headers = {"User-Agent": fetch.user_agent(site.domain, on_behalf)}
     if ping.remote_ip:
@@ -171,7 +176,7 @@ def verify_source(ping: Ping, target_url: str, site: Site) -> Verified:
         raise SourceNotFound(f"The source URL answered HTTP {response.status}.")
     context = app_settings.EXCERPT_CONTEXT
     if ping.kind == Kind.WEBMENTION:
-        found = html.find_mention(
+        found = linksearch.find_mention(
             response.text, response.content_type, response.url, target_url, context
         )
         entry = (
@@ -180,10 +185,10 @@ def verify_source(ping: Ping, target_url: str, site: Site) -> Verified:
         return Verified(_found(found), entry)
     if not response.is_html:
         raise NoLinkToTarget("The source is not an HTML page.")
-    return Verified(_found(html.find_link(response.text, response.url, target_url, context)))
+    return Verified(_found(linksearch.find_link(response.text, response.url, target_url, context)))
 
 
-def _found(context: html.LinkContext | None) -> html.LinkContext:
+def _found(context: linksearch.LinkContext | None) -> linksearch.LinkContext:
     if context is None:
         raise NoLinkToTarget()
     return context
@@ -206,7 +211,7 @@ def admit(ping: Ping, site: Site) -> Admitted:
     """
     source_url = check_url(ping.source_url, "source")
     target_url = check_url(ping.target_url, "target")
-    if html.normalize_url(source_url) == html.normalize_url(target_url):
+    if weburl.normalize_url(source_url) == weburl.normalize_url(target_url):
         raise InvalidRequest("The source and the target are the same URL.")
     if ping.rate_limit and ping.source_html is None:  # self-pings are not rate limited
         limit_rate(ping.remote_ip, source_url)

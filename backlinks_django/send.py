@@ -25,7 +25,7 @@ from django.contrib.sites.models import Site
 from django.db import models
 from django.utils import timezone
 
-from backlinks_django import fetch, html, limits, registry
+from backlinks_django import fetch, html, limits, registry, text, weburl
 from backlinks_django.choices import Kind, Outcome
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import (
@@ -233,11 +233,11 @@ def source_for(obj: models.Model, registration: registry.Registration, site: Sit
 
 def links_to_ping(source: Source) -> list[str]:
     """The links of the source worth a ping: not itself, not a site's front page."""
-    own = html.normalize_url(source.url)
+    own = weburl.normalize_url(source.url)
     return [
         url
         for url in html.extract_links(source.html, source.url)
-        if html.normalize_url(url) != own and urlsplit(url).path not in ("", "/")
+        if weburl.normalize_url(url) != own and urlsplit(url).path not in ("", "/")
     ]
 
 
@@ -451,7 +451,7 @@ def _record(row: OutboundPing, result: Result, *, whatever_the_claim: bool = Fal
     row.protocol = result.protocol or row.protocol
     row.endpoint = result.endpoint or row.endpoint
     # Peers' words: no control characters.
-    row.message = html.to_single_line(result.message)[: limits.OUTBOUND_MESSAGE]
+    row.message = text.to_single_line(result.message)[: limits.OUTBOUND_MESSAGE]
     row.fault_code = result.fault_code
     row.attempts += 1
     row.sent_at = row.updated_at = now

@@ -20,7 +20,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.xmlrpc import DefusedExpatParser
 from django.contrib.sites.models import Site
 
-from backlinks_django import fetch, html, limits
+from backlinks_django import fetch, html, limits, weburl
 from backlinks_django.choices import Kind
 from backlinks_django.exceptions import (
     BacklinkError,
@@ -29,10 +29,10 @@ from backlinks_django.exceptions import (
     PeerHTTPError,
     PeerUnreachable,
 )
-from backlinks_django.html import crop
 from backlinks_django.models import Backlink
 from backlinks_django.protocols import fetch_from_peer
 from backlinks_django.receive import Ping, check_url, receive, resolve_target
+from backlinks_django.text import crop
 
 # Fault codes outside the Pingback spec, from the widely used XML-RPC
 # interoperability conventions.
@@ -148,7 +148,7 @@ def discover_server_in(response: fetch.Response) -> str | None:
         raise PeerHTTPError(response.status)
     header = response.headers.get("X-Pingback", "").strip()
     if header:
-        server = html.web_url(response.url, header)
+        server = weburl.web_url(response.url, header)
         # An unusable header (no http(s) URL) advertises nothing; the page may still.
         if server is not None:
             return server

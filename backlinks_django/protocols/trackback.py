@@ -22,8 +22,9 @@ from backlinks_django.exceptions import (
     PeerHTTPError,
     PeerRejected,
 )
-from backlinks_django.html import crop, normalize_url
 from backlinks_django.protocols import fetch_from_peer
+from backlinks_django.text import crop
+from backlinks_django.weburl import normalize_url
 
 FIELDS = ("url", "title", "excerpt", "blog_name")
 _CHARSET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,39}")
