@@ -39,10 +39,11 @@ _TAG_START = re.compile(r"<+(?=[A-Za-z/!?])")
 
 
 def parse_html(markup: str) -> BeautifulSoup | None:
-    """``markup`` as a tree, None if it has no tags: every remote page is parsed here.
+    """``markup`` as a tree, None if it has no tags: the one place remote markup becomes a tree.
 
-    bs4 with Python's html.parser, after :func:`defuse`. (The streaming pre-scan of
-    ``linksearch`` and mf2py use html.parser on defused markup too.)
+    bs4 with Python's html.parser, after :func:`defuse`. Two readers tokenize on their own,
+    with html.parser and after :func:`defuse` too: ``linksearch``'s streaming pre-scan, and
+    mf2py (``mf2.read_entry``).
     """
     if "<" not in markup:
         # Nothing to find; also keeps bs4 from warning that a bare URL "looks like a URL".
