@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from django.contrib.sites.models import Site
 from django.db import models
 
-from backlinks_django import html, limits, registry, throttle
+from backlinks_django import limits, registry, throttle, weburl
 from backlinks_django.choices import Kind
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import (
@@ -36,7 +36,7 @@ def check_url(url: object, role: str) -> str:
     url = url.strip()
     if len(url) > app_settings.MAX_URL_LENGTH:
         raise InvalidRequest(f"The {role} URL is too long.")
-    if html.has_control_chars(url):
+    if weburl.has_control_chars(url):
         raise InvalidRequest(f"The {role} URL contains control characters.")
     try:
         parts = urlsplit(url)
@@ -81,7 +81,9 @@ def limit_rate(remote_ip: str | None, source_url: str) -> None:
         if wait is not None:
             logger.info("Rate-limited pings from %s", remote_ip)
             raise RateLimited(wait)
-    domain = html.host_key(urlsplit(source_url).hostname or "")  # one key for both IDNA spellings
+    domain = weburl.host_key(
+        urlsplit(source_url).hostname or ""
+    )  # one key for both IDNA spellings
     wait = throttle.hit("source", domain, app_settings.RATE_LIMIT_PER_SOURCE_DOMAIN)
     if wait is not None:
         logger.info("Rate-limited pings from sources on %s", domain)
@@ -115,7 +117,7 @@ def admit(
     """
     source_url = check_url(source_url, "source")
     target_url = check_url(target_url, "target")
-    if html.normalize_url(source_url) == html.normalize_url(target_url):
+    if weburl.normalize_url(source_url) == weburl.normalize_url(target_url):
         raise InvalidRequest("The source and the target are the same URL.")
     if rate_limit:
         limit_rate(remote_ip, source_url)

@@ -12,12 +12,8 @@ from django.utils.dateparse import parse_datetime
 
 from backlinks_django import limits
 from backlinks_django.choices import MentionType
-from backlinks_django.html import (
-    defuse,
-    has_control_chars,
-    normalize_url,
-    to_plain_text,
-)
+from backlinks_django.html import defuse, to_plain_text
+from backlinks_django.weburl import has_control_chars, normalize_url
 
 # Properties of an h-entry naming the post it responds to, by mention type.
 _RESPONSE_PROPERTIES = {

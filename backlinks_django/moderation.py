@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from backlinks_django import limits
 from backlinks_django.choices import Status
-from backlinks_django.html import host_forms, host_key
 from backlinks_django.models import Backlink, BlockedDomain
 from backlinks_django.signals import backlink_approved, backlink_status_changed
+from backlinks_django.weburl import host_forms, host_key
 
 
 def set_status(backlinks: QuerySet[Backlink], status: Status, reason: str | None = None) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.contrib.sites.models import Site
 from django.db import IntegrityError, models, transaction
 
-from backlinks_django import html, limits, spam
+from backlinks_django import html, limits, spam, text
 from backlinks_django.admission import admit
 from backlinks_django.choices import Kind, ModerationPolicy, Status
 from backlinks_django.conf import app_settings
@@ -57,7 +57,7 @@ class Ping:
         # header values may carry control characters.
         object.__setattr__(self, "remote_ip", _ip_address(self.remote_ip))
         agent = self.user_agent if isinstance(self.user_agent, str) else ""
-        object.__setattr__(self, "user_agent", html.to_single_line(agent)[: limits.USER_AGENT])
+        object.__setattr__(self, "user_agent", text.to_single_line(agent)[: limits.USER_AGENT])
 
 
 def _ip_address(value: str | None) -> str | None:

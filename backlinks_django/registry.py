@@ -17,7 +17,7 @@ from django.views.generic.detail import SingleObjectMixin
 
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import TargetNotFound, TargetNotPingable
-from backlinks_django.html import has_control_chars
+from backlinks_django.weburl import has_control_chars
 
 Accessor = str | Callable[[Any], Any]
 

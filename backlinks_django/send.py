@@ -17,7 +17,7 @@ from django.contrib.sites.models import Site
 from django.db import models
 from django.utils import timezone
 
-from backlinks_django import delivery, fetch, html, limits, registry
+from backlinks_django import delivery, fetch, html, limits, registry, weburl
 from backlinks_django.admission import is_on_site, resolve_target
 from backlinks_django.choices import Kind, Outcome
 from backlinks_django.conf import app_settings
@@ -50,11 +50,11 @@ def source_for(obj: models.Model, registration: registry.Registration, site: Sit
 
 def links_to_ping(source: Source) -> list[str]:
     """The links of the source worth a ping: not itself, not a site's front page."""
-    own = html.normalize_url(source.url)
+    own = weburl.normalize_url(source.url)
     return [
         url
         for url in html.extract_links(source.html, source.url)
-        if html.normalize_url(url) != own and urlsplit(url).path not in ("", "/")
+        if weburl.normalize_url(url) != own and urlsplit(url).path not in ("", "/")
     ]
 
 

@@ -25,8 +25,8 @@ from django.utils.module_loading import import_string
 from backlinks_django import __version__, html
 from backlinks_django.choices import Kind
 from backlinks_django.conf import app_settings
-from backlinks_django.html import normalize_url
 from backlinks_django.models import Backlink
+from backlinks_django.weburl import normalize_url
 
 if TYPE_CHECKING:
     import httpx
@@ -161,7 +161,7 @@ def count_links(text: str) -> int:
     """Anchors with an href plus bare http(s) URLs; an anchor showing its own URL counts once."""
     if "<" not in text:
         return len(_bare_urls(text))
-    soup = html.parse(text)
+    soup = html.parse_html(text)
     if soup is None:
         # Counts every URL, inside attributes too: an over-count only on unparseable markup.
         return len(_bare_urls(text))

@@ -12,7 +12,7 @@ from typing import Literal
 
 from django.contrib.sites.models import Site
 
-from backlinks_django import fetch, html, mf2, moderation
+from backlinks_django import fetch, linksearch, mf2, moderation
 from backlinks_django.choices import Kind, Status
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import NoLinkToTarget, SourceGone, SourceNotFound
@@ -25,7 +25,7 @@ __all__ = ["Verified", "mark_removed", "reverify", "verify_source"]
 class Verified:
     """What verification found on the source page."""
 
-    context: html.LinkContext
+    context: linksearch.LinkContext
     entry: mf2.Entry | None = None
 
 
@@ -43,7 +43,7 @@ def verify_source(
     A source answering 410 Gone raises SourceGone (a SourceNotFound).
     """
     if source_html is not None:
-        return Verified(_found(html.find_link(source_html, source_url, target_url)))
+        return Verified(_found(linksearch.find_link(source_html, source_url, target_url)))
     on_behalf = f"verifying {kind} from {remote_ip or 'unknown'}"
     headers = {"User-Agent": fetch.user_agent(site.domain, on_behalf)}
     if remote_ip:
@@ -58,7 +58,7 @@ def verify_source(
         raise SourceNotFound(f"The source URL answered HTTP {response.status}.")
     context = app_settings.EXCERPT_CONTEXT
     if kind == Kind.WEBMENTION:
-        found = html.find_mention(
+        found = linksearch.find_mention(
             response.text, response.content_type, response.url, target_url, context
         )
         entry = (
@@ -67,10 +67,10 @@ def verify_source(
         return Verified(_found(found), entry)
     if not response.is_html:
         raise NoLinkToTarget("The source is not an HTML page.")
-    return Verified(_found(html.find_link(response.text, response.url, target_url, context)))
+    return Verified(_found(linksearch.find_link(response.text, response.url, target_url, context)))
 
 
-def _found(context: html.LinkContext | None) -> html.LinkContext:
+def _found(context: linksearch.LinkContext | None) -> linksearch.LinkContext:
     if context is None:
         raise NoLinkToTarget()
     return context

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from backlinks_django import html, registry
+from backlinks_django import registry, weburl
 from backlinks_django.choices import Kind
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import BacklinkError, RateLimited, TargetNotFound
@@ -41,7 +41,7 @@ def trackback_target(
     except ContentType.DoesNotExist:
         raise TargetNotFound() from None
     registration = registry.get_registration(model) if model is not None else None
-    if model is None or registration is None or html.has_control_chars(object_pk):
+    if model is None or registration is None or weburl.has_control_chars(object_pk):
         raise TargetNotFound()  # a NUL must not reach the database (PostgreSQL refuses it)
     try:
         return model._default_manager.get(pk=object_pk), registration

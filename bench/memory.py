@@ -5,7 +5,7 @@ fresh subprocess, which configures Django (tests.settings with FETCH_MAX_BYTES s
 a small page once to load everything, then measures around one call:
 
 - ``fetch``: ``fetch.fetch(url, truncate=True)``, the body read up to the limit;
-- ``verify``: ``verification.verify_source(...)``: the same fetch, then ``html.find_link``.
+- ``verify``: ``verification.verify_source(...)``: the same fetch, then ``linksearch.find_link``.
 
 RSS before is VmRSS just before the call; the peak is VmHWM after it (reset to the current RSS
 first through /proc/self/clear_refs where the kernel allows it; otherwise ru_maxrss, which the

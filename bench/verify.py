@@ -1,4 +1,4 @@
-"""Verification cost: finding the link in large source pages with ``html.find_link``.
+"""Verification cost: finding the link in large source pages with ``linksearch.find_link``.
 
 Blog-like pages (head with script and style, navigation, articles of paragraphs with inline
 links, footer) of 100 KB, 1 MB and 5 MB; the target link sits in the last paragraph (about
@@ -115,7 +115,7 @@ def main() -> None:
     import bs4
 
     from backlinks_django.defaults import DEFAULTS
-    from backlinks_django.html import find_link
+    from backlinks_django.linksearch import find_link
 
     print(
         f"Verification: find_link on blog-like pages, link in the last paragraph "

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 # The fetcher's one use of the host-name helpers: change this line if they move.
-from backlinks_django import html
+from backlinks_django import weburl
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import InvalidURL
 
@@ -97,7 +97,7 @@ def _ascii_host(hostname: str) -> tuple[str, IPAddress | None]:
         ip_literal = None
     if ip_literal is None:
         # IDNA as browsers and requests apply it (UTS #46), so "straße.de" is xn--strae-oqa.de.
-        host = html.host_key(hostname)
+        host = weburl.host_key(hostname)
         if not host.isascii():
             raise InvalidURL("The URL's host name is not valid.")
         return host, None

@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from backlinks_django import limits
 from backlinks_django.choices import Kind, MentionType, Status
-from backlinks_django.html import host_key
 from backlinks_django.models.generic import object_lookup
+from backlinks_django.weburl import host_key
 
 
 class BacklinkQuerySet(models.QuerySet["Backlink"]):

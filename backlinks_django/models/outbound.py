@@ -14,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from backlinks_django import html, limits
+from backlinks_django import limits, text
 from backlinks_django.choices import Kind, Outcome
 from backlinks_django.conf import app_settings
 from backlinks_django.models.generic import object_lookup
@@ -139,7 +139,7 @@ class OutboundPing(models.Model):
         self.protocol = result.protocol or self.protocol
         self.endpoint = result.endpoint or self.endpoint
         # Peers' words: no control characters.
-        self.message = html.to_single_line(result.message)[: limits.OUTBOUND_MESSAGE]
+        self.message = text.to_single_line(result.message)[: limits.OUTBOUND_MESSAGE]
         self.fault_code = result.fault_code
         self.attempts += 1
         self.sent_at = self.updated_at = now

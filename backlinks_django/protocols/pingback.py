@@ -15,15 +15,15 @@ from xmlrpc.client import Fault
 from defusedxml import DefusedXmlException
 from defusedxml.xmlrpc import DefusedExpatParser
 
-from backlinks_django import fetch, html, limits
+from backlinks_django import fetch, html, limits, weburl
 from backlinks_django.exceptions import (
     BacklinkError,
     PeerFault,
     PeerHTTPError,
     PeerUnreachable,
 )
-from backlinks_django.html import crop
 from backlinks_django.protocols import fetch_from_peer
+from backlinks_django.text import crop
 
 __all__ = [
     "INVALID_REQUEST",
@@ -88,7 +88,7 @@ def discover_server_in(response: fetch.Response) -> str | None:
         raise PeerHTTPError(response.status)
     header = response.headers.get("X-Pingback", "").strip()
     if header:
-        server = html.web_url(response.url, header)
+        server = weburl.web_url(response.url, header)
         # An unusable header (no http(s) URL) advertises nothing; the page may still.
         if server is not None:
             return server

@@ -23,8 +23,9 @@ from backlinks_django.exceptions import (
     PeerHTTPError,
     PeerRejected,
 )
-from backlinks_django.html import crop, normalize_url
 from backlinks_django.protocols import fetch_from_peer
+from backlinks_django.text import crop
+from backlinks_django.weburl import normalize_url
 
 __all__ = [
     "FIELDS",

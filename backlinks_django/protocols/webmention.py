@@ -13,10 +13,11 @@ from collections.abc import Iterator, Mapping
 from http import HTTPStatus
 from urllib.parse import urlencode
 
-from backlinks_django import fetch, html
+from backlinks_django import fetch, html, weburl
 from backlinks_django.exceptions import PeerHTTPError
-from backlinks_django.html import crop, to_plain_text
+from backlinks_django.html import to_plain_text
 from backlinks_django.protocols import fetch_from_peer
+from backlinks_django.text import crop
 
 __all__ = [
     "ANSWER_BYTES",
@@ -50,7 +51,7 @@ def discover_endpoint_in(response: fetch.Response) -> str | None:
         raise PeerHTTPError(response.status)
     # The header is resolved against the URL that answered (after redirects), never <base>.
     for href in _link_header_endpoints(_header_text(response.headers.get("Link", ""))):
-        endpoint = html.web_url(response.url, href)
+        endpoint = weburl.web_url(response.url, href)
         # An unusable endpoint (mailto:, a bad URL) advertises nothing; later ones may still.
         if endpoint is not None:
             return endpoint
@@ -87,7 +88,7 @@ def send(endpoint: str, source_url: str, target_url: str, *, user_agent: str) ->
         location = response.headers.get("Location", "").strip()
         if response.status not in (307, 308) or not location:
             break
-        next_endpoint = html.web_url(response.url, _header_text(location))
+        next_endpoint = weburl.web_url(response.url, _header_text(location))
         if next_endpoint is None:
             raise PeerHTTPError(response.status)  # redirected to nowhere usable
         endpoint = next_endpoint
@@ -95,7 +96,7 @@ def send(endpoint: str, source_url: str, target_url: str, *, user_agent: str) ->
         raise _http_error(response)
     description = _status_line(response.status)
     location = response.headers.get("Location", "").strip()
-    status_url = html.web_url(response.url, _header_text(location)) if location else None
+    status_url = weburl.web_url(response.url, _header_text(location)) if location else None
     if response.status == 201 and status_url:
         description = f"{description}, status at {crop(status_url, LOCATION_MAX_LENGTH)}"
     return description

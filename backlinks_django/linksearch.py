@@ -1,0 +1,221 @@
+"""Whether and where a source document links to a target: the page title and the text around it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+from bs4 import Tag
+
+from backlinks_django import html
+from backlinks_django.text import (
+    ELLIPSIS,
+    collapse_whitespace,
+    crop,
+    cut_end,
+    cut_start,
+    to_single_line,
+)
+from backlinks_django.weburl import document_base_url, link_url, normalize_url
+
+# Webmention's rule: an image or a video of the target mentions it too.
+MEDIA_LINKS = {**html.LINKS, "img": "src", "video": "src"}
+# Characters on each side of a found link that are parsed for its excerpt.
+_WINDOW = 16 * 1024
+
+
+@dataclass(frozen=True)
+class LinkContext:
+    """Where a page links to a target: the page title and the text around the link."""
+
+    title: str
+    excerpt: str
+
+
+def find_link(
+    markup: str, base_url: str, target_url: str, context: int = 100, *, media: bool = False
+) -> LinkContext | None:
+    """The first <a href> pointing at target_url, with the page title and an excerpt around it.
+
+    With ``media`` an ``<img src>`` or ``<video src>`` counts too (Webmention's rule).
+    """
+    if "<" not in markup:
+        return None
+    markup = html.defuse(markup)
+    elements = MEDIA_LINKS if media else html.LINKS
+    target = normalize_url(target_url)
+    # A streaming pass finds the link without building a tree, so a page without it
+    # (most spam) costs no tree at all; only a window around the link is parsed.
+    scanner = _LinkScanner(base_url, target, elements)
+    offset = scanner.find(markup)
+    if offset is None:
+        return None
+    start = markup.find("<", max(0, offset - _WINDOW))
+    window = markup[start : offset + _WINDOW]
+    found = _link_context(window, scanner, target, elements, context)
+    if found is None:  # the window cut the page badly: fall back to the whole page
+        found = _link_context(markup, scanner, target, elements, context)
+    return found
+
+
+def _link_context(
+    markup: str, scanner: _LinkScanner, target: str, elements: dict[str, str], context: int
+) -> LinkContext | None:
+    soup = html.parse_rendered(markup)
+    if soup is None:
+        return None
+    for anchor, url in html.linking_elements(soup, scanner.base_url, elements):
+        if normalize_url(url) == target:
+            title = scanner.title or html.document_title(soup)
+            html.drop(soup, "title")
+            return LinkContext(title=title, excerpt=_excerpt(anchor, max(context, 0)))
+    return None
+
+
+class _Found(Exception):
+    """Stops the scanner at the first matching link."""
+
+
+class _LinkScanner(HTMLParser):
+    """One pass over a page, no tree: its base URL, its title, where the target is linked."""
+
+    def __init__(self, base_url: str, target: str, elements: dict[str, str]) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base_url = base_url
+        self.title = ""
+        self._target = target
+        self._elements = elements
+        self._base_seen = False
+        self._hidden = 0  # inside <noscript> or <template> (script and style are CDATA)
+        self._foreign = 0  # inside <svg> or <math>, whose <title> is a tooltip
+        self._title_parts: list[str] | None = None
+
+    def find(self, markup: str) -> int | None:
+        """The offset in ``markup`` of the first element linking to the target, or None."""
+        try:
+            self.feed(markup)
+            self.close()
+        except _Found:
+            line, column = self.getpos()
+            offset = 0
+            for _ in range(line - 1):
+                offset = markup.index("\n", offset) + 1
+            return offset + column
+        except (AssertionError, ValueError):  # malformed markup the stdlib parser gives up on
+            return None
+        return None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("noscript", "template"):
+            self._hidden += 1
+        elif tag in ("svg", "math"):
+            self._foreign += 1
+        if self._hidden:
+            return
+        if tag == "title" and not self._foreign and not self.title:
+            self._title_parts = []
+        values = dict(reversed(attrs))  # the first of duplicated attributes wins
+        if tag == "base" and not self._base_seen and "href" in values:
+            self._base_seen = True
+            self.base_url = document_base_url(self.base_url, values["href"])
+        attribute = self._elements.get(tag)
+        href = values.get(attribute) if attribute else None
+        if href and (url := link_url(self.base_url, href)) and normalize_url(url) == self._target:
+            raise _Found
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("noscript", "template") and self._hidden:
+            self._hidden -= 1
+        elif tag in ("svg", "math") and self._foreign:
+            self._foreign -= 1
+        elif tag == "title" and self._title_parts is not None:
+            self.title = html.title_text("".join(self._title_parts))
+            self._title_parts = None
+
+    def handle_data(self, data: str) -> None:
+        if self._title_parts is not None:
+            self._title_parts.append(data)
+
+
+def find_mention(
+    document: str, content_type: str, base_url: str, target_url: str, context: int = 100
+) -> LinkContext | None:
+    """Webmention verification: does the document, by its media type, mention target_url?
+
+    HTML: an ``a href``, ``img src`` or ``video src``; JSON: a string value equal to
+    the target; plain text: the target's text. Other types never mention anything.
+    """
+    if content_type in ("text/html", "application/xhtml+xml"):
+        return find_link(document, base_url, target_url, context, media=True)
+    if content_type == "application/json" or content_type.endswith("+json"):
+        try:
+            data = json.loads(document)
+        except (ValueError, RecursionError):
+            return None
+        return LinkContext(title="", excerpt="") if _json_has(data, target_url) else None
+    if content_type == "text/plain":
+        position = document.find(target_url)
+        if position < 0:
+            return None
+        start, end = max(0, position - context), position + len(target_url) + context
+        return LinkContext(title="", excerpt=html.to_plain_text(document[start:end]))
+    return None
+
+
+def _json_has(data: object, value: str) -> bool:
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if item == value:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _excerpt(anchor: Tag, context: int) -> str:
+    """The link's text with up to `context` characters of its block's text on either side."""
+    block = next((p for p in anchor.parents if p.name in html.TEXT_BLOCKS), None)
+    root = block if block is not None else _root(anchor)
+    inside = {id(node) for node in anchor.descendants}
+    before: list[str] = []
+    link: list[str] = []
+    after: list[str] = []
+    part = before
+    for node, text in html.text_nodes(root):
+        if node is anchor or id(node) in inside:
+            part = link
+        elif part is link:
+            part = after
+        part.append(text)
+    _lead_b, text_b, trail_b = _edges("".join(before))
+    lead_l, text_l, trail_l = _edges("".join(link))
+    lead_a, text_a, _trail_a = _edges("".join(after))
+    cropped_before = text_b
+    if len(text_b) > context:
+        cropped_before = ELLIPSIS + cut_start(text_b, context)
+    cropped_after = text_a
+    if len(text_a) > context:
+        cropped_after = cut_end(text_a, context) + ELLIPSIS
+    # Link text can be a whole paragraph; bound it too so the excerpt's length stays bounded.
+    cropped_link = crop(text_l, max(2 * context, 1))
+    pieces = (cropped_before, trail_b, lead_l, cropped_link, trail_l, lead_a, cropped_after)
+    return to_single_line("".join(pieces))
+
+
+def _root(node: Tag) -> Tag:
+    while node.parent is not None:
+        node = node.parent
+    return node
+
+
+def _edges(text: str) -> tuple[str, str, str]:
+    """Collapsed text as (leading space, words, trailing space), so joins keep word gaps."""
+    text = collapse_whitespace(text)
+    core = text.strip()
+    lead = " " if text[:1] == " " else ""
+    trail = " " if text[-1:] == " " and core else ""
+    return lead, core, trail
