@@ -1,3 +1,5 @@
+"""The app's AppConfig: connects the signal receivers and registers the system checks."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

@@ -31,6 +31,7 @@ from backlinks_django.exceptions import (
     PeerUnreachable,
 )
 from backlinks_django.protocols import fetch_from_peer, pingback, trackback, webmention
+from backlinks_django.results import Result
 
 logger = logging.getLogger(__name__)
 
@@ -57,19 +58,6 @@ class Job:
 
     target_url: str
     trackback_url: str = ""
-
-
-@dataclass
-class Result:
-    """What one delivery gave; ``retry`` and ``flood`` say when to try again, if at all."""
-
-    outcome: Outcome
-    protocol: str = ""
-    endpoint: str = ""
-    message: str = ""
-    fault_code: int | None = None
-    retry: bool = False
-    flood: bool = False
 
 
 @dataclass

@@ -21,10 +21,11 @@ from backlinks_django import delivery, fetch, html, limits, registry, weburl
 from backlinks_django.admission import is_on_site, resolve_target
 from backlinks_django.choices import Kind, Outcome
 from backlinks_django.conf import app_settings
-from backlinks_django.delivery import Job, Result, Source
+from backlinks_django.delivery import Job, Source
 from backlinks_django.exceptions import AlreadyRegistered, BacklinkError
 from backlinks_django.models import Claim, OutboundPing, SiteSettings
 from backlinks_django.pipeline import Ping, receive
+from backlinks_django.results import Result
 
 logger = logging.getLogger(__name__)
 

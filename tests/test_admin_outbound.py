@@ -10,8 +10,8 @@ from django.utils import timezone
 from backlinks_django import send
 from backlinks_django.admin import TrackbackFormSet
 from backlinks_django.choices import Kind, Outcome
-from backlinks_django.delivery import Result
 from backlinks_django.models import OutboundPing
+from backlinks_django.results import Result
 from tests.conftest import post_trackback_inline
 from tests.helpers import LOOPBACK, Peer, dummy_tasks, entry, links, messages_of, outbound_row
 

@@ -17,7 +17,6 @@ from backlinks_django.choices import Kind, Outcome
 from backlinks_django.delivery import (
     HostGate,
     Job,
-    Result,
     Source,
     deliver_all,
     deliver_remote,
@@ -32,6 +31,7 @@ from backlinks_django.exceptions import (
     PeerTimeout,
     PeerUnreachable,
 )
+from backlinks_django.results import Result
 from tests.helpers import LOOPBACK, Peer, local_server
 
 SOURCE = Source(

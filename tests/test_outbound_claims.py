@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from backlinks_django.choices import Kind, Outcome
-from backlinks_django.delivery import Result
 from backlinks_django.models import OutboundPing
+from backlinks_django.results import Result
 from tests.helpers import entry, outbound_row
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from backlinks_django import send
 from backlinks_django.choices import Outcome
-from backlinks_django.delivery import Result
 from backlinks_django.models import OutboundPing
 from backlinks_django.protocols import webmention
+from backlinks_django.results import Result
 from tests.helpers import (
     LOOPBACK,
     Peer,

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from backlinks_django import delivery, send, tasks
 from backlinks_django.choices import Outcome
-from backlinks_django.delivery import Result
 from backlinks_django.models import OutboundPing
+from backlinks_django.results import Result
 from backlinks_django.signals import backlink_received
 from tests.helpers import (
     LOOPBACK,

@@ -20,7 +20,7 @@ from backlinks_django.conf import app_settings
 from backlinks_django.models.generic import object_lookup
 
 if TYPE_CHECKING:
-    from backlinks_django.delivery import Result
+    from backlinks_django.results import Result
 
 logger = logging.getLogger(__name__)
 
