@@ -1,0 +1,284 @@
+"""Fixtures of the Webmention interop suite: our example site and the peers this project did not write.
+
+Everything runs as real processes on 127.0.0.1, started once per test session (the fixtures
+keep them on ``config.stash``, so both test modules share them without a conftest):
+
+- our site: the example project (tests/e2e/sites.py's ``DemoSite``), its web server and one
+  ``db_worker``, so receiving verifies and sending delivers in a task as in production;
+- ``flask_peer``: a site built on the ``webmentions`` library (tests/interop/webmention_flask_peer.py);
+- ``django_peer``: a Django site whose receiver is ``django-webmention``
+  (tests/interop/webmention_django_peer.py);
+- ``remy_cli``: the ``webmention`` command of npm's ``@remy/webmention``, installed by
+  scripts/install-webmention-peers into .venv-test/webmention-peers.
+
+Test modules import the fixtures they use (``from ... import flask_peer  # noqa: F401``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import django
+import pytest
+
+from tests.e2e.sites import REPOSITORY, DemoSite, Processes, free_ports, web_server_command
+
+T = TypeVar("T")
+
+# Seconds to wait for a worker to deliver or verify a Webmention.
+POLL_TIMEOUT = 30.0
+WORKER_INTERVAL = "0.2"
+PEERS_DIR = REPOSITORY / ".venv-test" / "webmention-peers"
+REMY_BIN = PEERS_DIR / "node_modules" / ".bin" / "webmention"
+INSTALL_SCRIPT = REPOSITORY / "scripts" / "install-webmention-peers"
+
+_EXAMPLE = ["django_tasks_db"] + (["django_tasks"] if django.VERSION < (6,) else [])
+_INTEROP = ["webmentions", "flask", "sqlalchemy", "webmention"]
+
+
+def missing(modules: list[str]) -> list[str]:
+    """The modules of ``modules`` that cannot be imported here."""
+    return [name for name in modules if importlib.util.find_spec(name) is None]
+
+
+def requires_python_peers() -> pytest.MarkDecorator:
+    """Skip unless the example project's and the Python peers' packages are installed."""
+    absent = missing(_EXAMPLE + _INTEROP)
+    return pytest.mark.skipif(
+        bool(absent),
+        reason=f"not installed: {', '.join(absent)}: pip install -e '.[example,interop]'"
+        + (" (and '.[django52]' on Django 5.2)" if django.VERSION < (6,) else ""),
+    )
+
+
+@dataclass
+class World:
+    """The running sites: ours, the two Python peers, their processes and scratch space."""
+
+    ours: DemoSite
+    flask_peer: DemoSite
+    django_peer: DemoSite
+    processes: Processes
+    pages: Path  # the Flask peer's posts, one HTML file per /posts/<name>
+    tmp: Path
+
+
+_world_key = pytest.StashKey[World]()
+
+
+def _start_world(tmp: Path) -> World:
+    port_ours, port_flask, port_django = free_ports(3)
+    pages = tmp / "flask-peer-pages"
+    pages.mkdir()
+    ours = DemoSite("ours", port_ours, tmp / "ours.sqlite3")
+    flask_peer = DemoSite(
+        "flask-peer",
+        port_flask,
+        tmp / "flask-peer.sqlite3",
+        {"WM_PEER_DB": str(tmp / "flask-peer.sqlite3"), "WM_PEER_PAGES": str(pages)},
+    )
+    django_peer = DemoSite(
+        "django-peer",
+        port_django,
+        tmp / "django-peer.sqlite3",
+        {
+            "DJANGO_SETTINGS_MODULE": "tests.interop.webmention_django_peer",
+            "WM_PEER_DB": str(tmp / "django-peer.sqlite3"),
+        },
+    )
+    processes = Processes(tmp)
+    world = World(ours, flask_peer, django_peer, processes, pages, tmp)
+
+    def set_up_ours() -> None:
+        ours.manage("migrate", "--noinput", "--verbosity", "0")
+        ours.manage("demo_setup", "--domain", f"127.0.0.1:{port_ours}", "--name", "Our site")
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            done = [
+                pool.submit(set_up_ours),
+                pool.submit(django_peer.manage, "migrate", "--noinput", "--verbosity", "0"),
+            ]
+            for future in done:
+                future.result()
+        python = sys.executable
+        processes.start("ours web", ours, web_server_command(port_ours))
+        processes.start(
+            "ours worker",
+            ours,
+            [python, "manage.py", "db_worker", "--no-reload", "--interval", WORKER_INTERVAL],
+        )
+        processes.start(
+            "flask peer",
+            flask_peer,
+            [python, "-m", "tests.interop.webmention_flask_peer", str(port_flask)],
+        )
+        processes.start(
+            "django peer",
+            django_peer,
+            [python, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port_django}"],
+        )
+        for site in (ours, flask_peer, django_peer):
+            processes.wait_until_serving(site)
+    except BaseException:
+        print(processes.logs())
+        processes.stop()
+        raise
+    return world
+
+
+@pytest.fixture(name="world")
+def world_fixture(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> World:
+    """All the sites, started on first use and stopped at the end of the session."""
+    config = request.config
+    world = config.stash.get(_world_key, None)
+    if world is None:
+        world = _start_world(tmp_path_factory.mktemp("interop-wm"))
+        config.stash[_world_key] = world
+        config.add_cleanup(world.processes.stop)
+    return world
+
+
+@pytest.fixture(name="logs_on_failure", autouse=False)
+def logs_on_failure_fixture(request: pytest.FixtureRequest, world: World) -> Iterator[None]:
+    """Print every process's log under a failed test ("Captured stdout teardown")."""
+    failed_before = request.session.testsfailed
+    yield
+    if request.session.testsfailed > failed_before:
+        print(world.processes.logs())
+
+
+_remy_key = pytest.StashKey[Path | str]()
+
+
+def _install_remy() -> Path | str:
+    """The CLI's path, installing it if needed; or why it cannot be had."""
+    if REMY_BIN.exists():
+        return REMY_BIN
+    if shutil.which("npm") is None:
+        return "npm is not installed (Debian: apt-get install nodejs npm)"
+    done = subprocess.run(
+        [str(INSTALL_SCRIPT)], capture_output=True, text=True, timeout=300, check=False
+    )
+    if done.returncode != 0 or not REMY_BIN.exists():
+        return f"{INSTALL_SCRIPT.name} failed:\n{done.stdout}{done.stderr}"
+    return REMY_BIN
+
+
+@pytest.fixture(name="remy_cli")
+def remy_cli_fixture(request: pytest.FixtureRequest) -> Path:
+    """npm's ``@remy/webmention`` command, installed on first use (skips if it cannot be)."""
+    found = request.config.stash.get(_remy_key, None)
+    if found is None:
+        found = _install_remy()
+        request.config.stash[_remy_key] = found
+    if isinstance(found, str):
+        pytest.skip(f"@remy/webmention is not available: {found}")
+    return found
+
+
+def wait_for(check: Callable[[], T], timeout: float = POLL_TIMEOUT) -> T:
+    """Call ``check`` until it returns something truthy or ``timeout`` passes; return that."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def h_entry(url: str, name: str, body: str, *, author: str = "Peer Author") -> str:
+    """An HTML page holding one h-entry: its name, an author h-card, ``body`` as content."""
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{name} | Peer</title>'
+        f'<link rel="canonical" href="{url}"></head><body>'
+        f'<article class="h-entry"><h1 class="p-name">{name}</h1>'
+        f'<a class="u-url" href="{url}">permalink</a>'
+        f'<p class="p-author h-card">{author}</p>'
+        f'<div class="e-content">{body}</div></article></body></html>'
+    )
+
+
+def add_entries(site: DemoSite, entries: list[dict[str, str]]) -> None:
+    """Publish entries (slug, title, body) on our site without sending anything yet.
+
+    ``bulk_create`` sends no post_save, so nothing goes out until :func:`save_and_send`.
+    """
+    site.shell(
+        """
+        from django.utils import timezone
+        from blog.models import Entry
+
+        Entry.objects.bulk_create(
+            [Entry(**e, published_at=timezone.now(), pings_open=True) for e in params["entries"]]
+        )
+        """,
+        entries=entries,
+    )
+
+
+def save_and_send(
+    site: DemoSite, slug: str, targets: list[str], body: str | None = None
+) -> list[dict[str, Any]]:
+    """Save the entry (with a new ``body``); once its worker has sent to every one of
+    ``targets``, the outbound rows of those targets."""
+    return site.shell(  # type: ignore[no-any-return]
+        """
+        from django.utils import timezone
+        from backlinks_django.models import OutboundPing
+        from blog.models import Entry
+
+        entry = Entry.objects.get(slug=params["slug"])
+        if params["body"] is not None:
+            entry.body = params["body"]
+        started = timezone.now()
+        entry.save()
+        rows = OutboundPing.objects.for_object(entry).filter(target_url__in=params["targets"])
+        wait_until(
+            lambda: rows.filter(sent_at__gte=started).count() == len(params["targets"]),
+            timeout=params["poll_timeout"],
+        )
+        result = list(
+            rows.order_by("target_url").values("target_url", "outcome", "protocol", "endpoint")
+        )
+        """,
+        slug=slug,
+        targets=targets,
+        body=body,
+        poll_timeout=POLL_TIMEOUT,
+    )
+
+
+def backlinks_from(site: DemoSite, source: str, *, settled: bool = True) -> list[dict[str, Any]]:
+    """Our site's backlinks from ``source``, once its worker has verified every request."""
+    return site.shell(  # type: ignore[no-any-return]
+        """
+        from backlinks_django.models import Backlink, WebmentionRequest
+
+        requests = WebmentionRequest.objects.filter(source_url=params["source"])
+        wait_until(
+            lambda: requests.exists() and not requests.filter(state="queued").exists(),
+            timeout=params["poll_timeout"] if params["settled"] else 0,
+        )
+        result = list(
+            Backlink.objects.filter(source_url=params["source"]).values(
+                "kind", "status", "target_url", "title", "mention_type", "author_name", "excerpt"
+            )
+        )
+        """,
+        source=source,
+        settled=settled,
+        poll_timeout=POLL_TIMEOUT,
+    )
