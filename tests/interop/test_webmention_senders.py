@@ -17,10 +17,10 @@ import pytest
 from tests.e2e.sites import DemoSite, http
 from tests.interop.webmention_peers import (
     World,
-    add_entries,
     backlinks_from,
     h_entry,
     logs_on_failure_fixture,  # noqa: F401
+    publish,
     remy_cli_fixture,  # noqa: F401
     requires_python_peers,
     world_fixture,  # noqa: F401
@@ -35,7 +35,7 @@ pytestmark = [
 
 def our_entry(world: World, slug: str, title: str) -> str:
     """Publish an entry on our site; its URL."""
-    add_entries(world.ours, [{"slug": slug, "title": title, "body": "<p>Mention me.</p>"}])
+    publish(world.ours, slug, title, "<p>Mention me.</p>")
     return world.ours.url(f"/entries/{slug}/")
 
 

@@ -1,17 +1,19 @@
-"""Fixtures of the Webmention interop suite: our example site and the peers this project did not write.
+"""Fixtures of the Webmention interop suite: our example site and peers this project did not write.
 
-Everything runs as real processes on 127.0.0.1, started once per test session (the fixtures
-keep them on ``config.stash``, so both test modules share them without a conftest):
+Everything runs as real processes on 127.0.0.1, started on first use and kept for the whole
+test session (on ``config.stash``, so both test modules share them without a conftest):
 
-- our site: the example project (tests/e2e/sites.py's ``DemoSite``), its web server and one
-  ``db_worker``, so receiving verifies and sending delivers in a task as in production;
-- ``flask_peer``: a site built on the ``webmentions`` library (tests/interop/webmention_flask_peer.py);
-- ``django_peer``: a Django site whose receiver is ``django-webmention``
+- ``world.ours``: the example project (tests/e2e/sites.py's ``DemoSite``) with its web server
+  and one ``db_worker``, so that receiving verifies and sending delivers in tasks;
+- ``world.flask_peer``: a site built on the ``webmentions`` library
+  (tests/interop/webmention_flask_peer.py);
+- ``world.django_peer``: a Django site whose receiver is the ``django-webmention`` app
   (tests/interop/webmention_django_peer.py);
 - ``remy_cli``: the ``webmention`` command of npm's ``@remy/webmention``, installed by
   scripts/install-webmention-peers into .venv-test/webmention-peers.
 
-Test modules import the fixtures they use (``from ... import flask_peer  # noqa: F401``).
+Test modules import the fixtures they use (``from ... import world_fixture  # noqa: F401``);
+the helpers below act on our site through ``manage.py shell``, as tests/e2e does.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -68,7 +71,6 @@ class World:
     django_peer: DemoSite
     processes: Processes
     pages: Path  # the Flask peer's posts, one HTML file per /posts/<name>
-    tmp: Path
 
 
 _world_key = pytest.StashKey[World]()
@@ -78,7 +80,8 @@ def _start_world(tmp: Path) -> World:
     port_ours, port_flask, port_django = free_ports(3)
     pages = tmp / "flask-peer-pages"
     pages.mkdir()
-    ours = DemoSite("ours", port_ours, tmp / "ours.sqlite3")
+    # SQLite whatever BACKLINKS_TEST_DB says: this suite is about the peers, not databases.
+    ours = DemoSite("ours", port_ours, tmp / "ours.sqlite3", {"BACKLINKS_TEST_DB": ""})
     flask_peer = DemoSite(
         "flask-peer",
         port_flask,
@@ -95,7 +98,7 @@ def _start_world(tmp: Path) -> World:
         },
     )
     processes = Processes(tmp)
-    world = World(ours, flask_peer, django_peer, processes, pages, tmp)
+    world = World(ours, flask_peer, django_peer, processes, pages)
 
     def set_up_ours() -> None:
         ours.manage("migrate", "--noinput", "--verbosity", "0")
@@ -162,11 +165,10 @@ _remy_key = pytest.StashKey[Path | str]()
 
 
 def _install_remy() -> Path | str:
-    """The CLI's path, installing it if needed; or why it cannot be had."""
-    if REMY_BIN.exists():
-        return REMY_BIN
+    """The CLI's path once the install script has run (it does nothing when up to date),
+    or why it cannot be had."""
     if shutil.which("npm") is None:
-        return "npm is not installed (Debian: apt-get install nodejs npm)"
+        return "npm is not installed (Node.js 18+ with npm; CI's machines have Node 20)"
     done = subprocess.run(
         [str(INSTALL_SCRIPT)], capture_output=True, text=True, timeout=300, check=False
     )
@@ -189,8 +191,6 @@ def remy_cli_fixture(request: pytest.FixtureRequest) -> Path:
 
 def wait_for(check: Callable[[], T], timeout: float = POLL_TIMEOUT) -> T:
     """Call ``check`` until it returns something truthy or ``timeout`` passes; return that."""
-    import time
-
     deadline = time.monotonic() + timeout
     while True:
         value = check()
@@ -211,40 +211,42 @@ def h_entry(url: str, name: str, body: str, *, author: str = "Peer Author") -> s
     )
 
 
-def add_entries(site: DemoSite, entries: list[dict[str, str]]) -> None:
-    """Publish entries (slug, title, body) on our site without sending anything yet.
-
-    ``bulk_create`` sends no post_save, so nothing goes out until :func:`save_and_send`.
-    """
-    site.shell(
-        """
-        from django.utils import timezone
-        from blog.models import Entry
-
-        Entry.objects.bulk_create(
-            [Entry(**e, published_at=timezone.now(), pings_open=True) for e in params["entries"]]
-        )
-        """,
-        entries=entries,
-    )
+def publish(
+    site: DemoSite, slug: str, title: str, body: str, targets: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Publish an entry on our site; once its worker has sent to every one of ``targets``,
+    the outbound rows of those targets."""
+    return _save_and_wait(site, slug, targets or [], {"title": title, "body": body})
 
 
 def save_and_send(
-    site: DemoSite, slug: str, targets: list[str], body: str | None = None
+    site: DemoSite, slug: str, targets: list[str], body: str, *, timeout: float = POLL_TIMEOUT
 ) -> list[dict[str, Any]]:
-    """Save the entry (with a new ``body``); once its worker has sent to every one of
-    ``targets``, the outbound rows of those targets."""
+    """Save an entry with a new ``body``; as :func:`publish`, waiting at most ``timeout``."""
+    return _save_and_wait(site, slug, targets, {"body": body}, timeout)
+
+
+def _save_and_wait(
+    site: DemoSite,
+    slug: str,
+    targets: list[str],
+    fields: dict[str, str],
+    timeout: float = POLL_TIMEOUT,
+) -> list[dict[str, Any]]:
+    # One shell for both steps: each costs a Django start-up.
     return site.shell(  # type: ignore[no-any-return]
         """
         from django.utils import timezone
         from backlinks_django.models import OutboundPing
         from blog.models import Entry
 
-        entry = Entry.objects.get(slug=params["slug"])
-        if params["body"] is not None:
-            entry.body = params["body"]
         started = timezone.now()
-        entry.save()
+        entry, _ = Entry.objects.get_or_create(
+            slug=params["slug"], defaults={"published_at": started, "pings_open": True}
+        )
+        for name, value in params["fields"].items():
+            setattr(entry, name, value)
+        entry.save()  # queues the sending task at once (autocommit: on_commit runs now)
         rows = OutboundPing.objects.for_object(entry).filter(target_url__in=params["targets"])
         wait_until(
             lambda: rows.filter(sent_at__gte=started).count() == len(params["targets"]),
@@ -256,8 +258,8 @@ def save_and_send(
         """,
         slug=slug,
         targets=targets,
-        body=body,
-        poll_timeout=POLL_TIMEOUT,
+        fields=fields,
+        poll_timeout=timeout,
     )
 
 
