@@ -178,7 +178,7 @@ def test_django_webmention_hears_of_our_link_again_once_we_restore_it(world: Wor
     assert django_peer_rows(world, source) == [(target, True, False, False)]
 
     # Sending takes a second or two here: the bound only keeps the expected failure short.
-    sent = save_and_send(world.ours, slug, [target], body=body, timeout=15)
+    sent = save_and_send(world.ours, slug, [target], body=body, timeout=10)
 
     assert [(row["outcome"], row["protocol"]) for row in sent] == [("success", "webmention")]
     assert django_peer_rows(world, source) == [(target, True, True, False)]
