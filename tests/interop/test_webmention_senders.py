@@ -50,7 +50,9 @@ def peer_post(world: World, name: str, title: str, body: str) -> tuple[str, Path
 def publish_on_flask_peer(world: World, source: str) -> list[str]:
     """Have the peer's ``webmentions`` sender process ``source``; the targets it records."""
     with http() as session:
-        session.post(world.flask_peer.url("/_send"), data={"source": source}, timeout=60)
+        session.post(
+            world.flask_peer.url("/_send"), data={"source": source}, timeout=60
+        ).raise_for_status()
         sent = session.get(
             world.flask_peer.url("/webmentions"),
             params={"resource": source, "direction": "out"},
