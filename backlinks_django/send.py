@@ -77,9 +77,11 @@ def record_links(obj: models.Model, source: Source, site: Site, *, force: bool =
     )
     rows = OutboundPing.objects.for_object(obj)
     if not force:
-        # Webmention receivers update (or remove) what they hold when told again,
-        # so every save re-sends to old and new Webmention targets.
-        rows = rows.due() | rows.filter(protocol=Kind.WEBMENTION, outcome=Outcome.SUCCESS)
+        # Webmention receivers update (or remove) what they hold when told again, so every
+        # save re-sends to old and new Webmention targets: also to those whose last answer
+        # was a refusal (a receiver may answer 400 to a notice that the link is gone, and
+        # must still hear that it came back). Rows waiting for a retry are already due.
+        rows = rows.due() | rows.filter(protocol=Kind.WEBMENTION, next_attempt_at__isnull=True)
     return rows.claim(app_settings.SEND_DEADLINE + delivery.DEADLINE_GRACE + CLAIM_MARGIN)
 
 

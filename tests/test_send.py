@@ -143,6 +143,22 @@ def test_update_resends_webmentions_to_old_and_new_targets_but_not_pingbacks(htt
     assert len(pings.calls) == 1
 
 
+@override_settings(BACKLINKS=LOOPBACK)
+def test_a_webmention_target_that_refused_the_last_notice_hears_of_the_next_save(httpserver, site):
+    # Receivers may answer 400 to the notice that a link is gone; when the link comes back,
+    # the receiver must still be told (a refusal is not a reason to stop telling it news).
+    mentions = Peer(httpserver, discovery="webmention")
+    target = mentions.page("/post")
+    article = entry("mine", links(target))
+    send.send_object(article)
+    OutboundPing.objects.update(outcome=Outcome.HTTP_ERROR, message="HTTP 400")
+
+    send.send_object(article)
+
+    assert [t for _, t in mentions.webmentions] == [target, target]
+    assert OutboundPing.objects.get().outcome == Outcome.SUCCESS
+
+
 # --- self-pings ----------------------------------------------------------------------------
 
 

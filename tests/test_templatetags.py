@@ -11,7 +11,7 @@ import pytest
 from django.template import Context, Template
 from django.test import RequestFactory
 
-from backlinks_django.models import Status
+from backlinks_django.models import SiteSettings, Status
 
 pytestmark = pytest.mark.django_db
 
@@ -112,6 +112,44 @@ def test_x_pingback_header_on_registered_pages_only(client, article, site):
     assert "X-Pingback" not in client.get(other.get_absolute_url())
     assert "X-Pingback" not in client.get("/articles/missing/")
     assert "X-Pingback" not in client.get("/articles/")
+
+
+@pytest.mark.parametrize(
+    ("switch", "absent", "present"),
+    [
+        ("receive_pingbacks", "X-Pingback", "Link"),
+        ("receive_webmentions", "Link", "X-Pingback"),
+    ],
+)
+def test_a_protocol_the_site_refuses_is_not_advertised_in_headers(
+    client, article, site, switch, absent, present
+):
+    # A sender stops at the first endpoint it finds: advertising a refused one would keep it
+    # from the protocol the site does accept.
+    SiteSettings.objects.create(site=site, **{switch: False})
+
+    response = client.get(article.get_absolute_url())
+
+    assert absent not in response
+    assert present in response
+
+
+@pytest.mark.parametrize(
+    ("switch", "tag"),
+    [
+        ("receive_pingbacks", "{% pingback_link %}"),
+        ("receive_webmentions", "{% webmention_link %}"),
+        ("receive_trackbacks", "{% trackback_rdf article %}"),
+    ],
+)
+def test_a_protocol_the_site_refuses_is_not_advertised_by_its_tag(rf, article, site, switch, tag):
+    template = Template("{% load backlinks %}" + tag)
+    context = Context({"request": rf.get("/"), "article": article})
+    assert template.render(context).strip()
+
+    SiteSettings.objects.create(site=site, **{switch: False})
+
+    assert template.render(context).strip() == ""
 
 
 # Loads the tag library in a fresh interpreter whose apps are ready, and prints what it imported.

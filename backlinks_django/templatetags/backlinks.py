@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.contrib.sites.models import Site
 from django.db import models
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -12,7 +13,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from backlinks_django import registry
-from backlinks_django.models import Backlink
+from backlinks_django.choices import Kind
+from backlinks_django.models import Backlink, SiteSettings
 
 register = template.Library()
 
@@ -29,18 +31,31 @@ def backlink_count(obj: models.Model) -> int:
     return Backlink.objects.for_object(obj).approved().count()
 
 
-def _absolute(context: template.Context, path: str) -> str:
+def _request(context: template.Context) -> Any:
     request = context.get("request")
     if request is None:
         raise template.TemplateSyntaxError(
             "backlinks tags need the 'request' context processor for absolute URLs."
         )
-    return str(request.build_absolute_uri(path))
+    return request
+
+
+def _absolute(context: template.Context, path: str) -> str:
+    return str(_request(context).build_absolute_uri(path))
+
+
+def _receives(context: template.Context, kind: str) -> bool:
+    """Whether the site receives ``kind``: a refused endpoint is not advertised."""
+    return SiteSettings.objects.for_site(Site.objects.get_current(_request(context))).receives(
+        kind
+    )
 
 
 @register.simple_tag(takes_context=True)
 def pingback_link(context: template.Context) -> SafeString:
     """``{% pingback_link %}``: ``<link rel="pingback" href="...">`` for the page head."""
+    if not _receives(context, Kind.PINGBACK):
+        return SafeString("")
     return SafeString(
         render_to_string(
             "backlinks_django/pingback_link.html",
@@ -52,6 +67,8 @@ def pingback_link(context: template.Context) -> SafeString:
 @register.simple_tag(takes_context=True)
 def webmention_link(context: template.Context) -> SafeString:
     """``{% webmention_link %}``: ``<link rel="webmention" href="...">`` for the page head."""
+    if not _receives(context, Kind.WEBMENTION):
+        return SafeString("")
     href = _absolute(context, reverse("backlinks_django:webmention"))
     return format_html('<link rel="webmention" href="{}">', href)
 
@@ -66,7 +83,7 @@ def trackback_url(context: template.Context, obj: models.Model) -> str:
 def trackback_rdf(context: template.Context, obj: models.Model) -> SafeString:
     """``{% trackback_rdf entry %}``: the TrackBack autodiscovery RDF, inside an HTML comment."""
     registration = registry.get_registration(obj)
-    if registration is None:
+    if registration is None or not _receives(context, Kind.TRACKBACK):
         return SafeString("")
     rdf_context: dict[str, Any] = {
         "permalink": _absolute(context, registration.get_url(obj)),

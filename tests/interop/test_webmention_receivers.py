@@ -163,12 +163,6 @@ def test_django_webmention_marks_our_mention_stale_once_our_entry_no_longer_link
     assert django_peer_rows(world, source) == [(target, True, False, False)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="send.record_links re-sends only Webmention rows whose last outcome is success: "
-    "after a receiver answered the removal notice with 400, the row is http_error and the "
-    "link, once back, is never sent again",
-)
 def test_django_webmention_hears_of_our_link_again_once_we_restore_it(world: World) -> None:
     target = world.django_peer.url("/posts/link-element")
     slug = "relinking-django-webmention"

@@ -157,12 +157,6 @@ def test_remy_cli_sends_a_pingback_first_when_our_page_advertises_one(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PingbackHeaderMiddleware sends X-Pingback although the site refuses pingbacks "
-    "(SiteSettings.receive_pingbacks off), so @remy/webmention pings it and gets fault 33 "
-    "instead of sending the Webmention the site takes",
-)
 def test_remy_cli_sends_a_webmention_when_our_site_takes_no_pingbacks(
     world: World, remy_cli: Path
 ) -> None:
