@@ -17,7 +17,7 @@ from backlinks_django.text import (
     cut_start,
     to_single_line,
 )
-from backlinks_django.weburl import document_base_url, link_url, normalize_url
+from backlinks_django.weburl import document_base_url, link_url, same_page_key
 
 # Webmention's rule: an image or a video of the target mentions it too.
 MEDIA_LINKS = {**html.LINKS, "img": "src", "video": "src"}
@@ -44,7 +44,8 @@ def find_link(
         return None
     markup = html.defuse(markup)
     elements = MEDIA_LINKS if media else html.LINKS
-    target = normalize_url(target_url)
+    # The target is one of our pages: its http/https and trailing-slash twins count too.
+    target = same_page_key(target_url)
     # A streaming pass finds the link without building a tree, so a page without it
     # (most spam) costs no tree at all; only a window around the link is parsed.
     scanner = _LinkScanner(base_url, target, elements)
@@ -66,7 +67,7 @@ def _link_context(
     if soup is None:
         return None
     for anchor, url in html.linking_elements(soup, scanner.base_url, elements):
-        if normalize_url(url) == target:
+        if same_page_key(url) == target:
             title = scanner.title or html.document_title(soup)
             html.drop(soup, "title")
             return LinkContext(title=title, excerpt=_excerpt(anchor, max(context, 0)))
@@ -121,7 +122,7 @@ class _LinkScanner(HTMLParser):
             self.base_url = document_base_url(self.base_url, values["href"])
         attribute = self._elements.get(tag)
         href = values.get(attribute) if attribute else None
-        if href and (url := link_url(self.base_url, href)) and normalize_url(url) == self._target:
+        if href and (url := link_url(self.base_url, href)) and same_page_key(url) == self._target:
             raise _Found
 
     def handle_endtag(self, tag: str) -> None:

@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 from backlinks_django import limits
 from backlinks_django.choices import MentionType
 from backlinks_django.html import defuse, to_plain_text
-from backlinks_django.weburl import has_control_chars, normalize_url
+from backlinks_django.weburl import has_control_chars, same_page_key
 
 # Properties of an h-entry naming the post it responds to, by mention type.
 _RESPONSE_PROPERTIES = {
@@ -33,6 +33,8 @@ class Entry:
     author_url: str = ""
     author_photo: str = ""
     published: datetime.datetime | None = None
+    # The entry's u-url: where the post itself lives when the source is a copy (Bridgy).
+    url: str = ""
 
 
 def read_entry(document: str, url: str, target_url: str) -> Entry:
@@ -48,7 +50,7 @@ def read_entry(document: str, url: str, target_url: str) -> Entry:
     entries = [item for item in _items(parsed.get("items", [])) if "h-entry" in item["type"]]
     if not entries:
         return Entry()
-    target = normalize_url(target_url)
+    target = same_page_key(target_url)
     mention_type = MentionType.MENTION
     entry = entries[0]
     for candidate in entries:
@@ -66,6 +68,7 @@ def read_entry(document: str, url: str, target_url: str) -> Entry:
         author_url=_web_url(_author_field(author, "url")),
         author_photo=_web_url(_author_field(author, "photo")),
         published=_datetime(_text(_first(props.get("published")))),
+        url=_web_url(_text(_first(props.get("url")))),
     )
 
 
@@ -84,7 +87,7 @@ def _response_type(entry: dict[str, Any], target: str) -> MentionType | None:
     for name, mention_type in _RESPONSE_PROPERTIES.items():
         for value in props.get(name, []):
             url = _cited_url(value)
-            if url and normalize_url(url) == target:
+            if url and same_page_key(url) == target:
                 return mention_type
     return None
 

@@ -137,13 +137,17 @@ def _fill(
     title = html.to_plain_text(ping.title, limits.TITLE)
     excerpt = html.to_plain_text(ping.excerpt, limits.EXCERPT)
     if entry is not None:
-        title = title or entry.name
-        excerpt = excerpt or entry.content
+        if ping.kind == Kind.WEBMENTION:
+            # A Webmention shows the post's own name and content; a pingback, by tradition,
+            # the page's title and the words around the link (below).
+            title = title or entry.name
+            excerpt = excerpt or entry.content
         backlink.mention_type = entry.mention_type
         backlink.author_name = entry.author_name
         backlink.author_url = entry.author_url
         backlink.author_photo = entry.author_photo
         backlink.published = entry.published
+        backlink.original_url = entry.url
     if verified is not None:
         title = title or verified.context.title
         excerpt = excerpt or verified.context.excerpt

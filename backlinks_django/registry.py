@@ -183,10 +183,7 @@ def resolve_path(path_and_query: str) -> models.Model:
     the page exists but is not a registered object.
     """
     parts = urlsplit(path_and_query)
-    try:
-        match = resolve(parts.path or "/")
-    except Resolver404:
-        raise TargetNotFound() from None
+    match = _resolve_either_slash(parts.path or "/")
     registration = registration_for_match(match)
     if registration is None:
         raise TargetNotPingable("The target is not a page that takes pings.")
@@ -201,6 +198,21 @@ def resolve_path(path_and_query: str) -> models.Model:
         raise TargetNotFound() from None
     except MultipleObjectsReturned:
         raise TargetNotPingable("The target does not name a single page.") from None
+
+
+def _resolve_either_slash(path: str) -> ResolverMatch:
+    """Resolve ``path``, or its twin with or without the trailing slash.
+
+    Senders type our URLs either way (WordPress accepts both, and Django's APPEND_SLASH
+    redirects one to the other for readers), so both name the same object.
+    """
+    twin = path[:-1] if path.endswith("/") and path != "/" else f"{path}/"
+    for candidate in (path, twin):
+        try:
+            return resolve(candidate)
+        except Resolver404:
+            continue
+    raise TargetNotFound()
 
 
 def trackback_path(obj: models.Model) -> str:

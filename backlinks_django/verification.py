@@ -61,13 +61,15 @@ def verify_source(
         found = linksearch.find_mention(
             response.text, response.content_type, response.url, target_url, context
         )
-        entry = (
-            mf2.read_entry(response.text, response.url, target_url) if response.is_html else None
-        )
-        return Verified(_found(found), entry)
-    if not response.is_html:
+    elif response.is_html:
+        found = linksearch.find_link(response.text, response.url, target_url, context)
+    else:
         raise NoLinkToTarget("The source is not an HTML page.")
-    return Verified(_found(linksearch.find_link(response.text, response.url, target_url, context)))
+    found = _found(found)
+    # Whatever the protocol, the page was fetched: its microformats say who wrote it and
+    # whether it replies to, likes or reposts the target.
+    entry = mf2.read_entry(response.text, response.url, target_url) if response.is_html else None
+    return Verified(found, entry)
 
 
 def _found(context: linksearch.LinkContext | None) -> linksearch.LinkContext:

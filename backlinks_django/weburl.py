@@ -95,6 +95,16 @@ def normalize_url(url: str) -> str:
     return f"{scheme}://{userinfo}{at}{host}{path}{query}"
 
 
+def same_page_key(url: str) -> str:
+    """:func:`normalize_url`, but http and https the same: the key of one of *our* pages.
+
+    A source may link to our page by ``http://`` while we serve ``https://`` (or the reverse),
+    with or without the trailing slash; receivers count those twins as the same target.
+    """
+    key = normalize_url(url)
+    return "https://" + key[len("http://") :] if key.startswith("http://") else key
+
+
 def _upper_escapes(value: str) -> str:
     return _PERCENT_ESCAPE.sub(lambda match: match.group().upper(), value)
 

@@ -39,6 +39,8 @@ LINKING = [
     pytest.param('<p><a href="/?p=5">x</a></p>', id="relative-link-with-query"),
     pytest.param('<p><a href="http://BLOG.Example/?p=5">x</a></p>', id="host-case-variant"),
     pytest.param('<p><a href="http://blog.example/?p=5#c">x</a></p>', id="with-fragment"),
+    # The target is one of the receiving site's pages: its https twin is the same page.
+    pytest.param('<p><a href="https://blog.example/?p=5">x</a></p>', id="https-twin"),
     pytest.param(
         '<base href=""><base href="http://cdn.example/"><a href="/?p=5">x</a>',
         id="first-base-element-counts-even-empty",
@@ -51,7 +53,8 @@ NOT_LINKING = [
     ),
     pytest.param(f'<!-- <a href="{TARGET}">x</a> -->', id="link-inside-comment"),
     pytest.param(f"<p>See {TARGET} for more.</p>", id="plain-text-url"),
-    pytest.param('<p><a href="https://blog.example/?p=5">x</a></p>', id="other-scheme"),
+    pytest.param('<p><a href="https://blog.example:8443/?p=5">x</a></p>', id="other-port"),
+    pytest.param('<p><a href="ftp://blog.example/?p=5">x</a></p>', id="not-a-web-scheme"),
 ]
 
 

@@ -393,3 +393,51 @@ def test_protocol_relative_link_counts(xmlrpc_call, serve_source, article, artic
     xmlrpc_call("pingback.ping", source, article_url)
 
     assert Backlink.objects.count() == 1
+
+
+# --- real-world sources: twins of our URLs, microformats -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("linked", "pinged"),
+    [
+        ("https://testserver/articles/target/", "http://testserver/articles/target/"),
+        ("http://testserver/articles/target", "http://testserver/articles/target/"),
+        ("http://testserver/articles/target/", "http://testserver/articles/target"),
+        ("https://testserver/articles/target", "http://testserver/articles/target"),
+    ],
+    ids=["https-link", "link-without-slash", "target-without-slash", "both"],
+)
+def test_twins_of_our_url_in_the_link_or_the_target_name_the_same_entry(
+    xmlrpc_call, serve_source, article, linked, pinged
+):
+    # Sources link to us by http:// or https://, with or without the trailing slash; senders
+    # name the target either way too (WordPress accepts both; APPEND_SLASH redirects).
+    source = serve_source(page_linking_to(linked))
+
+    xmlrpc_call("pingback.ping", source, pinged)
+
+    backlink = Backlink.objects.get()
+    assert (backlink.target, backlink.target_url) == (article, pinged)
+
+
+def test_a_pingback_reads_the_sources_microformats_too(
+    xmlrpc_call, serve_source, article_url, article
+):
+    page = (
+        "<html><head><title>Page title</title></head><body>"
+        '<article class="h-entry"><a class="p-author h-card" href="https://alice.example/">'
+        "Alice</a>"
+        f'<p class="e-content">Replying to <a class="u-in-reply-to" href="{article_url}">it</a>.'
+        '</p><a class="u-url" href="https://social.example/alice/1"></a></article></body></html>'
+    )
+    source = serve_source(page)
+
+    xmlrpc_call("pingback.ping", source, article_url)
+
+    backlink = Backlink.objects.get()
+    assert (backlink.mention_type, backlink.author_name) == ("reply", "Alice")
+    assert backlink.original_url == "https://social.example/alice/1"
+    # A pingback keeps its tradition: the page's title and the words around the link.
+    assert backlink.title == "Page title"
+    assert "Replying to" in backlink.excerpt

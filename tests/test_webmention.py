@@ -288,3 +288,41 @@ def test_status_of_unknown_request_is_404(client, site):
         client.get("/backlinks/webmention/00000000-0000-0000-0000-000000000000/").status_code
         == 404
     )
+
+
+@pytest.mark.parametrize(
+    ("kind", "mention_type"),
+    [("u-like-of", "like"), ("u-repost-of", "repost"), ("u-in-reply-to", "reply")],
+)
+def test_a_bridgy_copy_of_a_social_response_is_stored_with_its_original_url(
+    client, serve_source, article_url, django_capture_on_commit_callbacks, kind, mention_type
+):
+    page = (
+        '<html><body><article class="h-entry">'
+        '<span class="p-author h-card"><a class="p-name u-url" href="https://social.example/al">'
+        'Al</a><img class="u-photo" src="https://cdn.social.example/al.jpg" alt=""></span>'
+        '<a class="u-url" href="https://social.example/al/status/5"></a>'
+        '<div class="e-content p-name">Nice.</div>'
+        f'<a class="{kind}" href="{article_url}"></a></article></body></html>'
+    )
+    source = serve_source(page)
+
+    send_and_verify(client, django_capture_on_commit_callbacks, source, article_url)
+
+    backlink = Backlink.objects.get()
+    assert backlink.mention_type == mention_type
+    assert (backlink.author_name, backlink.author_url) == ("Al", "https://social.example/al")
+    assert backlink.original_url == "https://social.example/al/status/5"
+
+
+def test_a_target_typed_without_its_trailing_slash_is_accepted(
+    client, serve_source, article_url, django_capture_on_commit_callbacks
+):
+    source = serve_source(REPLY.format(target=article_url))
+
+    response = send_and_verify(
+        client, django_capture_on_commit_callbacks, source, article_url.rstrip("/")
+    )
+
+    assert response.status_code == 201
+    assert Backlink.objects.get().mention_type == MentionType.REPLY

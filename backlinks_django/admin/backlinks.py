@@ -39,6 +39,7 @@ READ_ONLY_FIELDS = (
     "author_url",
     "author_photo",
     "published",
+    "original_url",
     "remote_ip",
     "user_agent",
     "received_at",

@@ -60,6 +60,15 @@ class Backlink(models.Model):
     author_url = models.URLField(_("author URL"), max_length=limits.URL, blank=True)
     author_photo = models.URLField(_("author photo"), max_length=limits.URL, blank=True)
     published = models.DateTimeField(_("published at source"), null=True, blank=True)
+    original_url = models.URLField(
+        _("original post URL"),
+        max_length=limits.URL,
+        blank=True,
+        help_text=_(
+            "The source entry's own URL (its u-url), where the post lives when the source "
+            "page is a copy, as Bridgy publishes for social media posts."
+        ),
+    )
     remote_ip = models.GenericIPAddressField(_("remote IP"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=limits.USER_AGENT, blank=True)
     received_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
