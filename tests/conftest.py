@@ -219,7 +219,7 @@ def post_trackback_inline(
     and ``existing`` ({row pk: URL}) as the rows already there. Tasks go to the DummyBackend."""
     from django.test import override_settings
 
-    from tests.settings import TASKS_MODULE
+    from tests.helpers import DUMMY_TASKS
 
     existing = existing or {}
     data = {
@@ -237,6 +237,14 @@ def post_trackback_inline(
         if pk is not None:
             data[f"{INLINE_PREFIX}-{i}-id"] = str(pk)
         data[f"{INLINE_PREFIX}-{i}-target_url"] = url
-    dummy = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.dummy.DummyBackend"}}
-    with override_settings(TASKS=dummy):
+    with override_settings(TASKS=DUMMY_TASKS):
         return client.post(f"/admin/testapp/article/{article.pk}/change/", data)
+
+
+@pytest.fixture
+def queued(site: Site) -> Iterator[list[Any]]:
+    """What the test queues on the tasks backend (the DummyBackend: nothing runs)."""
+    from tests.helpers import dummy_tasks
+
+    with dummy_tasks() as results:
+        yield results

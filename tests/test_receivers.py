@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
@@ -14,12 +12,6 @@ from tests.helpers import dummy_tasks, links
 from tests.testapp.models import Article, Unregistered
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def queued(site) -> Iterator[list]:
-    with dummy_tasks() as results:
-        yield results
 
 
 def test_save_queues_one_send_after_commit_only(queued, django_capture_on_commit_callbacks):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -20,7 +19,6 @@ from tests.helpers import (
     Peer,
     claimed_elsewhere,
     connected,
-    dummy_tasks,
     entry,
     links,
     outbound_row,
@@ -30,12 +28,6 @@ from tests.helpers import (
 pytestmark = pytest.mark.django_db
 
 ELSEWHERE = "https://peer.example/post/"
-
-
-@pytest.fixture
-def queued(site) -> Iterator[list]:
-    with dummy_tasks() as results:
-        yield results
 
 
 # --- retries -------------------------------------------------------------------------------

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 from django.test import Client, override_settings
 from pytest_httpserver import HTTPServer
 
-from backlinks_django.compat import task_backends
 from backlinks_django.models import (
     Backlink,
     Kind,
@@ -17,11 +15,11 @@ from backlinks_django.models import (
     WebmentionRequest,
 )
 from tests.conftest import TARGET_HOST, page_linking_to
+from tests.helpers import dummy_tasks
 from tests.settings import BACKLINKS as BASE
 
 pytestmark = pytest.mark.django_db
 
-DUMMY = {"default": {"BACKEND": f"{settings.TASKS_MODULE}.backends.dummy.DummyBackend"}}
 
 REPLY = """<html><head><title>Page title</title></head><body>
 <article class="h-entry">
@@ -65,12 +63,10 @@ def test_verification_is_queued_not_done_in_the_request(
     client, serve_source, article_url, httpserver, django_capture_on_commit_callbacks
 ):
     source = serve_source(page_linking_to(article_url))
-    with override_settings(TASKS=DUMMY):
-        backend = task_backends["default"]
-        backend.clear()
+    with dummy_tasks() as results:
         with django_capture_on_commit_callbacks(execute=True):
             response = mention(client, source, article_url)
-        queued = list(backend.results)
+        queued = list(results)
 
     assert response.status_code == 201
     request_id = response["Location"].rstrip("/").rsplit("/", 1)[1]

@@ -28,9 +28,8 @@ from backlinks_django.models import OutboundPing, Outcome, WebmentionRequest
 from backlinks_django.registry import trackback_path
 from backlinks_django.verification import reverify
 from tests.fetch.rawserver import RawServer, read_request_head
-from tests.helpers import Peer
+from tests.helpers import DUMMY_TASKS, Peer
 from tests.settings import BACKLINKS as BASE
-from tests.settings import TASKS_MODULE
 from tests.testapp.models import Article
 
 pytestmark = [pytest.mark.hostile, pytest.mark.django_db]
@@ -570,8 +569,7 @@ def test_a_request_in_flight_is_cut_off_at_the_sending_deadline(httpserver: HTTP
 @override_settings(BACKLINKS=LOOPBACK)
 def test_two_send_tasks_at_once_ping_each_link_once(httpserver: HTTPServer, site):
     peer = Peer(httpserver, delay=0.5)
-    dummy = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.dummy.DummyBackend"}}
-    with override_settings(TASKS=dummy):
+    with override_settings(TASKS=DUMMY_TASKS):
         article = entry("mine", links(peer.page("/post")))
     errors: list[Exception] = []
     barrier = threading.Barrier(2)
