@@ -1,4 +1,4 @@
-"""What a Webmention source says about itself, read from its microformats (mf2py)."""
+"""What a source page says about itself, read from its microformats (mf2py): type, author, URL."""
 
 from __future__ import annotations
 
