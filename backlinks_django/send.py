@@ -237,7 +237,8 @@ def links_to_ping(source: Source) -> list[str]:
     return [
         url
         for url in html.extract_links(source.html, source.url)
-        if html.normalize_url(url) != own and urlsplit(url).path not in ("", "/")
+        if html.normalize_url(url) != own
+        and (urlsplit(url).query or urlsplit(url).path not in ("", "/"))
     ]
 
 
