@@ -147,48 +147,45 @@ def xmlrpc_call(server_url: str, method: str, *args: Any) -> Any:
 # --- Our site -----------------------------------------------------------------------------------
 
 
-def publish_entry(site: DemoSite, slug: str, title: str, body: str) -> str:
-    """Publish an entry as the admin's save does (its links are pinged); return its URL."""
-    site.shell(
-        """
-        from django.utils import timezone
-        from blog.models import Entry
-        Entry.objects.create(
-            slug=params["slug"], title=params["title"], body=params["body"],
-            published_at=timezone.now(), pings_open=True,
-        )
-        """,
-        slug=slug,
-        title=title,
-        body=body,
-    )
-    return site.url(f"/entries/{slug}/")
+def publish_entry(
+    site: DemoSite, slug: str, title: str, body: str, *, trackbacks: tuple[str, ...] = ()
+) -> str:
+    """Publish an entry as the admin's save does; return its URL.
 
-
-def request_trackback(site: DemoSite, slug: str, ping_url: str) -> None:
-    """What an editor's "Send trackbacks to" (the TrackBack inline) stores, then the save."""
+    Its links are pinged by our worker, and the TrackBack URLs of ``trackbacks`` too: what
+    the admin's "Send trackbacks to" inline stores, in the same transaction as the entry.
+    """
     site.shell(
         """
         from django.contrib.contenttypes.models import ContentType
         from django.contrib.sites.models import Site
+        from django.db import transaction
+        from django.utils import timezone
         from backlinks_django.models import Kind, OutboundPing
         from blog.models import Entry
 
-        entry = Entry.objects.get(slug=params["slug"])
-        OutboundPing.objects.create(
-            site=Site.objects.get_current(),
-            content_type=ContentType.objects.get_for_model(Entry),
-            object_id=str(entry.pk),
-            target_url=params["ping_url"],
-            endpoint=params["ping_url"],
-            requested=True,
-            protocol=Kind.TRACKBACK,
-        )
-        entry.save()
+        with transaction.atomic():  # the task is queued when it commits
+            entry = Entry.objects.create(
+                slug=params["slug"], title=params["title"], body=params["body"],
+                published_at=timezone.now(), pings_open=True,
+            )
+            for url in params["trackbacks"]:
+                OutboundPing.objects.create(
+                    site=Site.objects.get_current(),
+                    content_type=ContentType.objects.get_for_model(Entry),
+                    object_id=str(entry.pk),
+                    target_url=url,
+                    endpoint=url,
+                    requested=True,
+                    protocol=Kind.TRACKBACK,
+                )
         """,
         slug=slug,
-        ping_url=ping_url,
+        title=title,
+        body=body,
+        trackbacks=list(trackbacks),
     )
+    return site.url(f"/entries/{slug}/")
 
 
 def trackback_url(site: DemoSite, slug: str) -> str:

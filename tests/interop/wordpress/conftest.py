@@ -28,7 +28,9 @@ from tests.e2e.sites import (
     web_server_command,
 )
 from tests.interop.wordpress.actions import (
+    backlinks_from,
     outbound,
+    post_pings,
     publish_entry,
     publish_post,
     send_wordpress_pings,
@@ -158,9 +160,15 @@ def wordpress(wordpress_served: Served) -> WordPress:
 
 @pytest.fixture(autouse=True)
 def _logs_on_failure(
-    request: pytest.FixtureRequest, our_site_served: Served, wordpress_served: Served
+    request: pytest.FixtureRequest,
+    mariadb: MariaDB,
+    our_site_served: Served,
+    wordpress_served: Served,
 ) -> Iterator[None]:
-    """Print the logs of our site and of WordPress under a failed test."""
+    """Print the logs of our site and of WordPress under a failed test.
+
+    ``mariadb`` comes first so that a machine without WordPress skips before our site starts.
+    """
     yield
     report = request.node.stash.get(call_report_key, None)
     if report is not None and report.failed:
@@ -171,7 +179,10 @@ def _logs_on_failure(
 
 @pytest.fixture(scope="module")
 def wordpress_pingback(our_site_served: Served, wordpress_served: Served) -> dict[str, Any]:
-    """WordPress → us: a post linking one of our entries, pinged by ``do_all_pings()``."""
+    """WordPress → us: a post linking one of our entries, pinged by ``do_all_pings()``.
+
+    Also what each side holds right after: later tests of the module may moderate it.
+    """
     site, blog = our_site_served.peer, wordpress_served.peer
     target = publish_entry(
         site, f"read-on-{blog.name}", "Read on WordPress", "<p>A plain entry.</p>"
@@ -181,7 +192,13 @@ def wordpress_pingback(our_site_served: Served, wordpress_served: Served) -> dic
         "Reading a Django blog",
         f'<p>This morning I read <a href="{target}">an entry of a Django blog</a>.</p>',
     )
-    return {"target": target, "post": post, "sent": send_wordpress_pings(blog)}
+    send_wordpress_pings(blog)
+    return {
+        "target": target,
+        "post": post,
+        "pinged": post_pings(blog, post["id"])["pinged"],
+        "received": backlinks_from(site, post["url"]),
+    }
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,10 @@ import pytest
 
 from tests.e2e.sites import DemoSite
 from tests.interop.wordpress.actions import (
-    backlinks_from,
     comments_on,
     outbound,
-    post_pings,
     publish_entry,
     publish_post,
-    request_trackback,
     wait_out_flood_window,
     xmlrpc_call,
 )
@@ -51,15 +48,15 @@ def test_our_pingback_reaches_a_post_at_its_pretty_permalink(
 
 
 def test_wordpress_pingback_from_a_pretty_permalink_is_stored(
-    our_site: DemoSite, wordpress: WordPress, wordpress_pingback: dict[str, Any]
+    wordpress: WordPress, wordpress_pingback: dict[str, Any]
 ) -> None:
     post, target = wordpress_pingback["post"], wordpress_pingback["target"]
 
     assert post["url"].endswith("/reading-a-django-blog/")
-    assert post_pings(wordpress, post["id"])["pinged"] == [target]
-    assert [
-        (b["kind"], b["target_url"], b["title"]) for b in backlinks_from(our_site, post["url"])
-    ] == [("pingback", target, f"Reading a Django blog – {wordpress.blog_name}")]
+    assert wordpress_pingback["pinged"] == [target]
+    assert [(b["kind"], b["target_url"], b["title"]) for b in wordpress_pingback["received"]] == [
+        ("pingback", target, f"Reading a Django blog – {wordpress.blog_name}")
+    ]
 
 
 def test_our_requested_trackback_reaches_the_pretty_trackback_url(
@@ -67,11 +64,14 @@ def test_our_requested_trackback_reaches_the_pretty_trackback_url(
 ) -> None:
     post = publish_post(wordpress, "Pretty and tracked back", "<p>Trackbacks welcome.</p>")
     assert post["trackback_url"] == f"{post['url']}trackback/"
-    source = publish_entry(
-        our_site, "pretty-trackback", "A TrackBack to a pretty URL", "<p>Hello.</p>"
-    )
     wait_out_flood_window(wordpress)
-    request_trackback(our_site, "pretty-trackback", post["trackback_url"])
+    source = publish_entry(
+        our_site,
+        "pretty-trackback",
+        "A TrackBack to a pretty URL",
+        "<p>Hello.</p>",
+        trackbacks=(post["trackback_url"],),
+    )
 
     assert [(r["protocol"], r["outcome"]) for r in outbound(our_site, "pretty-trackback")] == [
         ("trackback", "success")
