@@ -151,7 +151,7 @@ def test_remy_cli_sends_a_pingback_first_when_our_page_advertises_one(
             "target_url": target,
             "title": "Remy's post | Peer",  # a pingback keeps the page's <title>
             "mention_type": "mention",
-            "author_name": "",
+            "author_name": "Peer Author",  # and reads the page's h-entry like a Webmention
             "excerpt": "Read this entry.",
         }
     ]
