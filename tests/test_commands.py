@@ -85,3 +85,15 @@ def test_links_busy_in_another_task_are_queued_for_when_its_claim_ends(site):
     (follow_up,) = queued
     assert follow_up.args == [held.content_type_id, str(article.pk)]
     assert follow_up.task.run_after == held.claimed_until
+
+
+def test_due_sends_each_object_once_however_many_of_its_rows_are_due(site):
+    # Two due links of one object: the object is sent once (both links in that one send).
+    article = entry("mine", links("https://peer.example/a/", "https://peer.example/b/"))
+    outbound_row(article, "https://peer.example/a/")
+    outbound_row(article, "https://peer.example/b/")
+
+    with override_settings(BACKLINKS={**LOOPBACK, "SEND_PROTOCOLS": []}):
+        printed = send_backlinks("--due")
+
+    assert printed.count("testapp.Article") == 1, printed

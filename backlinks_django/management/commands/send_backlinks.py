@@ -68,7 +68,9 @@ class Command(BaseCommand):
             for registration in registry.registrations():
                 yield from registration.model._default_manager.order_by("pk").iterator()
         else:
-            due = OutboundPing.objects.due().values_list("content_type", "object_id").distinct()
+            # order_by(): the default ordering would add its column to DISTINCT (one send per row).
+            due = OutboundPing.objects.due().order_by().values_list("content_type", "object_id")
+            due = due.distinct()
             for content_type_id, object_id in due:
                 due_model = ContentType.objects.get_for_id(content_type_id).model_class()
                 if due_model is None:
