@@ -96,6 +96,14 @@ def webmention_view(request: HttpRequest) -> HttpResponse:
         response = HttpResponse("Send Webmentions with POST.\n", content_type=TEXT, status=405)
         response["Allow"] = "POST"
         return response
+    if request.content_type != "application/x-www-form-urlencoded":
+        # Refused before the body is read: Django would parse any other type (a multipart
+        # body is spooled to disk) only for this answer.
+        return HttpResponse(
+            "Send the source and target form-encoded (application/x-www-form-urlencoded).\n",
+            content_type=TEXT,
+            status=400,
+        )
     try:
         mention = accept_webmention(
             request.POST.get("source"),

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site
@@ -239,3 +239,13 @@ class Peer:
             '<?xml version="1.0" encoding="utf-8"?><response><error>0</error></response>',
             content_type="text/xml",
         )
+
+
+def post_webmention(client: Any, data: dict[str, str], **extra: Any) -> Any:
+    """POST ``data`` to the Webmention endpoint form-encoded, as senders do."""
+    return client.post(
+        "/backlinks/webmention/",
+        urlencode(data),
+        content_type="application/x-www-form-urlencoded",
+        **extra,
+    )

@@ -15,7 +15,7 @@ from backlinks_django.models import (
     WebmentionRequest,
 )
 from tests.conftest import TARGET_HOST, page_linking_to
-from tests.helpers import dummy_tasks
+from tests.helpers import dummy_tasks, post_webmention
 from tests.settings import BACKLINKS as BASE
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ REPLY = """<html><head><title>Page title</title></head><body>
 
 
 def mention(client: Client, source: str, target: str, **extra) -> object:
-    return client.post("/backlinks/webmention/", {"source": source, "target": target}, **extra)
+    return post_webmention(client, {"source": source, "target": target}, **extra)
 
 
 def send_and_verify(client, django_capture_on_commit_callbacks, source, target):
@@ -108,9 +108,7 @@ def test_bad_requests_are_400(client, article_url, source, target):
 
 
 def test_missing_target_field_is_400(client, site):
-    assert (
-        client.post("/backlinks/webmention/", {"source": "http://a.example/"}).status_code == 400
-    )
+    assert post_webmention(client, {"source": "http://a.example/"}).status_code == 400
 
 
 def test_closed_target_is_400(client, article, article_url):
@@ -322,3 +320,15 @@ def test_a_target_typed_without_its_trailing_slash_is_accepted(
 
     assert response.status_code == 201
     assert Backlink.objects.get().mention_type == MentionType.REPLY
+
+
+@pytest.mark.parametrize(
+    "content_type", ["multipart/form-data; boundary=xyz", "application/json", "text/plain"]
+)
+def test_a_body_that_is_not_form_encoded_is_refused_unread(client, site, content_type):
+    body = b"--xyz\r\n" + b"A" * 100_000  # never parsed: not even a complete multipart part
+    response = client.post("/backlinks/webmention/", body, content_type=content_type)
+
+    assert response.status_code == 400
+    assert b"form-encoded" in response.content
+    assert not Backlink.objects.exists()

@@ -19,6 +19,7 @@ from django.test import override_settings
 
 from backlinks_django.models import Backlink
 from tests.fetch.rawserver import RawServer, drip, read_request_head, send_raw
+from tests.helpers import post_webmention
 from tests.hostile.conftest import ConnectionCounter, SimulatedNetwork, redirecting
 from tests.hostile.measure import measured
 from tests.settings import BACKLINKS as BASE
@@ -381,8 +382,8 @@ def test_webmention_source_of_unfinished_tags_is_verified_quickly(
     started = time.monotonic()
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            "/backlinks/webmention/", {"source": httpserver.url_for("/wm"), "target": article_url}
+        response = post_webmention(
+            client, {"source": httpserver.url_for("/wm"), "target": article_url}
         )
 
     assert time.monotonic() - started < 3

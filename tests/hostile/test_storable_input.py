@@ -28,6 +28,7 @@ from backlinks_django.models import (
     WebmentionRequest,
 )
 from tests.conftest import page_linking_to
+from tests.helpers import post_webmention
 from tests.settings import BACKLINKS as BASE
 from tests.test_send import entry
 
@@ -76,7 +77,7 @@ def test_webmention_with_nul_in_a_url_is_400(client: Client, article_url, field)
     data = {"source": "http://source.example/post", "target": article_url}
     data[field] += "\x00"
 
-    response = client.post("/backlinks/webmention/", data)
+    response = post_webmention(client, data)
 
     assert response.status_code == 400
     assert "control characters" in response.content.decode()
@@ -125,7 +126,7 @@ def test_source_page_links_with_control_characters_are_not_stored(
         "</article></body></html>"
     )
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/backlinks/webmention/", {"source": source, "target": article_url})
+        response = post_webmention(client, {"source": source, "target": article_url})
 
     assert response.status_code == 201
     backlink = Backlink.objects.get()
@@ -208,8 +209,8 @@ def test_unparsable_remote_addr_is_stored_as_no_address(client: Client, article,
 
 
 def test_webmention_request_keeps_a_clean_origin(client: Client, article_url):
-    response = client.post(
-        "/backlinks/webmention/",
+    response = post_webmention(
+        client,
         {"source": "http://source.example/post", "target": article_url},
         REMOTE_ADDR=" 10.0.0.1 ",
         HTTP_USER_AGENT="Bot\x00",
@@ -361,7 +362,7 @@ def test_published_dates_are_stored_in_utc_or_dropped(
         f'<p class="e-content">See <a href="{article_url}">this</a>.</p></article></body></html>'
     )
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/backlinks/webmention/", {"source": source, "target": article_url})
+        response = post_webmention(client, {"source": source, "target": article_url})
 
     assert response.status_code == 201
     assert WebmentionRequest.objects.get().state == WebmentionRequest.State.ACCEPTED
@@ -398,9 +399,7 @@ def test_rate_limit_keys_suit_memcached(article, article_url, source, protocol, 
     client = Client(raise_request_exception=False)
     with override_settings(CACHES=MEMCACHED_LIKE):
         if protocol == "webmention":
-            response = client.post(
-                "/backlinks/webmention/", {"source": source, "target": article_url}
-            )
+            response = post_webmention(client, {"source": source, "target": article_url})
         elif protocol == "pingback":
             response = client.post(
                 "/backlinks/xmlrpc/",
