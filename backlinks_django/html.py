@@ -44,8 +44,9 @@ def parse_html(markup: str) -> BeautifulSoup | None:
     Tokens come from :mod:`~backlinks_django.htmltokens` (linear by construction) and go
     into bs4's tree as they come: a start tag opens an element (void ones close at once),
     an end tag closes the innermost open element of its name and those inside it, or is
-    ignored when none is open. Each element is opened and closed once, and bs4 counts the
-    open elements of each name, so building the tree is linear too. mf2py
+    ignored when none is open. Each element is opened and closed once, bs4 counts the open
+    elements of each name, and nesting stops at :data:`MAX_DEPTH`, so building the tree is
+    linear too. mf2py
     (``mf2.read_entry``) reads the same tree.
     """
     if "<" not in markup:
@@ -53,6 +54,12 @@ def parse_html(markup: str) -> BeautifulSoup | None:
         return None
     # Lone surrogates cannot be encoded, and bs4 encodes the markup to sniff it.
     return BeautifulSoup(_SURROGATES.sub("", markup), builder=_TokenTreeBuilder())
+
+
+# Elements nest at most this deep: a deeper one becomes the sibling of the innermost (as
+# libxml2 and gumbo cap depth too). bs4 walks the open elements when it adds a node after
+# another, so without a cap a deep page costs time quadratic in its length.
+MAX_DEPTH = 128
 
 
 class _TokenTreeBuilder(HTMLParserTreeBuilder):
@@ -67,6 +74,9 @@ class _TokenTreeBuilder(HTMLParserTreeBuilder):
             if kind == "text":
                 soup.handle_data(token.data)
             elif kind == "start":
+                soup.endData()
+                if len(soup.tagStack) > MAX_DEPTH:
+                    soup.popTag()
                 tag = soup.handle_starttag(token.data, None, None, dict(token.attributes))
                 # "<x/>" closes x, as it did with html.parser (HTML5 only does in SVG).
                 if tag is not None and (tag.is_empty_element or token.self_closing):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html as html_module
 import json
+import re
 from dataclasses import dataclass
 
 from bs4 import Tag
@@ -90,6 +91,7 @@ class _LinkScanner:
         self._hidden = 0  # inside <noscript> or <template>
         self._foreign = 0  # inside <svg> or <math>, whose <title> is a tooltip
         self._verdicts: dict[str, bool] = {}  # href: whether it links to the target
+        self._needle = _needle(base_url, target)
 
     def find(self, markup: str) -> int | None:
         """The offset in ``markup`` of the first element linking to the target, or None."""
@@ -129,9 +131,12 @@ class _LinkScanner:
             self._base_seen = True
             self.base_url = document_base_url(self.base_url, values["href"])
             self._verdicts.clear()
+            self._needle = _needle(self.base_url, self._target)
         attribute = self._elements.get(name)
         href = values.get(attribute) if attribute else None
         if not href:
+            return False
+        if self._needle and self._needle not in _URL_NOISE.sub("", href):
             return False
         # Resolving a URL is the costly step: a page repeating one link pays for it once.
         verdict = self._verdicts.get(href)
@@ -146,6 +151,25 @@ class _LinkScanner:
             self._hidden -= 1
         elif name in ("svg", "math") and self._foreign:
             self._foreign -= 1
+
+
+# WHATWG URL parsing drops these anywhere in an href (as weburl.web_url does).
+_URL_NOISE = re.compile(r"[\t\n\r]")
+
+
+def _needle(base_url: str, target: str) -> str:
+    """Text every href leading to ``target`` holds, or "" when there is no such text.
+
+    A relative href keeps the base's host; so when that is not the target's, only an
+    absolute href can lead there, and it spells out the target's path, whose last segment
+    is then a cheap test to run before resolving the URL. Escapes are left out: keys
+    upper-case them, so an href may spell them otherwise.
+    """
+    origin = same_page_key(base_url).split("/")[2:3]
+    if origin == target.split("/")[2:3]:
+        return ""
+    segment = target.partition("?")[0].rstrip("/").rpartition("/")[2]
+    return "" if "%" in segment or segment == target.split("/")[2] else segment
 
 
 # The start tags that matter to the scan, and the end tags (of hiding and foreign elements).
