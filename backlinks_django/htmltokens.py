@@ -1,7 +1,7 @@
 """Remote markup cut into HTML tokens in linear time, by construction, with the C regex engine.
 
 Every reader of remote HTML starts here: :func:`tokens` for the tree (``html.parse_html``)
-and :data:`SKIP` for ``linksearch``'s streaming pre-scan.
+and :func:`skip_pattern` for ``linksearch``'s streaming pre-scan.
 
 Why linear: each token pattern below, once its first characters match, cannot fail; it
 ends at its terminator or at the end of the input, as every state of the HTML5 tokenizer
