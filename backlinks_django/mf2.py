@@ -46,9 +46,9 @@ def read_entry(document: str, url: str, target_url: str) -> Entry:
     try:
         parsed = mf2py.parse(doc=soup, url=url)
     except (RecursionError, ValueError):
-        # mf2py recurses per nesting level (a thousand <div>s are too many) and trusts
-        # <base href> to be a valid URL. The link was already found; the page has no usable
-        # microformats.
+        # mf2py recurses per nesting level (our tree stops at html.MAX_DEPTH; kept as a guard)
+        # and trusts <base href> to be a valid URL. The link was already found; the page has
+        # no usable microformats.
         return Entry()
     entries = [item for item in _items(parsed.get("items", [])) if "h-entry" in item["type"]]
     if not entries:
