@@ -7,10 +7,10 @@ import re
 from collections.abc import Iterator
 
 from bs4 import BeautifulSoup, Tag
-from bs4.element import NavigableString, PageElement, PreformattedString
-from bs4.exceptions import ParserRejectedMarkup
+from bs4.builder._htmlparser import HTMLParserTreeBuilder  # bs4.builder's export is untyped
+from bs4.element import Comment, Doctype, NavigableString, PageElement, PreformattedString
 
-from backlinks_django import limits
+from backlinks_django import htmltokens, limits
 from backlinks_django.text import crop, to_single_line
 from backlinks_django.weburl import document_base_url, link_url, normalize_url, web_url
 
@@ -41,18 +41,62 @@ _TAG_START = re.compile(r"<+(?=[A-Za-z/!?])")
 def parse_html(markup: str) -> BeautifulSoup | None:
     """``markup`` as a tree, None if it has no tags: the one place remote markup becomes a tree.
 
-    bs4 with Python's html.parser, after :func:`defuse`. Two readers tokenize on their own,
-    with html.parser and after :func:`defuse` too: ``linksearch``'s streaming pre-scan, and
-    mf2py (``mf2.read_entry``).
+    Tokens come from :mod:`~backlinks_django.htmltokens` (linear by construction) and go
+    into bs4's tree as they come: a start tag opens an element (void ones close at once),
+    an end tag closes the innermost open element of its name and those inside it, or is
+    ignored when none is open. Each element is opened and closed once, bs4 counts the open
+    elements of each name, and nesting stops at :data:`MAX_DEPTH`, so building the tree is
+    linear too. mf2py
+    (``mf2.read_entry``) reads the same tree.
     """
     if "<" not in markup:
         # Nothing to find; also keeps bs4 from warning that a bare URL "looks like a URL".
         return None
-    try:
-        # "ignore" keeps the first of duplicated attributes, as browsers do.
-        return BeautifulSoup(defuse(markup), "html.parser", on_duplicate_attribute="ignore")
-    except ParserRejectedMarkup:
-        return None
+    # Lone surrogates cannot be encoded, and bs4 encodes the markup to sniff it.
+    return BeautifulSoup(_SURROGATES.sub("", markup), builder=_TokenTreeBuilder())
+
+
+# Elements nest at most this deep: a deeper one becomes the sibling of the innermost (as
+# libxml2 and gumbo cap depth too). bs4 walks the open elements when it adds a node after
+# another, so without a cap a deep page costs time quadratic in its length.
+MAX_DEPTH = 128
+
+
+class _TokenTreeBuilder(HTMLParserTreeBuilder):
+    """bs4's html.parser builder (its element classes, multi-valued attributes) fed our tokens."""
+
+    def feed(self, markup: str | bytes, *args: object, **kwargs: object) -> None:
+        """Build the tree of ``markup``, a str, in ``self.soup``."""
+        soup = self.soup
+        assert isinstance(markup, str) and soup is not None
+        for token in htmltokens.tokens(markup):
+            kind = token.kind
+            if kind == "text":
+                soup.handle_data(token.data)
+            elif kind == "start":
+                soup.endData()
+                if len(soup.tagStack) > MAX_DEPTH:
+                    soup.popTag()
+                tag = soup.handle_starttag(token.data, None, None, dict(token.attributes))
+                # "<x/>" closes x, as it did with html.parser (HTML5 only does in SVG).
+                if tag is not None and (tag.is_empty_element or token.self_closing):
+                    soup.handle_endtag(token.data)
+            elif kind == "end":
+                # A void element was closed when opened; its end tag has nothing to close.
+                if not self.can_be_empty_element(token.data):
+                    soup.handle_endtag(token.data)
+            else:
+                soup.endData()
+                soup.handle_data(token.data)
+                soup.endData(_NODE_CLASSES[kind])
+
+
+# Nodes that are not page text, by token kind.
+_NODE_CLASSES: dict[str, type[NavigableString]] = {
+    "comment": Comment,
+    "doctype": Doctype,
+    "bogus": Comment,
+}
 
 
 def parse_rendered(markup: str) -> BeautifulSoup | None:
@@ -63,49 +107,6 @@ def parse_rendered(markup: str) -> BeautifulSoup | None:
     for name in _HIDDEN:
         drop(soup, name)
     return soup
-
-
-def defuse(markup: str) -> str:
-    """``markup`` made safe for html.parser in linear time: hopeless "<" escaped.
-
-    Python's html.parser looks for the end of each would-be tag, comment or
-    declaration afresh, which takes quadratic time on pages made of unfinished ones
-    ("<a <a <a ...", "<!--<!--...", "</</..."): a stranger's page could hold a
-    worker for minutes. Here a "<" that no ">" follows before the next "<" (and a
-    "<!--" that no "-->" closes) becomes "&lt;", since it can start nothing; each
-    search is remembered, so the whole pass is linear. A "<" inside a quoted
-    attribute value with no ">" after it is escaped too.
-    """
-    # Lone surrogates cannot be encoded, and bs4 encodes the markup to sniff it.
-    markup = _SURROGATES.sub("", markup)
-    escapes: list[int] = []
-    position = 0
-    next_gt = next_comment_end = -2  # -2: not looked for yet; -1: none left
-    while (lt := markup.find("<", position)) >= 0:
-        position = lt + 1
-        if markup.startswith("<!--", lt):
-            if next_comment_end != -1 and next_comment_end < lt + 4:
-                next_comment_end = markup.find("-->", lt + 4)
-            if next_comment_end >= 0:
-                position = next_comment_end + 3
-                continue
-        else:
-            if next_gt != -1 and next_gt <= lt:
-                next_gt = markup.find(">", lt + 1)
-            following_lt = markup.find("<", lt + 1)
-            if next_gt >= 0 and (following_lt < 0 or next_gt < following_lt):
-                continue
-        escapes.append(lt)
-    if not escapes:  # the usual page: no copy at all
-        return markup
-    pieces = []
-    start = 0
-    for lt in escapes:
-        pieces.append(markup[start:lt])
-        pieces.append("&lt;")
-        start = lt + 1
-    pieces.append(markup[start:])
-    return "".join(pieces)
 
 
 def drop(soup: BeautifulSoup, name: str) -> None:
@@ -214,8 +215,6 @@ def to_plain_text(value: str, max_length: int | None = None) -> str:
         if soup is not None:
             drop(soup, "title")
             text = "".join(_text_pieces(soup))
-        elif "<" in text:  # the parser gave up
-            text = html_module.unescape(re.sub(r"<[^>]*>?", " ", _SURROGATES.sub("", text)))
         else:
             text = html_module.unescape(text)
         if not _TAG_START.search(text):

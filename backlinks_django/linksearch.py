@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import html as html_module
 import json
+import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 
 from bs4 import Tag
 
-from backlinks_django import html
+from backlinks_django import html, htmltokens
 from backlinks_django.text import (
     ELLIPSIS,
     collapse_whitespace,
@@ -42,7 +43,6 @@ def find_link(
     """
     if "<" not in markup:
         return None
-    markup = html.defuse(markup)
     elements = MEDIA_LINKS if media else html.LINKS
     # The target is one of our pages: its http/https and trailing-slash twins count too.
     target = same_page_key(target_url)
@@ -74,69 +74,109 @@ def _link_context(
     return None
 
 
-class _Found(Exception):
-    """Stops the scanner at the first matching link."""
+class _LinkScanner:
+    """One pass over a page, no tree: its base URL, its title, where the target is linked.
 
-
-class _LinkScanner(HTMLParser):
-    """One pass over a page, no tree: its base URL, its title, where the target is linked."""
+    :data:`_SKIP` passes over text, comments, declarations and tags of no interest inside
+    the regex engine; Python sees only the tags below, each once, so the pass is linear
+    (see :mod:`~backlinks_django.htmltokens`).
+    """
 
     def __init__(self, base_url: str, target: str, elements: dict[str, str]) -> None:
-        super().__init__(convert_charrefs=True)
         self.base_url = base_url
         self.title = ""
         self._target = target
         self._elements = elements
         self._base_seen = False
-        self._hidden = 0  # inside <noscript> or <template> (script and style are CDATA)
+        self._hidden = 0  # inside <noscript> or <template>
         self._foreign = 0  # inside <svg> or <math>, whose <title> is a tooltip
-        self._title_parts: list[str] | None = None
+        self._verdicts: dict[str, bool] = {}  # href: whether it links to the target
+        self._needle = _needle(base_url, target)
 
     def find(self, markup: str) -> int | None:
         """The offset in ``markup`` of the first element linking to the target, or None."""
-        try:
-            self.feed(markup)
-            self.close()
-        except _Found:
-            line, column = self.getpos()
-            offset = 0
-            for _ in range(line - 1):
-                offset = markup.index("\n", offset) + 1
-            return offset + column
-        except (AssertionError, ValueError):  # malformed markup the stdlib parser gives up on
-            return None
-        return None
+        position = 0
+        length = len(markup)
+        while True:
+            skipped = _SKIP.match(markup, position)
+            assert skipped is not None  # it matches the empty string at worst
+            start = skipped.end()
+            if start >= length:
+                return None
+            match = htmltokens.TOKEN.match(markup, start)
+            assert match is not None
+            position = match.end()
+            if match.lastgroup == "end":
+                self._close(match["end"].lower())
+                continue
+            name = match["start"].lower()
+            values, self_closing = htmltokens.attributes(match["attributes"])
+            if self._open(name, values, self_closing):
+                return start
+            if name in htmltokens.RAW_TEXT:
+                end = htmltokens.raw_text_end(markup, name, position)
+                if name == "title" and not (self._hidden or self._foreign or self.title):
+                    self.title = html.title_text(html_module.unescape(markup[position:end]))
+                position = end
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("noscript", "template"):
+    def _open(self, name: str, values: dict[str, str], self_closing: bool) -> bool:
+        """Note a start tag; whether it links to the target."""
+        if name in ("noscript", "template"):
             self._hidden += 1
-        elif tag in ("svg", "math"):
+        elif name in ("svg", "math") and not self_closing:
             self._foreign += 1
         if self._hidden:
-            return
-        if tag == "title" and not self._foreign and not self.title:
-            self._title_parts = []
-        values = dict(reversed(attrs))  # the first of duplicated attributes wins
-        if tag == "base" and not self._base_seen and "href" in values:
+            return False
+        if name == "base" and not self._base_seen and "href" in values:
             self._base_seen = True
             self.base_url = document_base_url(self.base_url, values["href"])
-        attribute = self._elements.get(tag)
+            self._verdicts.clear()
+            self._needle = _needle(self.base_url, self._target)
+        attribute = self._elements.get(name)
         href = values.get(attribute) if attribute else None
-        if href and (url := link_url(self.base_url, href)) and same_page_key(url) == self._target:
-            raise _Found
+        if not href:
+            return False
+        if self._needle and self._needle not in _URL_NOISE.sub("", href):
+            return False
+        # Resolving a URL is the costly step: a page repeating one link pays for it once.
+        verdict = self._verdicts.get(href)
+        if verdict is None:
+            url = link_url(self.base_url, href)
+            verdict = url is not None and same_page_key(url) == self._target
+            self._verdicts[href] = verdict
+        return verdict
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("noscript", "template") and self._hidden:
+    def _close(self, name: str) -> None:
+        if name in ("noscript", "template") and self._hidden:
             self._hidden -= 1
-        elif tag in ("svg", "math") and self._foreign:
+        elif name in ("svg", "math") and self._foreign:
             self._foreign -= 1
-        elif tag == "title" and self._title_parts is not None:
-            self.title = html.title_text("".join(self._title_parts))
-            self._title_parts = None
 
-    def handle_data(self, data: str) -> None:
-        if self._title_parts is not None:
-            self._title_parts.append(data)
+
+# WHATWG URL parsing drops these anywhere in an href (as weburl.web_url does).
+_URL_NOISE = re.compile(r"[\t\n\r]")
+
+
+def _needle(base_url: str, target: str) -> str:
+    """Text every href leading to ``target`` holds, or "" when there is no such text.
+
+    A relative href keeps the base's host; so when that is not the target's, only an
+    absolute href can lead there, and it spells out the target's path, whose last segment
+    is then a cheap test to run before resolving the URL. Escapes are left out: keys
+    upper-case them, so an href may spell them otherwise.
+    """
+    origin = same_page_key(base_url).split("/")[2:3]
+    if origin == target.split("/")[2:3]:
+        return ""
+    segment = target.partition("?")[0].rstrip("/").rpartition("/")[2]
+    return "" if "%" in segment or segment == target.split("/")[2] else segment
+
+
+# The start tags that matter to the scan, and the end tags (of hiding and foreign elements).
+_SKIP = htmltokens.skip_pattern(
+    starts=("a", "img", "video", "base", "noscript", "template", "svg", "math"),
+    ends=("noscript", "template", "svg", "math"),
+)
 
 
 def find_mention(

@@ -12,7 +12,7 @@ from django.utils.dateparse import parse_datetime
 
 from backlinks_django import limits
 from backlinks_django.choices import MentionType
-from backlinks_django.html import defuse, to_plain_text
+from backlinks_django.html import parse_html, to_plain_text
 from backlinks_django.weburl import has_control_chars, same_page_key
 
 # Properties of an h-entry naming the post it responds to, by mention type.
@@ -39,13 +39,16 @@ class Entry:
 
 def read_entry(document: str, url: str, target_url: str) -> Entry:
     """The first h-entry of the page, or the one responding to target_url, as an Entry."""
-    # defuse: mf2py parses with html.parser too, which unfinished markup makes quadratic.
+    soup = parse_html(document)
+    if soup is None:
+        return Entry()
+    # mf2py reads our tree: its own parsers (html.parser, html5lib) are not linear.
     try:
-        parsed = mf2py.parse(doc=defuse(document), url=url, html_parser="html.parser")
+        parsed = mf2py.parse(doc=soup, url=url)
     except (RecursionError, ValueError):
-        # mf2py recurses per nesting level (a thousand <div>s are too many) and trusts
-        # <base href> to be a valid URL. The link was already found; the page has no usable
-        # microformats.
+        # mf2py recurses per nesting level (our tree stops at html.MAX_DEPTH; kept as a guard)
+        # and trusts <base href> to be a valid URL. The link was already found; the page has
+        # no usable microformats.
         return Entry()
     entries = [item for item in _items(parsed.get("items", [])) if "h-entry" in item["type"]]
     if not entries:

@@ -22,6 +22,7 @@ SCRIPTS = [
     ("fanout.py", []),
     ("save_overhead.py", []),
     ("verify.py", []),
+    ("linksearch.py", []),
     ("memory.py", []),
     ("inbound.py", []),
     ("scale.py", ["--postgres"]),

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backlinks_django.html import defuse, extract_links, to_plain_text
+from backlinks_django.html import MAX_DEPTH, extract_links, parse_html, to_plain_text
 
 BASE = "http://blog.example/post"
 
@@ -195,38 +195,39 @@ def test_to_plain_text_never_leaves_markup(value: str, max_length: int | None) -
     assert "<a " not in text.lower()
 
 
-# defuse: linear-time protection of html.parser
-
-
-def test_defuse_keeps_tags_comments_and_text() -> None:
-    page = '<p title="a>b">x <a href="/y">y</a> <!-- <a href="/decoy"> --> 1 &lt; 2</p>'
-
-    assert defuse(page) == page
+# The tokenizer: HTML5's rules, so a link is what a browser would follow.
 
 
 @pytest.mark.parametrize(
-    ("markup", "defused"),
+    ("markup", "links"),
     [
-        pytest.param("a <b <c> d", "a &lt;b <c> d", id="tag-never-closed"),
         pytest.param(
-            "<!-- never closed <p>x</p>",
-            "&lt;!-- never closed <p>x</p>",
-            id="comment-never-closed",
+            "<![if x]><a href='/in'>x</a><![endif]>",
+            ["http://blog.example/in"],
+            id="marked-section",
         ),
-        pytest.param("tail <", "tail &lt;", id="last-character"),
+        pytest.param("<![CDATA[<a href='/no'>]]>", [], id="cdata-is-a-comment-to-the-first-gt"),
+        pytest.param("<?x <a href='/no'>y", [], id="pi-is-a-comment-to-the-first-gt"),
+        pytest.param("<!-- x <a href='/no'>", [], id="unclosed-comment-runs-to-the-end"),
+        pytest.param("<!--><a href='/yes'>", ["http://blog.example/yes"], id="empty-comment"),
+        pytest.param(
+            "<p title='a>b'><a href='/yes'>", ["http://blog.example/yes"], id="gt-in-quotes"
+        ),
+        pytest.param("<a href='/x' <a href='/no'>", ["http://blog.example/x"], id="lt-in-a-tag"),
+        pytest.param("<textarea><a href='/no'></textarea>", [], id="rcdata"),
+        pytest.param("<a href='/a&amp;b'>", ["http://blog.example/a&b"], id="entity-in-value"),
     ],
 )
-def test_defuse_escapes_what_can_start_nothing(markup: str, defused: str) -> None:
-    assert defuse(markup) == defused
+def test_markup_is_tokenized_as_html5_does(markup: str, links: list[str]) -> None:
+    assert extract_links(markup, BASE) == links
 
 
-@given(st.text(alphabet="<>!-/a ", max_size=200))
-def test_defused_markup_has_only_complete_tags_and_comments(markup: str) -> None:
-    result = defuse(markup)
-    # Every remaining "<" is a complete tag or comment: a ">" comes before the next "<".
-    for index, char in enumerate(result):
-        if char == "<":
-            rest = result[index + 1 :]
-            assert ">" in rest
-            if not result.startswith("<!--", index):
-                assert rest.index(">") < (rest.index("<") if "<" in rest else len(rest))
+def test_nesting_deeper_than_the_cap_keeps_every_element() -> None:
+    markup = "<div>" * (MAX_DEPTH * 3) + "<p>x <a href='/deep'>deep</a> y</p>"
+
+    soup = parse_html(markup)
+
+    assert soup is not None
+    anchor = soup.find("a")
+    assert anchor is not None and anchor.get("href") == "/deep"
+    assert len(list(anchor.parents)) <= MAX_DEPTH + 2

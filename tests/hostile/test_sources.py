@@ -281,6 +281,9 @@ PATHOLOGICAL_MARKUP = [
     pytest.param("<a ", 30_000, id="unclosed-start-tags"),
     pytest.param("<!--", 100_000, id="comment-openers"),
     pytest.param("</", 300_000, id="end-tag-openers"),
+    pytest.param("<![", 300_000, id="marked-sections"),
+    pytest.param("<b>", 100_000, id="nested-elements"),
+    pytest.param("<b><p>", 100_000, id="misnested-elements"),
 ]
 
 
@@ -374,7 +377,7 @@ def test_redirect_to_port_22_is_fault_16_without_connecting(
 def test_webmention_source_of_unfinished_tags_is_verified_quickly(
     client, httpserver, article_url, django_capture_on_commit_callbacks
 ):
-    """The microformats parse of a Webmention source is defused like verification."""
+    """The microformats of a Webmention source are read from the same linear-time tree."""
     import time
 
     page = f'<p class="h-entry">See <a href="{article_url}">this</a>.</p>' + "<a " * 30_000
