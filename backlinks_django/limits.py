@@ -17,3 +17,6 @@ MESSAGE = 500
 OUTBOUND_MESSAGE = 2000
 # WordPress stores at most 252 characters of a TrackBack excerpt; we send no more.
 TRACKBACK_EXCERPT = 252
+# Characters of a source page read into a tree for its microformats: a tree costs far more
+# than the link search (bench/linksearch.py), and an h-entry starts early in its page.
+MICROFORMATS = 256 * 1024

@@ -12,7 +12,7 @@ from typing import Literal
 
 from django.contrib.sites.models import Site
 
-from backlinks_django import fetch, linksearch, mf2, moderation
+from backlinks_django import fetch, limits, linksearch, mf2, moderation
 from backlinks_django.choices import Kind, Status
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import NoLinkToTarget, SourceGone, SourceNotFound
@@ -68,7 +68,9 @@ def verify_source(
     found = _found(found)
     # Whatever the protocol, the page was fetched: its microformats say who wrote it and
     # whether it replies to, likes or reposts the target.
-    entry = mf2.read_entry(response.text, response.url, target_url) if response.is_html else None
+    entry = None
+    if response.is_html:
+        entry = mf2.read_entry(response.text[: limits.MICROFORMATS], response.url, target_url)
     return Verified(found, entry)
 
 

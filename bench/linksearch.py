@@ -104,6 +104,9 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [10_000, 100_000] if args.quick else [100_000, 1_000_000, 5_000_000]
     names = args.only.split(",") if args.only else list(CONSTRUCTS)
+    unknown = sorted(set(names) - set(CONSTRUCTS))
+    if unknown:
+        parser.error(f"unknown constructs: {', '.join(unknown)} (known: {', '.join(CONSTRUCTS)})")
 
     sys.path.insert(0, str(ROOT))
     from backlinks_django.linksearch import find_link

@@ -441,3 +441,19 @@ def test_a_pingback_reads_the_sources_microformats_too(
     # A pingback keeps its tradition: the page's title and the words around the link.
     assert backlink.title == "Page title"
     assert "Replying to" in backlink.excerpt
+
+
+def test_microformats_are_read_from_the_start_of_a_page_only(
+    xmlrpc_call, serve_source, article_url
+):
+    # A tree costs far more than the link search: only the first limits.MICROFORMATS characters
+    # become one, so a page cannot make the verifying process build a tree of a megabyte.
+    from backlinks_django import limits
+
+    card = '<div class="h-entry"><a class="p-author h-card" href="https://a.example/">Al</a></div>'
+    filler = "<p>" + "x" * limits.MICROFORMATS + "</p>"
+    source = serve_source(page_linking_to(article_url, before=filler + card))
+
+    xmlrpc_call("pingback.ping", source, article_url)
+
+    assert Backlink.objects.get().author_name == ""

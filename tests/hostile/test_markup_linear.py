@@ -141,9 +141,11 @@ CONSTRUCTS = [
 
 
 @pytest.mark.parametrize("unit", CONSTRUCTS)
-def test_link_search_reads_a_megabyte_of_one_construct_in_a_second(unit: str) -> None:
+def test_link_search_reads_a_megabyte_of_one_construct_in_two_seconds(unit: str) -> None:
     page = repeated(unit, 1_000_000)
 
     seconds = cpu_seconds(lambda: find_link(page, BASE, TARGET), runs=1)
 
-    assert seconds < 1.0, f"{seconds:.2f} s"
+    # Linear costs ~0.1-0.7 s here; the superlinear parsers this replaced took 10-60 s. The
+    # bound leaves room for slower machines (the ms/MB figures are bench/linksearch.py's).
+    assert seconds < 2.0, f"{seconds:.2f} s"
