@@ -4,7 +4,7 @@ import ipaddress
 import os
 import socket
 import xmlrpc.client
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import pytest
@@ -248,3 +248,17 @@ def queued(site: Site) -> Iterator[list[Any]]:
 
     with dummy_tasks() as results:
         yield results
+
+
+call_report_key = pytest.StashKey[pytest.TestReport]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    # Lets a fixture's teardown see whether its test failed (pytest's documented recipe).
+    report = yield
+    if report.when == "call":
+        item.stash[call_report_key] = report
+    return report

@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import secrets
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.conftest import call_report_key
 from tests.e2e.sites import (
     DemoSite,
     Processes,
@@ -25,20 +26,6 @@ WORKERS = {"A": 1, "B": 2}
 A_SEND_PROTOCOLS = "pingback,webmention,trackback"
 # Seconds a worker sleeps when its queue is empty (db_worker's default: 1).
 WORKER_INTERVAL = "0.2"
-
-
-call_report_key = pytest.StashKey[pytest.TestReport]()
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    # Lets a fixture's teardown see whether its test failed (pytest's documented recipe).
-    report = yield
-    if report.when == "call":
-        item.stash[call_report_key] = report
-    return report
 
 
 @pytest.fixture(scope="module")

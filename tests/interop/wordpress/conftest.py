@@ -12,13 +12,14 @@ import contextlib
 import importlib.util
 import secrets
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import django
 import pytest
 
+from tests.conftest import call_report_key
 from tests.e2e.sites import (
     DemoSite,
     Processes,
@@ -42,19 +43,6 @@ SITE_NAME = "Our Django blog"
 # Seconds the worker sleeps when its queue is empty (db_worker's default: 1).
 WORKER_INTERVAL = "0.2"
 _EXAMPLE_DEPENDENCIES = ["django_tasks_db"] + (["django_tasks"] if django.VERSION < (6,) else [])
-
-call_report_key = pytest.StashKey[pytest.TestReport]()
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    # Lets a fixture's teardown see whether its test failed (pytest's documented recipe).
-    report = yield
-    if report.when == "call":
-        item.stash[call_report_key] = report
-    return report
 
 
 @pytest.fixture(scope="session")
