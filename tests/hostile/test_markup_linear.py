@@ -4,8 +4,9 @@ Hypothesis writes pages from the whole grammar (tags and attributes in every quo
 comments, marked sections, CDATA, processing instructions, doctypes, raw text elements,
 foreign content, deep and misnested nesting, everything possibly left unfinished); each
 page is repeated to a base size, and the same page repeated 8 times more must cost less
-than 24 times as much (quadratic work would cost 64 times). CPU time, best of several runs, so that a loaded machine blurs the
-ratio as little as possible; a small absolute allowance absorbs timer noise.
+than 24 times as much (quadratic work would cost 64 times). CPU time, best of several runs,
+so that a loaded machine blurs the ratio as little as possible; a small absolute allowance
+absorbs timer noise.
 """
 
 from __future__ import annotations
