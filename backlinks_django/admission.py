@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from django.contrib.sites.models import Site
 from django.db import models
 
-from backlinks_django import limits, registry, throttle, weburl
+from backlinks_django import keys, limits, registry, throttle, weburl
 from backlinks_django.choices import Kind
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import (
@@ -75,15 +75,18 @@ def resolve_target(url: str, site: Site) -> models.Model:
 
 
 def limit_rate(remote_ip: str | None, source_url: str) -> None:
-    """Raise RateLimited when the sender's address or the source's domain pinged too often."""
-    if remote_ip:
-        wait = throttle.hit("ip", remote_ip, app_settings.RATE_LIMIT_PER_IP)
+    """Raise RateLimited when the sender's network or the source's domain pinged too often.
+
+    A sender is its address, an IPv6 one its /64 (``IPV6_PREFIX``); a source domain is the
+    registrable domain, so the subdomains of one domain share a budget.
+    """
+    sender = keys.sender_key(remote_ip)
+    if sender:
+        wait = throttle.hit("ip", sender, app_settings.RATE_LIMIT_PER_IP)
         if wait is not None:
-            logger.info("Rate-limited pings from %s", remote_ip)
+            logger.info("Rate-limited pings from %s", sender)
             raise RateLimited(wait)
-    domain = weburl.host_key(
-        urlsplit(source_url).hostname or ""
-    )  # one key for both IDNA spellings
+    domain = keys.domain_key(urlsplit(source_url).hostname or "")
     wait = throttle.hit("source", domain, app_settings.RATE_LIMIT_PER_SOURCE_DOMAIN)
     if wait is not None:
         logger.info("Rate-limited pings from sources on %s", domain)

@@ -135,6 +135,10 @@ class BacklinksSettings:
         return self._limit("RATE_LIMIT_PER_FETCHED_HOST")
 
     @property
+    def IPV6_PREFIX(self) -> int:
+        return int(self._get("IPV6_PREFIX"))
+
+    @property
     def RATE_LIMIT_CACHE(self) -> str:
         return str(self._get("RATE_LIMIT_CACHE"))
 

@@ -62,6 +62,9 @@ DEFAULTS: dict[str, Any] = {
     # Fetches to any one host, inbound verification and outbound delivery alike.
     "RATE_LIMIT_PER_FETCHED_HOST": (60, 60.0),
     "RATE_LIMIT_CACHE": "default",
+    # Bits of an IPv6 sender's address that name one sender for limits and fairness (a /64
+    # is what one subscriber or one server usually gets).
+    "IPV6_PREFIX": 64,
     # Spam checks' parameters.
     "BLOCKED_KEYWORDS": [],
     "MAX_LINKS_IN_EXCERPT": 3,

@@ -199,3 +199,29 @@ def test_fetches_to_one_host_are_capped_outbound(site, httpserver):
     assert capped.count() >= 1
     assert {row.outcome for row in capped} == {Outcome.UNREACHABLE}
     assert all(row.next_attempt_at is not None for row in capped)
+
+
+@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_IP": (3, 60)})
+def test_addresses_of_one_ipv6_network_share_one_sender_limit(client, article_url, unused_port):
+    answers = [
+        ping(
+            client, f"http://127.0.0.1:{unused_port}/j{i}", article_url, ip=f"2001:db8:7:7::{i:x}"
+        )
+        for i in range(1, 5)
+    ]
+    other_network = ping(
+        client, f"http://127.0.0.1:{unused_port}/k", article_url, ip="2001:db8:7:8::1"
+    )
+
+    assert [a.faultCode for a in answers] == [16, 16, 16, 49]  # type: ignore[union-attr]
+    assert other_network.faultCode == 16  # type: ignore[union-attr]
+
+
+@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_SOURCE_DOMAIN": (2, 60)})
+def test_subdomains_of_one_registrable_domain_share_its_limit(client, article_url, no_dns):
+    answers = [
+        ping(client, f"http://n{i}.spam.example.co.uk/p", article_url, ip=f"198.51.100.{i + 1}")
+        for i in range(3)
+    ]
+
+    assert [a.faultCode for a in answers] == [16, 16, 49]  # type: ignore[union-attr]

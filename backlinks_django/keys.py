@@ -1,0 +1,56 @@
+"""Keys that group strangers for limits and fairness: a sender's network, a source's domain.
+
+One person controls a whole IPv6 /64 (often more) and every subdomain of a domain they
+registered, so limits counted per address or per host name are limits they can step around.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+
+from publicsuffixlist import PublicSuffixList
+
+from backlinks_django.conf import app_settings
+from backlinks_django.weburl import host_key
+
+__all__ = ["domain_key", "sender_key"]
+
+
+def sender_key(remote_ip: str | None) -> str:
+    """The sender's address, an IPv6 one widened to its network (``IPV6_PREFIX`` bits).
+
+    An IPv4-mapped IPv6 address counts as the IPv4 address; what is not an address
+    (a missing ``REMOTE_ADDR``) gives "".
+    """
+    try:
+        address = ipaddress.ip_address((remote_ip or "").strip())
+    except ValueError:
+        return ""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        prefix = min(128, max(0, app_settings.IPV6_PREFIX))
+        return str(ipaddress.IPv6Network((address, prefix), strict=False))
+    return str(address)
+
+
+def domain_key(host: str) -> str:
+    """The registrable domain of ``host`` (Public Suffix List, private entries included).
+
+    "a.b.example.co.uk" → "example.co.uk"; "alice.github.io" stays itself (github.io lets
+    anyone have a name under it). An IP literal, a public suffix itself or a name the list
+    does not know of stays the host's one comparable spelling (:func:`~.weburl.host_key`).
+    """
+    key = host_key(host.strip("[]"))
+    try:
+        ipaddress.ip_address(key)
+    except ValueError:
+        return _public_suffixes().privatesuffix(key) or key
+    return key
+
+
+@lru_cache(maxsize=1)
+def _public_suffixes() -> PublicSuffixList:
+    # The package ships the list; reading it once takes about 50 ms, so it is kept.
+    return PublicSuffixList()
