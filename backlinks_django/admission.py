@@ -19,12 +19,12 @@ from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import (
     AccessDenied,
     InvalidRequest,
-    RateLimited,
+    TargetNotFound,
     TargetNotPingable,
 )
 from backlinks_django.models import BlockedDomain, SiteSettings
 
-__all__ = ["Admitted", "admit", "check_url", "is_on_site", "limit_rate", "resolve_target"]
+__all__ = ["Admitted", "admit", "check_url", "is_on_site", "rate_wait", "resolve_target"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,23 +74,24 @@ def resolve_target(url: str, site: Site) -> models.Model:
     return registry.resolve_path(f"{path}?{parts.query}" if parts.query else path)
 
 
-def limit_rate(remote_ip: str | None, source_url: str) -> None:
-    """Raise RateLimited when the sender's network or the source's domain pinged too often.
+def rate_wait(remote_ip: str | None, source_url: str) -> float | None:
+    """Count a ping against its sender's and its source domain's rate; seconds until the
+    busier of the two is back under its limit, or None while both are under it.
 
     A sender is its address, an IPv6 one its /64 (``IPV6_PREFIX``); a source domain is the
     registrable domain, so the subdomains of one domain share a budget.
     """
     sender = keys.sender_key(remote_ip)
+    waits = []
     if sender:
-        wait = throttle.hit("ip", sender, app_settings.RATE_LIMIT_PER_IP)
-        if wait is not None:
-            logger.info("Rate-limited pings from %s", sender)
-            raise RateLimited(wait)
+        waits.append(throttle.hit("ip", sender, app_settings.RATE_LIMIT_PER_IP))
     domain = keys.domain_key(urlsplit(source_url).hostname or "")
-    wait = throttle.hit("source", domain, app_settings.RATE_LIMIT_PER_SOURCE_DOMAIN)
-    if wait is not None:
-        logger.info("Rate-limited pings from sources on %s", domain)
-        raise RateLimited(wait)
+    waits.append(throttle.hit("source", domain, app_settings.RATE_LIMIT_PER_SOURCE_DOMAIN))
+    over = [wait for wait in waits if wait is not None]
+    if not over:
+        return None
+    logger.info("Pings from %s (sources on %s) over their rate", sender or "?", domain)
+    return max(over)
 
 
 @dataclass(frozen=True)
@@ -109,26 +110,24 @@ def admit(
     target_url: object,
     site: Site,
     *,
-    remote_ip: str | None = None,
     target: models.Model | None = None,
-    rate_limit: bool = True,
 ) -> Admitted:
-    """The checks that need no fetch: URLs, rate limits, target, switches, blocked domains.
+    """The checks that need no fetch: URLs, target, switches, blocked domains.
 
-    ``target`` is the object when the endpoint already knows it (per-object URLs);
-    ``rate_limit`` is False for pings already counted (a queued one) or from this site.
+    ``target`` is the object when the endpoint already knows it (per-object URLs). An object
+    that is not published answers as a missing one: a sender must not tell drafts apart.
     """
     source_url = check_url(source_url, "source")
     target_url = check_url(target_url, "target")
     if weburl.normalize_url(source_url) == weburl.normalize_url(target_url):
         raise InvalidRequest("The source and the target are the same URL.")
-    if rate_limit:
-        limit_rate(remote_ip, source_url)
     if target is None:
         target = resolve_target(target_url, site)
     registration = registry.get_registration(target)
     if registration is None:
         raise TargetNotPingable("The target is not a page that takes pings.")
+    if not registration.is_published(target):
+        raise TargetNotFound()
     site_settings = SiteSettings.objects.for_site(site)
     if not site_settings.receives(kind):
         raise TargetNotPingable(f"This site does not accept {Kind(kind).label}s.")

@@ -135,6 +135,30 @@ class BacklinksSettings:
         return self._limit("RATE_LIMIT_PER_FETCHED_HOST")
 
     @property
+    def RECEIVE_BUDGET(self) -> float:
+        return max(0.0, float(self._get("RECEIVE_BUDGET")))
+
+    @property
+    def INBOUND_QUEUE_PER_SENDER(self) -> int:
+        return int(self._get("INBOUND_QUEUE_PER_SENDER"))
+
+    @property
+    def INBOUND_QUEUE_MAX(self) -> int:
+        return int(self._get("INBOUND_QUEUE_MAX"))
+
+    @property
+    def INBOUND_CONCURRENCY(self) -> int:
+        return max(1, int(self._get("INBOUND_CONCURRENCY")))
+
+    @property
+    def INBOUND_TASK_QUEUE(self) -> str:
+        return str(self._get("INBOUND_TASK_QUEUE"))
+
+    @property
+    def INBOUND_KEEP_DAYS(self) -> int:
+        return int(self._get("INBOUND_KEEP_DAYS"))
+
+    @property
     def IPV6_PREFIX(self) -> int:
         return int(self._get("IPV6_PREFIX"))
 

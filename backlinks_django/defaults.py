@@ -75,6 +75,21 @@ DEFAULTS: dict[str, Any] = {
     "AKISMET_BLOG_URL": None,
     # Answer to a Webmention: 201 with a Location status URL, or 202 Accepted.
     "WEBMENTION_STATUS": 201,
+    # Seconds a web request may spend verifying a Pingback or TrackBack; what is not verified
+    # by then (a slow or large source) is queued for a task. 0 queues every ping.
+    "RECEIVE_BUDGET": 1.0,
+    # Queued pings one sender (IPV6_PREFIX) may have waiting, and all senders together;
+    # beyond them pings are refused with fault 49 / HTTP 429.
+    "INBOUND_QUEUE_PER_SENDER": 1000,
+    "INBOUND_QUEUE_MAX": 100_000,
+    # Queued pings of one sender, or from one source domain, verified at once.
+    "INBOUND_CONCURRENCY": 2,
+    # Queue name (of the TASK_BACKEND) for verification tasks: give it its own worker so
+    # inbound work never delays sending.
+    "INBOUND_TASK_QUEUE": "default",
+    # Days a verified or refused queue row (with its sender's address) is kept before
+    # ``manage.py process_inbound`` deletes it.
+    "INBOUND_KEEP_DAYS": 30,
     # Longest source or target URL accepted.
     "MAX_URL_LENGTH": 2000,
 }

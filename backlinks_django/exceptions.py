@@ -20,14 +20,28 @@ class Error(Exception):
 
 
 class BacklinkError(Error):
-    """A received ping that cannot be accepted."""
+    """A received ping that cannot be accepted.
+
+    ``message`` is what the sender is told; ``detail`` is for the log and the site's staff
+    (what the fetcher saw of the source's address, say), never sent to a peer.
+    """
 
     fault_code = 0
     http_status = 400
     default_message = "The ping could not be accepted."
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(self, message: str | None = None, *, detail: str = "") -> None:
         super().__init__(message or self.default_message)
+        self.detail = detail or self.message
+
+
+class VerifyLater(Error):
+    """Verification cannot finish now (the request's time budget ran out, the page is larger
+    than a request may read, or the source's host was fetched too often lately): queue it."""
+
+    def __init__(self, why: str, retry_after: float = 0.0) -> None:
+        super().__init__(why)
+        self.retry_after = max(0.0, retry_after)
 
 
 class InvalidRequest(BacklinkError):

@@ -1,80 +1,226 @@
-"""Received pings recorded for verification in a task, and that verification (Webmention today).
+"""The one inbound queue: every received ping verified now within a budget, or later, fairly.
 
-The request is answered once :func:`accept_webmention` has run the checks that need no fetch
-and recorded it; a task then runs :func:`process_webmention`, which puts it through the
-pipeline and records how it ended (shown at the status URL).
+A Pingback or TrackBack from a sender within its rate is verified inside the web request for at
+most ``RECEIVE_BUDGET`` seconds; a Webmention (its protocol is asynchronous), a ping over its
+sender's or source domain's rate, and one whose source is slow or large are recorded as an
+:class:`~backlinks_django.models.InboundPing` instead, and the peer is told it was accepted. Tasks
+then verify queued rows through :func:`~backlinks_django.pipeline.receive`, one at a time, in round
+robin over senders and source domains, with at most ``INBOUND_CONCURRENCY`` of one sender's (or
+one domain's) rows at once. A sender refused is one with ``INBOUND_QUEUE_PER_SENDER`` rows waiting
+(or a full queue): queueing, not refusing, is the answer to a burst.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
+from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site
+from django.db import models
+from django.db.models import Count
+from django.utils import timezone
 
-from backlinks_django import limits
-from backlinks_django.admission import admit
+from backlinks_django import keys, limits, registry
+from backlinks_django.admission import admit, rate_wait
 from backlinks_django.choices import Kind, Status
-from backlinks_django.exceptions import BacklinkError, InvalidRequest
-from backlinks_django.models import WebmentionRequest
+from backlinks_django.conf import app_settings
+from backlinks_django.exceptions import (
+    AlreadyRegistered,
+    BacklinkError,
+    InvalidRequest,
+    RateLimited,
+    TargetNotFound,
+    VerifyLater,
+)
+from backlinks_django.models import Backlink, InboundPing
 from backlinks_django.pipeline import Ping, receive
 
-__all__ = ["accept_webmention", "process_webmention"]
+__all__ = ["Accepted", "accept", "process_next", "prune"]
 
 logger = logging.getLogger(__name__)
 
+# How long a verifier holds its row: beyond the fetch deadline, a verifier that died left it.
+_CLAIM_MARGIN = 60.0
+# Seconds a sender refused for a full queue share is told to wait before trying again.
+_RETRY_AFTER = 60.0
 
-def accept_webmention(
-    source_url: object, target_url: object, site: Site, remote_ip: str | None, user_agent: str
-) -> WebmentionRequest:
-    """Run the synchronous Webmention checks and record the request for verification."""
-    if not isinstance(source_url, str) or not isinstance(target_url, str):
+
+@dataclass(frozen=True)
+class Accepted:
+    """A ping taken: stored now (``backlink``) or waiting for a task (``queued``; ``fresh``
+    when it was queued just now, not a resend of a ping still waiting)."""
+
+    backlink: Backlink | None = None
+    queued: InboundPing | None = None
+    fresh: bool = False
+
+
+def accept(ping: Ping, site: Site) -> Accepted:
+    """Admit ``ping``; store it now if it may be verified within the request, else queue it.
+
+    Raises the protocol's refusal (a BacklinkError) for what no verification can change, and
+    RateLimited when the sender already has its share of the queue waiting.
+    """
+    if not isinstance(ping.source_url, str) or not isinstance(ping.target_url, str):
         raise InvalidRequest("Both source and target are required.")
-    ping = Ping(
-        kind=Kind.WEBMENTION,
-        source_url=source_url,
-        target_url=target_url.partition("#")[0],
-        remote_ip=remote_ip,
-        user_agent=user_agent,
-    )
-    admitted = admit(ping.kind, ping.source_url, ping.target_url, site, remote_ip=ping.remote_ip)
-    return WebmentionRequest.objects.create(
-        site=site,
+    admitted = admit(ping.kind, ping.source_url, ping.target_url, site, target=ping.target)
+    ping = dataclasses.replace(
+        ping,
         source_url=admitted.source_url,
         target_url=admitted.target_url,
+        target=admitted.target,
+    )
+    if ping.kind != Kind.WEBMENTION and (
+        Backlink.objects.for_object(admitted.target).filter(source_url=ping.source_url).exists()
+    ):
+        raise AlreadyRegistered()
+    waiting = _waiting_twin(ping, site)
+    if waiting is not None:
+        return Accepted(queued=waiting)
+    over_rate = rate_wait(ping.remote_ip, ping.source_url) is not None
+    budget = app_settings.RECEIVE_BUDGET
+    if ping.kind == Kind.WEBMENTION or over_rate or (ping.verify and budget <= 0):
+        return Accepted(queued=_enqueue(ping, site), fresh=True)
+    try:
+        return Accepted(backlink=receive(ping, site=site, budget=budget))
+    except VerifyLater as later:
+        logger.info("Verifying %s later: %s", ping.source_url, later.message)
+        return Accepted(queued=_enqueue(ping, site), fresh=True)
+
+
+def _waiting_twin(ping: Ping, site: Site) -> InboundPing | None:
+    """The same ping, already waiting: a resend must not queue the work twice."""
+    return (
+        InboundPing.objects.waiting()
+        .filter(site=site, kind=ping.kind, source_url=ping.source_url, target_url=ping.target_url)
+        .first()
+    )
+
+
+def _enqueue(ping: Ping, site: Site) -> InboundPing:
+    sender = keys.sender_key(ping.remote_ip)
+    waiting = InboundPing.objects.filter(state=InboundPing.State.QUEUED)
+    if waiting.filter(sender=sender).count() >= app_settings.INBOUND_QUEUE_PER_SENDER:
+        logger.warning("Refused a ping from %s: its queue share is full", sender or "?")
+        raise RateLimited(_RETRY_AFTER)
+    if waiting.count() >= app_settings.INBOUND_QUEUE_MAX:
+        logger.warning("Refused a ping from %s: the inbound queue is full", sender or "?")
+        raise RateLimited(_RETRY_AFTER)
+    target = ping.target
+    return InboundPing.objects.create(
+        kind=ping.kind,
+        site=site,
+        source_url=ping.source_url,
+        target_url=ping.target_url,
+        target_content_type=None if target is None else ContentType.objects.get_for_model(target),
+        target_object_id="" if target is None else str(target.pk),
+        title=ping.title,
+        excerpt=ping.excerpt,
+        blog_name=ping.blog_name,
         remote_ip=ping.remote_ip,
         user_agent=ping.user_agent,
+        sender=sender,
+        source_domain=keys.domain_key(urlsplit(ping.source_url).hostname or "")[: limits.HOST],
     )
 
 
-def process_webmention(request_id: str) -> WebmentionRequest | None:
-    """Verify a recorded Webmention through :func:`receive`; record how it ended."""
-    request = WebmentionRequest.objects.select_related("site").filter(pk=request_id).first()
-    if request is None:
-        return None
-    ping = Ping(
-        kind=Kind.WEBMENTION,
-        source_url=request.source_url,
-        target_url=request.target_url,
-        remote_ip=request.remote_ip,
-        user_agent=request.user_agent,
-        rate_limit=False,
+def process_next() -> InboundPing | None:
+    """Claim the fairest due row and verify it; the row as it ended, or None if no row could
+    be claimed (none due, or every due row's sender or domain at its concurrency cap)."""
+    now = timezone.now()
+    until = now + timedelta(seconds=app_settings.FETCH_DEADLINE + _CLAIM_MARGIN)
+    for row in _candidates(now):
+        if InboundPing.objects.claim(row.pk, until):
+            row.refresh_from_db()
+            return _verify(row)
+    return None
+
+
+def _candidates(now: datetime) -> list[InboundPing]:
+    cap = app_settings.INBOUND_CONCURRENCY
+    busy = InboundPing.objects.filter(state=InboundPing.State.VERIFYING, claimed_until__gt=now)
+    busy_senders = busy.values("sender").annotate(n=Count("pk")).filter(n__gte=cap)
+    busy_domains = busy.values("source_domain").annotate(n=Count("pk")).filter(n__gte=cap)
+    return list(
+        InboundPing.objects.due(now)
+        .exclude(sender__in=busy_senders.values("sender"))
+        .exclude(source_domain__in=busy_domains.values("source_domain"))
+        .fair_order()
+        .only("pk")[:20]
     )
+
+
+def _verify(row: InboundPing) -> InboundPing:
+    """Put a claimed row through the pipeline; record how it ended, or queue it again."""
     try:
-        backlink = receive(ping, site=request.site)
+        backlink = receive(_ping(row), site=row.site)
+    except VerifyLater as later:
+        row.state = InboundPing.State.QUEUED
+        row.not_before = timezone.now() + timedelta(seconds=max(1.0, later.retry_after))
+        row.claimed_until = None
+        row.detail = later.message[: limits.MESSAGE]
     except BacklinkError as error:
-        request.state = WebmentionRequest.State.REJECTED
-        request.message = error.message[: limits.MESSAGE]
+        _finish(row, InboundPing.State.REJECTED, error.message, error.detail)
     except Exception:
-        # A bug of ours met by some source page: the request must not stay "queued" forever.
-        logger.exception("Unexpected error verifying Webmention %s", request.pk)
-        request.state = WebmentionRequest.State.REJECTED
-        request.message = "The source could not be processed."
+        # A bug of ours met by some source page: the row must not stay queued forever.
+        logger.exception("Unexpected error verifying inbound ping %s", row.pk)
+        _finish(row, InboundPing.State.REJECTED, "The source could not be processed.", "")
     else:
-        request.backlink = backlink
+        row.backlink = backlink
         if backlink.status == Status.REMOVED:
-            request.state = WebmentionRequest.State.REMOVED
-            request.message = "The source no longer links to the target."
+            _finish(row, InboundPing.State.REMOVED, "The source no longer links to the target.")
         else:
-            request.state, request.message = WebmentionRequest.State.ACCEPTED, ""
-    request.save()
-    return request
+            _finish(row, InboundPing.State.ACCEPTED, "")
+    row.save()
+    return row
+
+
+def _finish(row: InboundPing, state: str, message: str, detail: str = "") -> None:
+    row.state = state
+    row.message = message[: limits.MESSAGE]
+    row.detail = detail[: limits.MESSAGE]
+    row.claimed_until = None
+
+
+def _ping(row: InboundPing) -> Ping:
+    return Ping(
+        kind=Kind(row.kind),
+        source_url=row.source_url,
+        target_url=row.target_url,
+        title=row.title,
+        excerpt=row.excerpt,
+        blog_name=row.blog_name,
+        remote_ip=row.remote_ip,
+        user_agent=row.user_agent,
+        target=_target(row),
+        verify=row.kind != Kind.TRACKBACK or app_settings.VERIFY_TRACKBACKS,
+    )
+
+
+def _target(row: InboundPing) -> models.Model | None:
+    if row.target_content_type is None:
+        return None
+    model = row.target_content_type.model_class()
+    objects = None if model is None else model._default_manager
+    target = None if objects is None else objects.filter(pk=row.target_object_id).first()
+    if target is None or registry.get_registration(target) is None:
+        raise TargetNotFound()
+    return target
+
+
+def prune(days: int) -> int:
+    """Delete rows verified or refused more than ``days`` days ago (they hold the sender's
+    address); return how many. Rows still waiting are kept whatever their age."""
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted, _ = (
+        InboundPing.objects.exclude(
+            state__in=[InboundPing.State.QUEUED, InboundPing.State.VERIFYING]
+        )
+        .filter(updated_at__lt=cutoff)
+        .delete()
+    )
+    return deleted

@@ -20,3 +20,6 @@ TRACKBACK_EXCERPT = 252
 # Characters of a source page read into a tree for its microformats: a tree costs far more
 # than the link search (bench/linksearch.py), and an h-entry starts early in its page.
 MICROFORMATS = 256 * 1024
+# Bytes of a source page read while a web request waits (RECEIVE_BUDGET): a larger page is
+# verified by a task instead, so a request's parse work stays small.
+INLINE_PAGE = 128 * 1024

@@ -48,8 +48,6 @@ class Ping:
     # The source page's HTML when we already have it (self-pings are verified
     # against our own object's content, without an HTTP round trip).
     source_html: str | None = None
-    # False when the rate limits were already applied (a queued Webmention).
-    rate_limit: bool = True
 
     def __post_init__(self) -> None:
         # Request metadata is stored as given, so it is made storable here, once: a proxy
@@ -67,23 +65,17 @@ def _ip_address(value: str | None) -> str | None:
         return None
 
 
-def receive(ping: Ping, *, site: Site | None = None) -> Backlink:
+def receive(ping: Ping, *, site: Site | None = None, budget: float | None = None) -> Backlink:
     """Check, verify and store one ping; return the stored backlink.
 
     A Webmention for a (target, source) already stored updates it, and marks it
-    removed when the source is gone or no longer links; other kinds get 48.
+    removed when the source is gone or no longer links; other kinds get 48. Changed content
+    of a stored Webmention is moderated again. Rate limits are the caller's
+    (:mod:`~backlinks_django.inbound`); ``budget`` bounds the verification's time, past
+    which VerifyLater is raised.
     """
     site = site or Site.objects.get_current()
-    admitted = admit(
-        ping.kind,
-        ping.source_url,
-        ping.target_url,
-        site,
-        remote_ip=ping.remote_ip,
-        target=ping.target,
-        # Self-pings (their HTML given) are not rate limited.
-        rate_limit=ping.rate_limit and ping.source_html is None,
-    )
+    admitted = admit(ping.kind, ping.source_url, ping.target_url, site, target=ping.target)
     target, source_url, target_url = admitted.target, admitted.source_url, admitted.target_url
     existing = Backlink.objects.for_object(target).filter(source_url=source_url).first()
     if existing is not None and ping.kind != Kind.WEBMENTION:
@@ -99,6 +91,7 @@ def receive(ping: Ping, *, site: Site | None = None) -> Backlink:
                 site,
                 remote_ip=ping.remote_ip,
                 source_html=ping.source_html,
+                budget=budget,
             )
         except (SourceGone, NoLinkToTarget):
             if existing is not None:
@@ -106,8 +99,17 @@ def receive(ping: Ping, *, site: Site | None = None) -> Backlink:
             raise
 
     backlink = existing or Backlink(kind=ping.kind, site=site, target=target)
+    shown_before = _shown(backlink)
     _fill(backlink, ping, source_url, target_url, verified)
-    if existing is None or existing.status == Status.REMOVED:
+    if (
+        existing is None
+        or existing.status == Status.REMOVED
+        # A source rewritten after approval must not be shown unreviewed.
+        or (
+            existing.status in (Status.APPROVED, Status.PENDING)
+            and _shown(backlink) != shown_before
+        )
+    ):
         _moderate(_candidate(backlink, ping), admitted.site_settings)
     try:
         with transaction.atomic():
@@ -158,6 +160,25 @@ def _fill(
     backlink.blog_name = html.to_plain_text(ping.blog_name, limits.BLOG_NAME)
     backlink.remote_ip = ping.remote_ip
     backlink.user_agent = ping.user_agent
+
+
+def _reviewable(backlink: Backlink) -> bool:
+    # An editor's spam or rejection stands whatever the source says now.
+    return backlink.status in (Status.APPROVED, Status.PENDING)
+
+
+def _shown(backlink: Backlink) -> tuple[object, ...]:
+    """What readers see of a backlink: a change to it needs moderating again."""
+    return (
+        backlink.title,
+        backlink.excerpt,
+        backlink.blog_name,
+        backlink.author_name,
+        backlink.author_url,
+        backlink.author_photo,
+        backlink.mention_type,
+        backlink.original_url,
+    )
 
 
 def _candidate(backlink: Backlink, ping: Ping) -> spam.Candidate:

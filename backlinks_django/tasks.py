@@ -4,15 +4,17 @@ the one place that queues them; arguments are ids (JSON)."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from backlinks_django import inbound, send
 from backlinks_django.compat import task, task_backends
 from backlinks_django.conf import app_settings
-from backlinks_django.models import OutboundPing
+from backlinks_django.models import InboundPing, OutboundPing
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +43,18 @@ def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> int
 
 
 @task()
-def verify_webmention(request_id: str) -> str:
-    """Verify one received Webmention; return the state it ended in."""
-    request = inbound.process_webmention(request_id)
-    return "" if request is None else str(request.state)
+def verify_inbound() -> str:
+    """Verify the fairest due queued ping (not necessarily the one whose arrival queued this
+    task: one task per queued ping, each taking the next in fair order); return its state."""
+    row = inbound.process_next()
+    if row is None:
+        if InboundPing.objects.due().exists():
+            # Every due ping's sender or domain is at its concurrency cap: look again soon.
+            schedule_verification(timezone.now() + timedelta(seconds=1))
+        return ""
+    if row.state == InboundPing.State.QUEUED and row.not_before is not None:
+        schedule_verification(row.not_before)
+    return str(row.state)
 
 
 def enqueue_send(content_type_id: int, object_pk: str, *, force: bool = False) -> None:
@@ -59,9 +69,32 @@ def enqueue_notify_deleted(content_type_id: int, object_pk: str, source_url: str
     )
 
 
-def enqueue_webmention(request_id: str) -> None:
-    """Queue :func:`verify_webmention` on the configured backend."""
-    verify_webmention.using(backend=app_settings.TASK_BACKEND).enqueue(request_id)
+def queue_accepted(accepted: inbound.Accepted) -> None:
+    """Once the transaction commits, queue the verification of a ping just queued."""
+    if accepted.fresh:
+        transaction.on_commit(enqueue_verification)
+
+
+def enqueue_verification() -> None:
+    """Queue :func:`verify_inbound` on the configured backend's ``INBOUND_TASK_QUEUE``."""
+    verify_inbound.using(
+        backend=app_settings.TASK_BACKEND, queue_name=app_settings.INBOUND_TASK_QUEUE
+    ).enqueue()
+
+
+def schedule_verification(when: datetime) -> None:
+    """Queue :func:`verify_inbound` to run at ``when``, if the backend can defer tasks.
+
+    Without deferral, ``manage.py process_inbound`` (from cron) verifies what is due.
+    """
+    if not task_backends[app_settings.TASK_BACKEND].supports_defer:
+        logger.info("Queued pings are due at %s; the tasks backend cannot defer", when)
+        return
+    verify_inbound.using(
+        backend=app_settings.TASK_BACKEND,
+        queue_name=app_settings.INBOUND_TASK_QUEUE,
+        run_after=when,
+    ).enqueue()
 
 
 def retry_now(rows: QuerySet[OutboundPing]) -> int:

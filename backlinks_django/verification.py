@@ -7,6 +7,8 @@ Verification fails with :class:`~backlinks_django.exceptions.SourceNotFound` (fa
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,10 +17,12 @@ from django.contrib.sites.models import Site
 from backlinks_django import fetch, limits, linksearch, mf2, moderation
 from backlinks_django.choices import Kind, Status
 from backlinks_django.conf import app_settings
-from backlinks_django.exceptions import NoLinkToTarget, SourceGone, SourceNotFound
+from backlinks_django.exceptions import NoLinkToTarget, SourceGone, SourceNotFound, VerifyLater
 from backlinks_django.models import Backlink
 
 __all__ = ["Verified", "mark_removed", "reverify", "verify_source"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,21 +41,17 @@ def verify_source(
     *,
     remote_ip: str | None = None,
     source_html: str | None = None,
+    budget: float | None = None,
 ) -> Verified:
     """Fetch the source (unless its HTML is given) and find the link, or raise 16 / 17.
 
-    A source answering 410 Gone raises SourceGone (a SourceNotFound).
+    A source answering 410 Gone raises SourceGone (a SourceNotFound). With a ``budget`` (seconds:
+    verification inside a web request), a source that takes longer or is larger than
+    ``limits.INLINE_PAGE`` raises VerifyLater, as does a host fetched too often lately.
     """
     if source_html is not None:
         return Verified(_found(linksearch.find_link(source_html, source_url, target_url)))
-    on_behalf = f"verifying {kind} from {remote_ip or 'unknown'}"
-    headers = {"User-Agent": fetch.user_agent(site.domain, on_behalf)}
-    if remote_ip:
-        headers["X-Pingback-Forwarded-For"] = remote_ip
-    try:
-        response = fetch.fetch(source_url, headers=headers, truncate=True)
-    except fetch.FetchError as exc:
-        raise SourceNotFound(f"The source URL could not be fetched: {exc.message}") from None
+    response = _fetch_source(kind, source_url, site, remote_ip, budget)
     if response.status == 410:
         raise SourceGone()
     if response.status >= 400:
@@ -72,6 +72,35 @@ def verify_source(
     if response.is_html:
         entry = mf2.read_entry(response.text[: limits.MICROFORMATS], response.url, target_url)
     return Verified(found, entry)
+
+
+def _fetch_source(
+    kind: Kind, source_url: str, site: Site, remote_ip: str | None, budget: float | None
+) -> fetch.Response:
+    on_behalf = f"verifying {kind} from {remote_ip or 'unknown'}"
+    headers = {"User-Agent": fetch.user_agent(site.domain, on_behalf)}
+    if remote_ip:
+        headers["X-Pingback-Forwarded-For"] = remote_ip
+    try:
+        if budget is None:
+            return fetch.fetch(source_url, headers=headers, truncate=True)
+        with fetch.ending_by(time.monotonic() + budget):
+            return fetch.fetch(source_url, headers=headers, max_bytes=limits.INLINE_PAGE)
+    except fetch.HostBusy as exc:
+        raise VerifyLater(exc.message, getattr(exc, "retry_after", 0.0)) from None
+    except (fetch.FetchTimeout, fetch.ResponseTooLarge) as exc:
+        if budget is None:
+            raise _unfetchable(source_url, exc) from None
+        raise VerifyLater(exc.message) from None
+    except fetch.FetchError as exc:
+        raise _unfetchable(source_url, exc) from None
+
+
+def _unfetchable(source_url: str, error: fetch.FetchError) -> SourceNotFound:
+    # Peers hear one message whatever the cause: "not a public address" and "could not be
+    # resolved" would tell them how this site sees their names.
+    logger.info("Source %s could not be fetched: %s", source_url, error.message)
+    return SourceNotFound(detail=f"The source URL could not be fetched: {error.message}")
 
 
 def _found(context: linksearch.LinkContext | None) -> linksearch.LinkContext:

@@ -10,21 +10,19 @@ import uuid
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from backlinks_django import registry, weburl
+from backlinks_django import inbound, registry, tasks, weburl
 from backlinks_django.choices import Kind
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import BacklinkError, RateLimited, TargetNotFound
-from backlinks_django.inbound import accept_webmention
-from backlinks_django.models import WebmentionRequest
-from backlinks_django.pipeline import Ping, receive
+from backlinks_django.models import InboundPing
+from backlinks_django.pipeline import Ping
 from backlinks_django.protocols import trackback
-from backlinks_django.tasks import enqueue_webmention
 
 __all__ = ["trackback_target", "trackback_view", "webmention_status_view", "webmention_view"]
 
@@ -65,7 +63,7 @@ def trackback_view(request: HttpRequest, content_type_id: int, object_pk: str) -
         fields = trackback.parse_form(
             request.read(trackback.MAX_BODY + 1), request.META.get("CONTENT_TYPE", "")
         )
-        receive(
+        accepted = inbound.accept(
             Ping(
                 kind=Kind.TRACKBACK,
                 source_url=fields["url"],
@@ -78,7 +76,7 @@ def trackback_view(request: HttpRequest, content_type_id: int, object_pk: str) -
                 verify=app_settings.VERIFY_TRACKBACKS,
                 target=target,
             ),
-            site=get_current_site(request),  # type: ignore[arg-type]
+            get_current_site(request),  # type: ignore[arg-type]
         )
     except BacklinkError as error:
         body, status = trackback.to_error(error)
@@ -86,6 +84,8 @@ def trackback_view(request: HttpRequest, content_type_id: int, object_pk: str) -
         if isinstance(error, RateLimited):
             response["Retry-After"] = str(error.retry_after)
         return response
+    # Queued for verification or stored: TrackBack has one success answer for both.
+    tasks.queue_accepted(accepted)
     return HttpResponse(trackback.success_xml(), content_type=XML)
 
 
@@ -104,13 +104,17 @@ def webmention_view(request: HttpRequest) -> HttpResponse:
             content_type=TEXT,
             status=400,
         )
+    source, target = request.POST.get("source"), request.POST.get("target")
     try:
-        mention = accept_webmention(
-            request.POST.get("source"),
-            request.POST.get("target"),
+        accepted = inbound.accept(
+            Ping(
+                kind=Kind.WEBMENTION,
+                source_url=source,  # type: ignore[arg-type] # accept() refuses a missing one
+                target_url=target.partition("#")[0] if isinstance(target, str) else target,  # type: ignore[arg-type]
+                remote_ip=request.META.get("REMOTE_ADDR"),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            ),
             get_current_site(request),  # type: ignore[arg-type]
-            request.META.get("REMOTE_ADDR"),
-            request.META.get("HTTP_USER_AGENT", ""),
         )
     except BacklinkError as error:
         response = HttpResponse(f"{error.message}\n", content_type=TEXT, status=400)
@@ -118,9 +122,9 @@ def webmention_view(request: HttpRequest) -> HttpResponse:
             response.status_code = 429
             response["Retry-After"] = str(error.retry_after)
         return response
-    mention_id = str(mention.pk)
-    transaction.on_commit(lambda: enqueue_webmention(mention_id))
-    if app_settings.WEBMENTION_STATUS == 202:
+    tasks.queue_accepted(accepted)
+    mention = accepted.queued
+    if mention is None or app_settings.WEBMENTION_STATUS == 202:
         return HttpResponse(
             "Accepted; it will be verified shortly.\n", content_type=TEXT, status=202
         )
@@ -134,10 +138,11 @@ def webmention_view(request: HttpRequest) -> HttpResponse:
 
 def webmention_status_view(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     """The processing state of one received Webmention, as JSON."""
-    mention = get_object_or_404(WebmentionRequest, pk=pk)
+    mention = get_object_or_404(InboundPing, pk=pk, kind=Kind.WEBMENTION)
     return JsonResponse(
         {
-            "state": mention.state,
+            # Being verified is still waiting, to the sender: "queued" until it ends.
+            "state": mention.state if mention.finished else InboundPing.State.QUEUED,
             "message": mention.message,
             "source": mention.source_url,
             "target": mention.target_url,

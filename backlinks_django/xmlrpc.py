@@ -30,12 +30,13 @@ from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 
+from backlinks_django import inbound, registry, tasks
 from backlinks_django.admission import check_url, resolve_target
 from backlinks_django.choices import Kind
 from backlinks_django.conf import app_settings
-from backlinks_django.exceptions import BacklinkError, InvalidRequest
+from backlinks_django.exceptions import BacklinkError, InvalidRequest, TargetNotFound
 from backlinks_django.models import Backlink
-from backlinks_django.pipeline import Ping, receive
+from backlinks_django.pipeline import Ping
 from backlinks_django.protocols import pingback
 
 __all__ = [
@@ -73,7 +74,7 @@ def ping(caller: Caller, *args: object) -> str:
     """``pingback.ping(sourceURI, targetURI)``: store a pingback or raise a fault."""
     source, target = _string_args(args, ("sourceURI", "targetURI"), "pingback.ping")
     try:
-        receive(
+        accepted = inbound.accept(
             Ping(
                 kind=Kind.PINGBACK,
                 source_url=source,
@@ -81,10 +82,13 @@ def ping(caller: Caller, *args: object) -> str:
                 remote_ip=caller.remote_ip,
                 user_agent=caller.user_agent,
             ),
-            site=caller.site,
+            caller.site,
         )
     except BacklinkError as error:
         raise pingback.to_fault(error) from None
+    if accepted.queued is not None:
+        tasks.queue_accepted(accepted)
+        return f"Pingback from {source} to {target} queued for verification."
     return f"Pingback from {source} to {target} registered."
 
 
@@ -93,6 +97,9 @@ def get_pingbacks(caller: Caller, *args: object) -> list[str]:
     (url,) = _string_args(args, ("url",), "pingback.extensions.getPingbacks")
     try:
         target = resolve_target(check_url(url, "target"), caller.site)
+        registration = registry.get_registration(target)
+        if registration is None or not registration.is_published(target):
+            raise TargetNotFound()  # a draft answers as a missing page
     except BacklinkError as error:
         raise pingback.to_fault(error) from None
     return list(

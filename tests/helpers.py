@@ -22,7 +22,7 @@ from werkzeug import Request, Response
 
 from backlinks_django.choices import Kind, Outcome
 from backlinks_django.compat import task_backends
-from backlinks_django.models import OutboundPing
+from backlinks_django.models import InboundPing, OutboundPing
 from tests.settings import BACKLINKS as BASE
 from tests.settings import TASKS_MODULE
 from tests.testapp.models import Article
@@ -249,3 +249,24 @@ def post_webmention(client: Any, data: dict[str, str], **extra: Any) -> Any:
         content_type="application/x-www-form-urlencoded",
         **extra,
     )
+
+
+def verify_queued() -> list[InboundPing]:
+    """Do the verification tasks' work until no queued ping is due; the rows it took, as they
+    ended (a row deferred to a later time among them)."""
+    from backlinks_django.inbound import process_next
+
+    done = []
+    while (row := process_next()) is not None:
+        done.append(row)
+    return done
+
+
+def ended_fault(row: InboundPing) -> int:
+    """The Pingback fault code of a refused queued ping (its message is the fault's)."""
+    from backlinks_django import exceptions
+
+    refusals = (exceptions.SourceNotFound, exceptions.SourceGone, exceptions.NoLinkToTarget)
+    codes = {error.default_message: error.fault_code for error in refusals}
+    assert row.state == InboundPing.State.REJECTED, (row.state, row.message)
+    return codes[row.message]

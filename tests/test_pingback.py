@@ -14,6 +14,7 @@ from pytest_httpserver import HTTPServer
 from backlinks_django import __version__
 from backlinks_django.models import Backlink, BlockedDomain, Kind, SiteSettings, Status
 from tests.conftest import TARGET_HOST, page_linking_to
+from tests.helpers import verify_queued
 from tests.settings import BACKLINKS as BASE
 from tests.testapp.models import Article, Note, Unregistered
 
@@ -196,12 +197,37 @@ def test_closed_pings_are_fault_33(xmlrpc_call, serve_source, article, article_u
     assert fault_of(xmlrpc_call, source, article_url).faultCode == 33
 
 
-def test_unpublished_target_is_fault_33(xmlrpc_call, serve_source, article, article_url):
+def test_unpublished_target_answers_as_a_missing_one(
+    xmlrpc_call, serve_source, article, article_url
+):
+    """A draft's URL must not be told apart from a mistyped one: fault 32 for both."""
+    source = serve_source(page_linking_to(article_url))
+    missing = fault_of(xmlrpc_call, source, article_url.replace("/target/", "/no-such/"))
     article.published_at = timezone.now() + timezone.timedelta(days=1)
     article.save()
-    source = serve_source(page_linking_to(article_url))
 
-    assert fault_of(xmlrpc_call, source, article_url).faultCode == 33
+    draft = fault_of(xmlrpc_call, source, article_url)
+
+    assert (
+        (draft.faultCode, draft.faultString)
+        == (missing.faultCode, missing.faultString)
+        == (
+            32,
+            "The target URL does not exist.",
+        )
+    )
+
+
+def test_get_pingbacks_of_a_draft_answers_as_a_missing_page(xmlrpc_call, article, article_url):
+    article.published_at = timezone.now() + timezone.timedelta(days=1)
+    article.save()
+
+    with pytest.raises(xmlrpc.client.Fault) as draft:
+        xmlrpc_call("pingback.extensions.getPingbacks", article_url)
+    with pytest.raises(xmlrpc.client.Fault) as missing:
+        xmlrpc_call("pingback.extensions.getPingbacks", article_url.replace("/target/", "/x/"))
+
+    assert draft.value.faultCode == missing.value.faultCode == 32
 
 
 def test_pings_close_after_configured_days(xmlrpc_call, serve_source, article, article_url):
@@ -454,6 +480,8 @@ def test_microformats_are_read_from_the_start_of_a_page_only(
     filler = "<p>" + "x" * limits.MICROFORMATS + "</p>"
     source = serve_source(page_linking_to(article_url, before=filler + card))
 
-    xmlrpc_call("pingback.ping", source, article_url)
+    # A page this large is verified by a task, not in the request.
+    assert "queued" in xmlrpc_call("pingback.ping", source, article_url)
+    verify_queued()
 
     assert Backlink.objects.get().author_name == ""

@@ -8,11 +8,12 @@ from pytest_httpserver import HTTPServer
 
 from backlinks_django.models import (
     Backlink,
+    InboundPing,
     Kind,
     MentionType,
+    ModerationPolicy,
     SiteSettings,
     Status,
-    WebmentionRequest,
 )
 from tests.conftest import TARGET_HOST, page_linking_to
 from tests.helpers import dummy_tasks, post_webmention
@@ -70,7 +71,8 @@ def test_verification_is_queued_not_done_in_the_request(
 
     assert response.status_code == 201
     request_id = response["Location"].rstrip("/").rsplit("/", 1)[1]
-    assert [r.args for r in queued] == [[request_id]]
+    assert [(r.task.name, r.args) for r in queued] == [("verify_inbound", [])]
+    assert InboundPing.objects.get(pk=request_id).kind == Kind.WEBMENTION
     assert len(httpserver.log) == 0
     assert client.get(response["Location"]).json()["state"] == "queued"
     assert not Backlink.objects.exists()
@@ -104,7 +106,7 @@ def test_bad_requests_are_400(client, article_url, source, target):
 
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/plain")
-    assert not WebmentionRequest.objects.exists()
+    assert not InboundPing.objects.exists()
 
 
 def test_missing_target_field_is_400(client, site):
@@ -141,8 +143,8 @@ def test_get_is_405(client, site):
     assert client.get("/backlinks/webmention/").status_code == 405
 
 
-@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_IP": (1, 60)})
-def test_rate_limited_is_429(client, article_url):
+@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_IP": (1, 60), "INBOUND_QUEUE_PER_SENDER": 1})
+def test_sender_over_its_queue_share_is_429(client, article_url):
     mention(client, "http://peer.example/1", article_url)
 
     response = mention(client, "http://peer.example/2", article_url)
@@ -209,23 +211,61 @@ def test_microformats_give_type_author_content_and_date(
     assert backlink.published.isoformat() == "2026-11-20T10:00:00+00:00"
 
 
-def test_resent_mention_updates_the_stored_one(
-    client, httpserver: HTTPServer, article_url, make_backlink, django_capture_on_commit_callbacks
-):
-    httpserver.expect_ordered_request("/post").respond_with_data(
-        page_linking_to(article_url, title="First title"), content_type="text/html"
-    )
-    httpserver.expect_ordered_request("/post").respond_with_data(
-        page_linking_to(article_url, title="Edited title"), content_type="text/html"
-    )
+def resend_edited(client, httpserver, article_url, capture, first: str, second: str) -> Backlink:
+    """Send a mention, approve it, then send it again after its source changed its title."""
+    for title in (first, second):
+        httpserver.expect_ordered_request("/post").respond_with_data(
+            page_linking_to(article_url, title=title), content_type="text/html"
+        )
     source = httpserver.url_for("/post")
-    send_and_verify(client, django_capture_on_commit_callbacks, source, article_url)
+    send_and_verify(client, capture, source, article_url)
     Backlink.objects.update(status=Status.APPROVED)
+    send_and_verify(client, capture, source, article_url)
+    return Backlink.objects.get()
 
-    send_and_verify(client, django_capture_on_commit_callbacks, source, article_url)
 
-    backlink = Backlink.objects.get()
-    assert (backlink.title, backlink.status) == ("Edited title", Status.APPROVED)
+def test_resent_mention_with_changed_content_is_moderated_again(
+    client, httpserver: HTTPServer, article_url, django_capture_on_commit_callbacks
+):
+    backlink = resend_edited(
+        client, httpserver, article_url, django_capture_on_commit_callbacks, "Fine", "CHEAP PILLS"
+    )
+
+    assert (backlink.title, backlink.status) == ("CHEAP PILLS", Status.PENDING)
+
+
+@override_settings(BACKLINKS={**BASE, "BLOCKED_KEYWORDS": ["pills"]})
+def test_resent_mention_turned_spam_is_caught_by_the_spam_checks(
+    client, httpserver: HTTPServer, article_url, django_capture_on_commit_callbacks
+):
+    backlink = resend_edited(
+        client, httpserver, article_url, django_capture_on_commit_callbacks, "Fine", "CHEAP PILLS"
+    )
+
+    assert backlink.status == Status.SPAM
+
+
+def test_resent_mention_unchanged_stays_approved(
+    client, httpserver: HTTPServer, article_url, django_capture_on_commit_callbacks
+):
+    backlink = resend_edited(
+        client, httpserver, article_url, django_capture_on_commit_callbacks, "Same", "Same"
+    )
+
+    assert (backlink.title, backlink.status) == ("Same", Status.APPROVED)
+
+
+def test_resent_mention_changed_is_approved_on_an_auto_approving_site(
+    client, httpserver: HTTPServer, article_url, site, django_capture_on_commit_callbacks
+):
+    settings = SiteSettings.objects.for_site(site)
+    settings.moderation = ModerationPolicy.AUTO_APPROVE
+    settings.save()
+    backlink = resend_edited(
+        client, httpserver, article_url, django_capture_on_commit_callbacks, "Old", "New"
+    )
+
+    assert (backlink.title, backlink.status) == ("New", Status.APPROVED)
 
 
 @pytest.mark.parametrize(
@@ -332,3 +372,13 @@ def test_a_body_that_is_not_form_encoded_is_refused_unread(client, site, content
     assert response.status_code == 400
     assert b"form-encoded" in response.content
     assert not Backlink.objects.exists()
+
+
+def test_status_says_queued_while_a_worker_verifies_it(client, serve_source, article_url):
+    from django.utils import timezone
+
+    response = mention(client, serve_source(page_linking_to(article_url)), article_url)
+    row = InboundPing.objects.get()
+    InboundPing.objects.claim(row.pk, timezone.now() + timezone.timedelta(minutes=1))
+
+    assert client.get(response["Location"]).json()["state"] == "queued"

@@ -1,6 +1,7 @@
-"""The app's Django admin: moderation of backlinks, the outbound log, the TrackBack inline."""
+"""The Django admin: moderation, the inbound queue, the outbound log, the TrackBack inline."""
 
 from backlinks_django.admin.backlinks import BacklinkAdmin, BlockedDomainAdmin, SiteSettingsAdmin
+from backlinks_django.admin.inbound import InboundPingAdmin
 from backlinks_django.admin.outbound import (
     OutboundPingAdmin,
     TrackbackForm,
@@ -11,6 +12,7 @@ from backlinks_django.admin.outbound import (
 __all__ = [
     "BacklinkAdmin",
     "BlockedDomainAdmin",
+    "InboundPingAdmin",
     "OutboundPingAdmin",
     "SiteSettingsAdmin",
     "TrackbackForm",

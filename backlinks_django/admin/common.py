@@ -10,11 +10,18 @@ from django.contrib.contenttypes.forms import BaseGenericInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils.translation import gettext_lazy as _
 
-from backlinks_django.models import Backlink, BlockedDomain, OutboundPing, SiteSettings
+from backlinks_django.models import (
+    Backlink,
+    BlockedDomain,
+    InboundPing,
+    OutboundPing,
+    SiteSettings,
+)
 
 if TYPE_CHECKING:
     BacklinkModelAdmin = admin.ModelAdmin[Backlink]
     BlockedDomainModelAdmin = admin.ModelAdmin[BlockedDomain]
+    InboundPingModelAdmin = admin.ModelAdmin[InboundPing]
     SiteSettingsModelAdmin = admin.ModelAdmin[SiteSettings]
     OutboundPingModelAdmin = admin.ModelAdmin[OutboundPing]
     OutboundPingForm = forms.ModelForm[OutboundPing]
@@ -24,6 +31,7 @@ else:  # ModelAdmin and ModelForm are generic for type checkers only.
     OutboundPingForm = forms.ModelForm
     BacklinkModelAdmin = BlockedDomainModelAdmin = SiteSettingsModelAdmin = admin.ModelAdmin
     OutboundPingModelAdmin = admin.ModelAdmin
+    InboundPingModelAdmin = admin.ModelAdmin
     AnyModelAdmin = object  # a mixin: the ModelAdmin comes later in the bases
     TrackbackFormSetBase = BaseGenericInlineFormSet
 

@@ -3,15 +3,17 @@
 from backlinks_django.choices import Kind, MentionType, ModerationPolicy, Outcome, Status
 from backlinks_django.models.backlinks import Backlink, BacklinkQuerySet, BlockedDomain
 from backlinks_django.models.generic import object_lookup
+from backlinks_django.models.inbound import InboundPing, InboundPingQuerySet
 from backlinks_django.models.outbound import Claim, OutboundPing, OutboundPingQuerySet
 from backlinks_django.models.sites import SiteSettings, SiteSettingsManager
-from backlinks_django.models.webmentions import WebmentionRequest
 
 __all__ = [
     "Backlink",
     "BacklinkQuerySet",
     "BlockedDomain",
     "Claim",
+    "InboundPing",
+    "InboundPingQuerySet",
     "Kind",
     "MentionType",
     "ModerationPolicy",
@@ -21,6 +23,5 @@ __all__ = [
     "SiteSettings",
     "SiteSettingsManager",
     "Status",
-    "WebmentionRequest",
     "object_lookup",
 ]

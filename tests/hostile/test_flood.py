@@ -8,8 +8,9 @@ import pytest
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from backlinks_django.models import Backlink
+from backlinks_django.models import Backlink, InboundPing
 from tests.conftest import page_linking_to
+from tests.helpers import verify_queued
 from tests.settings import BACKLINKS as BASE
 from tests.testapp.models import Article
 
@@ -26,18 +27,23 @@ def ping(client: Client, source: str, target: str, ip: str = "203.0.113.7") -> o
         return fault
 
 
-@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_IP": (5, 60)})
-def test_flood_from_one_ip_is_limited_while_another_ip_is_served(
+QUEUED = "queued for verification"
+
+
+@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_IP": (5, 60), "INBOUND_QUEUE_PER_SENDER": 2})
+def test_flood_from_one_ip_is_queued_then_refused_while_another_ip_is_served(
     client, article_url, serve_source, unused_port
 ):
     junk = f"http://127.0.0.1:{unused_port}/junk"
-    answers = [ping(client, f"{junk}{i}", article_url) for i in range(6)]
+    answers = [ping(client, f"{junk}{i}", article_url) for i in range(8)]
 
     assert [a.faultCode for a in answers[:5]] == [16] * 5  # type: ignore[union-attr]
-    limited = answers[5]
-    assert isinstance(limited, xmlrpc.client.Fault)
-    assert limited.faultCode == 49
-    assert "try again in" in limited.faultString
+    assert all(QUEUED in a for a in answers[5:7])  # type: ignore[operator]
+    refused = answers[7]
+    assert isinstance(refused, xmlrpc.client.Fault)
+    assert refused.faultCode == 49
+    assert "try again in" in refused.faultString
+    assert InboundPing.objects.count() == 2
 
     source = serve_source(page_linking_to(article_url))
     assert "registered" in ping(client, source, article_url, ip="198.51.100.9")  # type: ignore[operator]
@@ -45,25 +51,28 @@ def test_flood_from_one_ip_is_limited_while_another_ip_is_served(
 
 
 @override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_IP": (1, 60)})
-def test_limited_ping_is_answered_before_any_fetch(client, article_url, serve_source, httpserver):
+def test_ping_over_the_rate_is_queued_before_any_fetch(
+    client, article_url, serve_source, httpserver
+):
     source = serve_source(page_linking_to(article_url))
     ping(client, source, article_url)
     fetches = len(httpserver.log)
 
     answer = ping(client, source.replace("/source", "/other"), article_url)
 
-    assert answer.faultCode == 49  # type: ignore[union-attr]
+    assert QUEUED in answer  # type: ignore[operator]
     assert len(httpserver.log) == fetches
 
 
 @override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_SOURCE_DOMAIN": (3, 60)})
-def test_one_source_domain_is_limited_across_ips(client, article_url, unused_port):
+def test_one_source_domain_over_its_rate_is_queued_across_ips(client, article_url, unused_port):
     answers = [
         ping(client, f"http://127.0.0.1:{unused_port}/p{i}", article_url, ip=f"198.51.100.{i + 1}")
         for i in range(4)
     ]
 
-    assert [a.faultCode for a in answers] == [16, 16, 16, 49]  # type: ignore[union-attr]
+    assert [a.faultCode for a in answers[:3]] == [16, 16, 16]  # type: ignore[union-attr]
+    assert QUEUED in answers[3]  # type: ignore[operator]
 
 
 @override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_SOURCE_DOMAIN": (2, 60)})
@@ -79,8 +88,9 @@ def test_both_idna_spellings_of_a_source_domain_share_its_limit(client, article_
         for i, source in enumerate(sources)
     ]
 
-    # The first two are admitted (then fail: no name resolves here); the third is limited.
-    assert [a.faultCode for a in answers] == [16, 16, 49]  # type: ignore[union-attr]
+    # The first two are verified at once (and fail: no name resolves here); the third waits.
+    assert [a.faultCode for a in answers[:2]] == [16, 16]  # type: ignore[union-attr]
+    assert QUEUED in answers[2]  # type: ignore[operator]
 
 
 @override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_IP": (2, 1.0)})
@@ -88,15 +98,15 @@ def test_limit_lifts_after_the_window(client, article_url, unused_port, throttle
     junk = f"http://127.0.0.1:{unused_port}/j"
     for i in range(2):
         ping(client, f"{junk}{i}", article_url)
-    assert ping(client, f"{junk}x", article_url).faultCode == 49  # type: ignore[union-attr]
+    assert QUEUED in ping(client, f"{junk}x", article_url)  # type: ignore[operator]
 
     throttle_clock.advance(1.0)
 
     assert ping(client, f"{junk}y", article_url).faultCode == 16  # type: ignore[union-attr]
 
 
-@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_IP": (1, 60)})
-def test_limited_trackback_is_429_with_retry_after(client, article, serve_source, article_url):
+@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_IP": (1, 60), "INBOUND_QUEUE_PER_SENDER": 0})
+def test_refused_trackback_is_429_with_retry_after(client, article, serve_source, article_url):
     from django.contrib.contenttypes.models import ContentType
 
     ct = ContentType.objects.get_for_model(article)
@@ -113,6 +123,33 @@ def test_limited_trackback_is_429_with_retry_after(client, article, serve_source
     assert response.status_code == 429
     assert 1 <= int(response["Retry-After"]) <= 60
     assert b"<error>1</error>" in response.content
+
+
+@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_IP": (3, 60), "INBOUND_QUEUE_PER_SENDER": 0})
+def test_addresses_of_one_ipv6_network_share_one_sender_limit(client, article_url, unused_port):
+    answers = [
+        ping(
+            client, f"http://127.0.0.1:{unused_port}/j{i}", article_url, ip=f"2001:db8:7:7::{i:x}"
+        )
+        for i in range(1, 5)
+    ]
+    other_network = ping(
+        client, f"http://127.0.0.1:{unused_port}/k", article_url, ip="2001:db8:7:8::1"
+    )
+
+    assert [a.faultCode for a in answers] == [16, 16, 16, 49]  # type: ignore[union-attr]
+    assert other_network.faultCode == 16  # type: ignore[union-attr]
+
+
+@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_SOURCE_DOMAIN": (2, 60)})
+def test_subdomains_of_one_registrable_domain_share_its_limit(client, article_url, no_dns):
+    answers = [
+        ping(client, f"http://n{i}.spam.example.co.uk/p", article_url, ip=f"198.51.100.{i + 1}")
+        for i in range(3)
+    ]
+
+    assert [a.faultCode for a in answers[:2]] == [16, 16]  # type: ignore[union-attr]
+    assert QUEUED in answers[2]  # type: ignore[operator]
 
 
 def test_default_limits_serve_a_busy_blog_pinging_forty_posts(client, site, httpserver):
@@ -160,9 +197,14 @@ def test_fetches_to_one_host_are_capped_inbound(client, site, httpserver):
         for i, p in enumerate(posts)
     ]
 
-    assert isinstance(answers[0], str) and isinstance(answers[1], str)
-    assert answers[2].faultCode == 16  # type: ignore[union-attr]
-    assert "Too many requests" in answers[2].faultString  # type: ignore[union-attr]
+    assert "registered" in answers[0] and "registered" in answers[1]  # type: ignore[operator]
+    assert QUEUED in answers[2]  # type: ignore[operator]
+    assert len(httpserver.log) == 2
+
+    # The queued one waits for the host's window instead of failing.
+    (row,) = verify_queued()
+    assert row.state == InboundPing.State.QUEUED
+    assert row.not_before is not None and row.not_before > timezone.now()
     assert len(httpserver.log) == 2
 
 
@@ -199,29 +241,3 @@ def test_fetches_to_one_host_are_capped_outbound(site, httpserver):
     assert capped.count() >= 1
     assert {row.outcome for row in capped} == {Outcome.UNREACHABLE}
     assert all(row.next_attempt_at is not None for row in capped)
-
-
-@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_IP": (3, 60)})
-def test_addresses_of_one_ipv6_network_share_one_sender_limit(client, article_url, unused_port):
-    answers = [
-        ping(
-            client, f"http://127.0.0.1:{unused_port}/j{i}", article_url, ip=f"2001:db8:7:7::{i:x}"
-        )
-        for i in range(1, 5)
-    ]
-    other_network = ping(
-        client, f"http://127.0.0.1:{unused_port}/k", article_url, ip="2001:db8:7:8::1"
-    )
-
-    assert [a.faultCode for a in answers] == [16, 16, 16, 49]  # type: ignore[union-attr]
-    assert other_network.faultCode == 16  # type: ignore[union-attr]
-
-
-@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_SOURCE_DOMAIN": (2, 60)})
-def test_subdomains_of_one_registrable_domain_share_its_limit(client, article_url, no_dns):
-    answers = [
-        ping(client, f"http://n{i}.spam.example.co.uk/p", article_url, ip=f"198.51.100.{i + 1}")
-        for i in range(3)
-    ]
-
-    assert [a.faultCode for a in answers] == [16, 16, 49]  # type: ignore[union-attr]

@@ -19,7 +19,7 @@ from django.test import Client, override_settings
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from backlinks_django.models import Backlink, WebmentionRequest
+from backlinks_django.models import Backlink, InboundPing
 from tests.settings import BACKLINKS as BASE
 from tests.testapp.models import Article
 
@@ -345,6 +345,6 @@ def test_arbitrary_webmention_forms_get_a_4xx_or_are_queued(
     response = client.generic("POST", "/backlinks/webmention/", body, content_type=content_type)
 
     assert response.status_code in (201, 202, 400, 429), response.content
-    queued = WebmentionRequest.objects.count()
+    queued = InboundPing.objects.count()
     assert queued == (1 if response.status_code < 300 else 0)
-    WebmentionRequest.objects.all().delete()
+    InboundPing.objects.all().delete()

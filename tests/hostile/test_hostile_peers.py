@@ -23,8 +23,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from backlinks_django import delivery, fetch, send
-from backlinks_django.inbound import accept_webmention, process_webmention
-from backlinks_django.models import OutboundPing, Outcome, WebmentionRequest
+from backlinks_django.inbound import accept, process_next
+from backlinks_django.models import InboundPing, Kind, OutboundPing, Outcome
+from backlinks_django.pipeline import Ping
 from backlinks_django.registry import trackback_path
 from backlinks_django.verification import reverify
 from tests.fetch.rawserver import RawServer, read_request_head
@@ -494,14 +495,21 @@ def test_trackback_from_a_hostile_source_is_answered(raw_peer, article, article_
 @override_settings(BACKLINKS=LOOPBACK)
 def test_webmention_from_a_hostile_source_is_decided(raw_peer, article, article_url, kind):
     server = raw_peer({"/src": source_answer(kind, article_url)})
-    request = accept_webmention(
-        server.url("/src"), article_url, Site.objects.get_current(), "127.0.0.1", "ua"
+    accepted = accept(
+        Ping(
+            Kind.WEBMENTION,
+            server.url("/src"),
+            article_url,
+            remote_ip="127.0.0.1",
+            user_agent="ua",
+        ),
+        Site.objects.get_current(),
     )
 
-    process_webmention(str(request.pk))
+    request = process_next()
 
-    request.refresh_from_db()
-    assert request.state != WebmentionRequest.State.QUEUED
+    assert request is not None and request.pk == accepted.queued.pk  # type: ignore[union-attr]
+    assert request.state != InboundPing.State.QUEUED
 
 
 @pytest.mark.parametrize("kind", SOURCE_KINDS)
@@ -525,14 +533,21 @@ def test_webmention_source_mf2py_cannot_read_is_still_accepted(
     """mf2py recurses per nesting level and trusts <base href>; the mention itself counts."""
     page = f'<html><body><p><a href="{article_url}">x</a></p>{page_end}</body></html>'
     httpserver.expect_request("/src").respond_with_data(page, content_type="text/html")
-    request = accept_webmention(
-        httpserver.url_for("/src"), article_url, Site.objects.get_current(), "127.0.0.1", "ua"
+    accepted = accept(
+        Ping(
+            Kind.WEBMENTION,
+            httpserver.url_for("/src"),
+            article_url,
+            remote_ip="127.0.0.1",
+            user_agent="ua",
+        ),
+        Site.objects.get_current(),
     )
 
-    process_webmention(str(request.pk))
+    request = process_next()
 
-    request.refresh_from_db()
-    assert request.state == WebmentionRequest.State.ACCEPTED
+    assert request is not None and request.pk == accepted.queued.pk  # type: ignore[union-attr]
+    assert request.state == InboundPing.State.ACCEPTED
 
 
 # --- Deadlines, concurrency, and a bug met halfway -------------------------------------------------

@@ -23,9 +23,9 @@ from backlinks_django.exceptions import InvalidRequest
 from backlinks_django.models import (
     Backlink,
     BlockedDomain,
+    InboundPing,
     OutboundPing,
     Outcome,
-    WebmentionRequest,
 )
 from tests.conftest import page_linking_to
 from tests.helpers import post_webmention
@@ -81,7 +81,7 @@ def test_webmention_with_nul_in_a_url_is_400(client: Client, article_url, field)
 
     assert response.status_code == 400
     assert "control characters" in response.content.decode()
-    assert not WebmentionRequest.objects.exists()
+    assert not InboundPing.objects.exists()
 
 
 @pytest.mark.parametrize("query", ["?p=%00", "?p=1%00", "?slug=%00"])
@@ -217,7 +217,7 @@ def test_webmention_request_keeps_a_clean_origin(client: Client, article_url):
     )
 
     assert response.status_code == 201
-    request = WebmentionRequest.objects.get()
+    request = InboundPing.objects.get()
     assert (request.remote_ip, request.user_agent) == ("10.0.0.1", "Bot")
 
 
@@ -365,7 +365,7 @@ def test_published_dates_are_stored_in_utc_or_dropped(
         response = post_webmention(client, {"source": source, "target": article_url})
 
     assert response.status_code == 201
-    assert WebmentionRequest.objects.get().state == WebmentionRequest.State.ACCEPTED
+    assert InboundPing.objects.get().state == InboundPing.State.ACCEPTED
     backlink = Backlink.objects.get()
     assert (backlink.published and backlink.published.isoformat()) == stored
     assert admin_client.get("/admin/backlinks_django/backlink/").status_code == 200

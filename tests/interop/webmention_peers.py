@@ -267,9 +267,9 @@ def backlinks_from(site: DemoSite, source: str, *, settled: bool = True) -> list
     """Our site's backlinks from ``source``, once its worker has verified every request."""
     return site.shell(  # type: ignore[no-any-return]
         """
-        from backlinks_django.models import Backlink, WebmentionRequest
+        from backlinks_django.models import Backlink, InboundPing
 
-        requests = WebmentionRequest.objects.filter(source_url=params["source"])
+        requests = InboundPing.objects.filter(source_url=params["source"])
         wait_until(
             lambda: requests.exists() and not requests.filter(state="queued").exists(),
             timeout=params["poll_timeout"] if params["settled"] else 0,

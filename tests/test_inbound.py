@@ -1,0 +1,311 @@
+"""The inbound queue: what waits, who goes next, what is refused, what is kept."""
+
+from __future__ import annotations
+
+import datetime
+import xmlrpc.client
+from io import StringIO
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.sites.models import Site
+from django.core.management import call_command
+from django.test import override_settings
+from django.utils import timezone
+
+from backlinks_django import inbound
+from backlinks_django.exceptions import RateLimited
+from backlinks_django.models import Backlink, InboundPing, Kind, Status
+from backlinks_django.pipeline import Ping
+from tests.conftest import page_linking_to
+from tests.helpers import verify_queued
+from tests.settings import BACKLINKS as BASE
+from tests.testapp.models import Article
+
+pytestmark = pytest.mark.django_db
+
+QUEUE_ALL = {**BASE, "RECEIVE_BUDGET": 0}
+FORM = "application/x-www-form-urlencoded"
+
+
+def queue(source: str, target: str, ip: str, kind: Kind = Kind.PINGBACK) -> InboundPing:
+    accepted = inbound.accept(Ping(kind, source, target, remote_ip=ip), Site.objects.get_current())
+    assert accepted.queued is not None and accepted.backlink is None
+    return accepted.queued
+
+
+def articles(count: int) -> list[str]:
+    return [
+        f"http://testserver{Article.objects.create(title=f'T{i}', slug=f't{i}', published_at=timezone.now()).get_absolute_url()}"
+        for i in range(count)
+    ]
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_a_queued_pingback_is_verified_by_the_task_and_stored(
+    xmlrpc_call, serve_source, article_url
+):
+    source = serve_source(page_linking_to(article_url, title="Hello"))
+
+    answer = xmlrpc_call("pingback.ping", source, article_url)
+
+    assert answer == f"Pingback from {source} to {article_url} queued for verification."
+    assert not Backlink.objects.exists()
+    (row,) = verify_queued()
+    assert row.state == InboundPing.State.ACCEPTED
+    assert row.backlink == Backlink.objects.get(kind=Kind.PINGBACK, title="Hello")
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_a_queued_trackback_keeps_its_fields_and_target(
+    client, article, article_url, serve_source
+):
+    source = serve_source(page_linking_to(article_url))
+    ct = ContentType.objects.get_for_model(article)
+    form = {"url": source, "title": "Their title", "excerpt": "Their words", "blog_name": "Blog"}
+
+    response = client.post(
+        f"/backlinks/trackback/{ct.pk}/{article.pk}/", urlencode(form), content_type=FORM
+    )
+
+    assert response.status_code == 200
+    assert b"<error>0</error>" in response.content
+    verify_queued()
+    backlink = Backlink.objects.get()
+    assert (
+        backlink.kind,
+        backlink.target,
+        backlink.title,
+        backlink.excerpt,
+        backlink.blog_name,
+    ) == (
+        Kind.TRACKBACK,
+        article,
+        "Their title",
+        "Their words",
+        "Blog",
+    )
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_a_resent_ping_still_waiting_is_not_queued_twice(article_url, serve_source):
+    source = serve_source(page_linking_to(article_url))
+
+    first = queue(source, article_url, "203.0.113.1")
+    again = queue(source, article_url, "203.0.113.1")
+
+    assert again.pk == first.pk
+    assert InboundPing.objects.count() == 1
+
+
+@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_IP": (5, 60)})
+def test_a_burst_from_one_blog_is_queued_and_all_of_it_stored(xmlrpc_call, site, serve_source):
+    targets = articles(12)
+    sources = [serve_source(page_linking_to(t), path=f"/post{i}") for i, t in enumerate(targets)]
+
+    answers = [xmlrpc_call("pingback.ping", s, t) for s, t in zip(sources, targets, strict=True)]
+
+    assert sum("registered" in answer for answer in answers) == 5
+    assert sum("queued for verification" in answer for answer in answers) == 7
+    verify_queued()
+    assert Backlink.objects.count() == 12
+
+
+@override_settings(BACKLINKS={**QUEUE_ALL, "INBOUND_QUEUE_PER_SENDER": 3})
+def test_a_sender_past_its_queue_share_is_refused_and_others_are_not(site, unused_port):
+    targets = articles(5)
+    junk = f"http://127.0.0.1:{unused_port}/p"
+    for i in range(3):
+        queue(f"{junk}{i}", targets[i], "2001:db8:1:1::1")
+
+    with pytest.raises(RateLimited):
+        queue(f"{junk}x", targets[3], "2001:db8:1:1:ffff::2")  # the same /64
+    queue(f"{junk}y", targets[4], "2001:db8:1:2::1")
+
+    assert InboundPing.objects.count() == 4
+
+
+@override_settings(BACKLINKS={**QUEUE_ALL, "INBOUND_QUEUE_MAX": 2})
+def test_a_full_queue_refuses_everyone(site, unused_port):
+    targets = articles(3)
+    for i in range(2):
+        queue(f"http://127.0.0.1:{unused_port}/p{i}", targets[i], f"198.51.100.{i}")
+
+    with pytest.raises(RateLimited):
+        queue(f"http://127.0.0.1:{unused_port}/p9", targets[2], "198.51.100.9")
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_senders_take_turns(site, unused_port):
+    targets = articles(12)
+    for i in range(10):
+        queue(f"http://flood.example/p{i}", targets[i], "203.0.113.66")
+    queue("http://alice.example/post", targets[10], "198.51.100.1")
+    queue("http://bob.example/post", targets[11], "198.51.100.2")
+
+    order = [row.source_url for row in InboundPing.objects.due().fair_order()]
+
+    assert order[:3] == [
+        "http://flood.example/p0",
+        "http://alice.example/post",
+        "http://bob.example/post",
+    ]
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_source_domains_take_turns_whoever_sends(site):
+    targets = articles(6)
+    for i in range(5):
+        queue(f"http://n{i}.wildcard.example/p", targets[i], f"198.51.100.{i}")
+    queue("http://alice.example/post", targets[5], "203.0.113.9")
+
+    order = [row.source_url for row in InboundPing.objects.due().fair_order()]
+
+    assert order.index("http://alice.example/post") <= 1
+
+
+@override_settings(BACKLINKS={**QUEUE_ALL, "INBOUND_CONCURRENCY": 2})
+def test_a_sender_at_its_concurrency_cap_waits_while_others_are_served(site, unused_port):
+    targets = articles(4)
+    busy = [queue(f"http://flood.example/p{i}", targets[i], "203.0.113.66") for i in range(3)]
+    other = queue(f"http://127.0.0.1:{unused_port}/post", targets[3], "198.51.100.1")
+    until = timezone.now() + datetime.timedelta(minutes=1)
+    for row in busy[:2]:
+        assert InboundPing.objects.claim(row.pk, until)
+
+    took = inbound.process_next()
+
+    assert took is not None and took.pk == other.pk
+    assert inbound.process_next() is None  # the third of the busy sender's must wait
+    assert InboundPing.objects.get(pk=busy[2].pk).state == InboundPing.State.QUEUED
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_a_row_whose_verifier_died_is_taken_again(site, article_url, serve_source):
+    row = queue(serve_source(page_linking_to(article_url)), article_url, "198.51.100.1")
+    assert InboundPing.objects.claim(row.pk, timezone.now() + datetime.timedelta(minutes=1))
+    assert inbound.process_next() is None  # claimed, by a verifier still within its time
+
+    InboundPing.objects.filter(pk=row.pk).update(claimed_until=timezone.now())
+
+    again = inbound.process_next()
+    assert again is not None and again.state == InboundPing.State.ACCEPTED
+    assert again.attempts == 2
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_verifiers_claim_a_row_once(site, article_url, serve_source):
+    row = queue(serve_source(page_linking_to(article_url)), article_url, "198.51.100.1")
+    until = timezone.now() + datetime.timedelta(minutes=1)
+
+    assert InboundPing.objects.claim(row.pk, until)
+    assert not InboundPing.objects.claim(row.pk, until)
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_peers_hear_one_message_whatever_the_fetcher_saw(client, site, no_dns_names):
+    """Not "not a public address" for one and "could not be resolved" for another."""
+    targets = articles(2)
+    private = queue("http://10.0.0.7/post", targets[0], "198.51.100.1")
+    unknown = queue("http://no-such-host.invalid/post", targets[1], "198.51.100.2")
+
+    verify_queued()
+    private.refresh_from_db()
+    unknown.refresh_from_db()
+
+    assert private.message == unknown.message == "The source URL could not be fetched."
+    assert private.detail != unknown.detail  # the staff still see why
+    status = client.get(f"/backlinks/webmention/{private.pk}/")
+    assert status.status_code == 404  # a pingback's row has no public status page
+
+
+@pytest.fixture
+def no_dns_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names resolve to nothing, without asking a DNS server."""
+    from backlinks_django import fetch
+    from backlinks_django.exceptions import ConnectionFailed
+
+    def refuse(host: str, port: int) -> list[str]:
+        raise ConnectionFailed(f"The host {host} could not be resolved.")
+
+    monkeypatch.setattr(fetch, "resolve_host", refuse)
+
+
+def test_drafts_and_missing_objects_answer_trackbacks_alike(client, article):
+    ct = ContentType.objects.get_for_model(article)
+    form = urlencode({"url": "http://peer.example/post"})
+    missing = client.post(f"/backlinks/trackback/{ct.pk}/999999/", form, content_type=FORM)
+    article.published_at = timezone.now() + datetime.timedelta(days=1)
+    article.save()
+
+    draft = client.post(f"/backlinks/trackback/{ct.pk}/{article.pk}/", form, content_type=FORM)
+
+    assert (draft.status_code, draft.content) == (missing.status_code, missing.content)
+    assert draft.status_code == 404
+
+
+def test_old_finished_rows_are_deleted_and_waiting_ones_kept(site, article_url):
+    old = timezone.now() - datetime.timedelta(days=31)
+    rows = {
+        state: InboundPing.objects.create(
+            kind=Kind.WEBMENTION,
+            site=site,
+            source_url=f"http://peer.example/{state}",
+            target_url=article_url,
+            remote_ip="198.51.100.1",
+            state=state,
+        )
+        for state in InboundPing.State.values
+    }
+    recent = InboundPing.objects.create(
+        kind=Kind.WEBMENTION,
+        site=site,
+        source_url="http://peer.example/recent",
+        target_url=article_url,
+        state=InboundPing.State.ACCEPTED,
+    )
+    InboundPing.objects.filter(pk__in=[r.pk for r in rows.values()]).update(updated_at=old)
+    out = StringIO()
+
+    call_command("process_inbound", "--prune-only", stdout=out)
+    call_command("process_inbound", "--prune-only", stdout=out)  # idempotent
+
+    kept = set(InboundPing.objects.values_list("pk", flat=True))
+    assert kept == {rows["queued"].pk, rows["verifying"].pk, recent.pk}
+    assert "deleted 3 old row(s)" in out.getvalue()
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_the_command_verifies_what_is_due(site, article_url, serve_source):
+    queue(serve_source(page_linking_to(article_url)), article_url, "198.51.100.1")
+    out = StringIO()
+
+    call_command("process_inbound", stdout=out)
+
+    assert "Verified 1 queued ping(s)" in out.getvalue()
+    assert Backlink.objects.get().status == Status.PENDING
+
+
+def test_the_queue_answers_faults_through_xmlrpc(xmlrpc_call, article_url):
+    with pytest.raises(xmlrpc.client.Fault) as info:
+        xmlrpc_call("pingback.ping", "not a url", article_url)
+    assert info.value.faultCode == 0
+
+
+def test_staff_see_the_queue_and_why_a_ping_was_refused(admin_client, site, article_url):
+    InboundPing.objects.create(
+        kind=Kind.PINGBACK,
+        site=site,
+        source_url="http://peer.example/post",
+        target_url=article_url,
+        state=InboundPing.State.REJECTED,
+        message="The source URL could not be fetched.",
+        detail="The host peer.example could not be resolved.",
+    )
+
+    response = admin_client.get("/admin/backlinks_django/inboundping/?state__exact=rejected")
+
+    assert response.status_code == 200
+    assert b"The host peer.example could not be resolved." in response.content
+    assert admin_client.get("/admin/backlinks_django/inboundping/add/").status_code == 403
