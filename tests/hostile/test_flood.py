@@ -225,3 +225,64 @@ def test_subdomains_of_one_registrable_domain_share_its_limit(client, article_ur
     ]
 
     assert [a.faultCode for a in answers] == [16, 16, 49]  # type: ignore[union-attr]
+
+
+@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_FETCHED_HOST": (5, 60)})
+def test_names_and_the_ip_literal_of_one_server_share_its_fetch_cap(
+    client, article_url, httpserver, dns
+):
+    """Five names of one server and its IP literal fetched it 360 times in 1.5 s at 60 a minute."""
+    httpserver.expect_request("/s").respond_with_data(
+        page_linking_to(article_url), content_type="text/html"
+    )
+    port = httpserver.port
+    names = ["a.example", "b.example", "c.example", "www.a.example", "d.test", "127.0.0.1"]
+    sources = [f"http://{name}:{port}/s?{i}" for i, name in enumerate(names)]
+
+    answers = [
+        ping(client, source, article_url, ip=f"198.51.100.{i + 1}")
+        for i, source in enumerate(sources)
+    ]
+
+    assert all(isinstance(a, str) for a in answers[:5]), answers
+    assert answers[5].faultCode == 16  # type: ignore[union-attr]
+    assert "Too many requests" in answers[5].faultString  # type: ignore[union-attr]
+    assert "127.0.0.1" not in answers[5].faultString  # type: ignore[union-attr]
+    assert len(httpserver.log) == 5
+
+
+@override_settings(
+    BACKLINKS={
+        **BASE,
+        "SCHEME": "http",
+        "RATE_LIMIT_PER_FETCHED_HOST": (2, 60),
+        "SEND_HOST_INTERVAL": 0,
+    }
+)
+def test_strangers_pings_cannot_spend_what_our_sending_to_that_server_needs(
+    client, article_url, httpserver
+):
+    """Pings "from" a third party's pages use up verification's budget, not sending's."""
+    from django.db import transaction
+
+    from backlinks_django import send
+    from backlinks_django.models import OutboundPing, Outcome
+    from tests.helpers import Peer
+
+    peer = Peer(httpserver)
+    link = f'<a href="{article_url}">you</a>'
+    strangers = [ping(client, peer.page(f"/p{i}", link), article_url) for i in range(3)]
+    assert strangers[2].faultCode == 16  # type: ignore[union-attr]
+    target = peer.page("/ours")
+    with transaction.atomic():
+        ours = Article.objects.create(
+            title="Ours",
+            slug="ours",
+            body=f'<a href="{target}">x</a>',
+            published_at=timezone.now(),
+        )
+
+    send.send_object(ours)
+
+    assert OutboundPing.objects.get(target_url=target).outcome == Outcome.SUCCESS
+    assert len(peer.calls) == 1
