@@ -59,7 +59,8 @@ DEFAULTS: dict[str, Any] = {
     # RATE_LIMIT_CACHE (share it between processes: see the README).
     "RATE_LIMIT_PER_IP": (60, 60.0),
     "RATE_LIMIT_PER_SOURCE_DOMAIN": (60, 60.0),
-    # Fetches to any one host, inbound verification and outbound delivery alike.
+    # Requests to any one server (the address connected to, an IPv6 one by IPV6_PREFIX),
+    # counted twice apart: verifying received pings, and sending our own.
     "RATE_LIMIT_PER_FETCHED_HOST": (60, 60.0),
     "RATE_LIMIT_CACHE": "default",
     # Bits of an IPv6 sender's address that name one sender for limits and fairness (a /64

@@ -131,10 +131,11 @@ def deliver_remote(job: Job, source: Source, gate: HostGate) -> Result:
     """Discover the target's endpoint and ping it; never raises for a peer's failure.
 
     One GET of the target serves every protocol's discovery; the first protocol of
-    ``SEND_PROTOCOLS`` that the target advertises is used.
+    ``SEND_PROTOCOLS`` that the target advertises is used. Its requests count against the
+    sending budget of each server (:func:`fetch.outbound`), which strangers' pings cannot spend.
     """
     try:
-        with fetch.ending_by(gate.ends_at):
+        with fetch.ending_by(gate.ends_at), fetch.outbound():
             return _deliver_remote(job, source, gate)
     except DeliveryError as error:
         return result_for_error(error)
@@ -145,7 +146,8 @@ def resend_webmention(
 ) -> Result:
     """Tell a known Webmention endpoint about ``source_url`` again; never raises for a peer."""
     try:
-        answer = webmention.send(endpoint, source_url, target_url, user_agent=user_agent)
+        with fetch.outbound():
+            answer = webmention.send(endpoint, source_url, target_url, user_agent=user_agent)
     except DeliveryError as error:
         return result_for_error(error)
     return Result(Outcome.SUCCESS, Kind.WEBMENTION, endpoint, answer)

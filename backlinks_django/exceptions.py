@@ -188,7 +188,16 @@ class TooManyRedirects(FetchError):
 
 
 class HostBusy(FetchError):
-    """This site fetched from the host too often lately (RATE_LIMIT_PER_FETCHED_HOST)."""
+    """This site sent that server too many requests lately (RATE_LIMIT_PER_FETCHED_HOST).
+
+    ``retry_after``: whole seconds until the window frees (at least 1), for rescheduling.
+    """
+
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(
+            f"Too many requests to that server lately; try again in {self.retry_after} seconds."
+        )
 
 
 class ConnectionFailed(FetchError):

@@ -26,10 +26,7 @@ def hit(scope: str, key: str, limit: tuple[int, float] | None) -> float | None:
     events, window = limit
     now = time.time()
     window_index = math.floor(now / window)
-    # Hashed: keys come from strangers (host names), and memcached refuses long keys, spaces
-    # and control characters.
-    digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-    cache_key = f"backlinks:{scope}:{window_index}:{digest}"
+    cache_key = _cache_key(scope, key, window_index)
     cache = caches[app_settings.RATE_LIMIT_CACHE]
     cache.add(cache_key, 0, timeout=math.ceil(window) + 1)
     try:
@@ -38,5 +35,30 @@ def hit(scope: str, key: str, limit: tuple[int, float] | None) -> float | None:
         cache.add(cache_key, 1, timeout=math.ceil(window) + 1)
         count = 1
     if count > events:
-        return max(0.0, (window_index + 1) * window - now)
+        return _wait(window_index, window, now)
     return None
+
+
+def peek(scope: str, key: str, limit: tuple[int, float] | None) -> float | None:
+    """Seconds to wait if a :func:`hit` now would be refused, else None; counts nothing."""
+    if limit is None:
+        return None
+    events, window = limit
+    now = time.time()
+    window_index = math.floor(now / window)
+    count = caches[app_settings.RATE_LIMIT_CACHE].get(_cache_key(scope, key, window_index), 0)
+    if count >= events:
+        return _wait(window_index, window, now)
+    return None
+
+
+def _cache_key(scope: str, key: str, window_index: int) -> str:
+    # Hashed: keys come from strangers (host names), and memcached refuses long keys, spaces
+    # and control characters.
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return f"backlinks:{scope}:{window_index}:{digest}"
+
+
+def _wait(window_index: int, window: float, now: float) -> float:
+    """Seconds from ``now`` until the window ``window_index`` ends."""
+    return max(0.0, (window_index + 1) * window - now)

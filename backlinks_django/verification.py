@@ -87,7 +87,7 @@ def _fetch_source(
         with fetch.ending_by(time.monotonic() + budget):
             return fetch.fetch(source_url, headers=headers, max_bytes=limits.INLINE_PAGE)
     except fetch.HostBusy as exc:
-        raise VerifyLater(exc.message, getattr(exc, "retry_after", 0.0)) from None
+        raise VerifyLater(exc.message, exc.retry_after) from None
     except (fetch.FetchTimeout, fetch.ResponseTooLarge) as exc:
         if budget is None:
             raise _unfetchable(source_url, exc) from None

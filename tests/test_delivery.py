@@ -319,3 +319,58 @@ def test_delivery_imports_no_models():
 
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+# --- the per-server cap: sending has its own budget ----------------------------------------
+
+CAPPED = {**LOOPBACK, "RATE_LIMIT_PER_FETCHED_HOST": (2, 60.0)}
+
+
+def verifications_up_to_the_cap(url: str) -> None:
+    """Fetch ``url`` as verifying strangers' pings does, until that server's cap refuses."""
+    from backlinks_django.fetch import HostBusy, fetch
+
+    fetch(url)
+    fetch(url)
+    with pytest.raises(HostBusy):
+        fetch(url)
+
+
+@override_settings(BACKLINKS=CAPPED)
+def test_verifications_up_to_the_cap_do_not_stop_delivery_to_that_server(httpserver):
+    peer = Peer(httpserver)
+    target = peer.page("/post")
+    verifications_up_to_the_cap(target)
+
+    result = delivered(target)
+
+    assert result.outcome == Outcome.SUCCESS
+    assert peer.calls == [(SOURCE.url, target)]
+
+
+@override_settings(BACKLINKS=CAPPED)
+def test_verifications_up_to_the_cap_do_not_stop_a_webmention_notice(httpserver):
+    from backlinks_django.delivery import resend_webmention
+
+    Peer(httpserver)
+    endpoint = httpserver.url_for("/webmention")
+    verifications_up_to_the_cap(endpoint)
+
+    result = resend_webmention(endpoint, SOURCE.url, "http://peer.example/p", user_agent="t")
+
+    assert result.outcome == Outcome.SUCCESS
+
+
+@override_settings(BACKLINKS=CAPPED)
+def test_delivery_spends_the_sending_budget_and_leaves_verification_its_own(httpserver):
+    from backlinks_django.fetch import fetch
+
+    peer = Peer(httpserver)
+    first, second = peer.page("/one"), peer.page("/two")
+    assert delivered(first).outcome == Outcome.SUCCESS  # discovery and ping: the whole cap
+
+    capped = delivered(second)
+
+    assert (capped.outcome, capped.retry) == (Outcome.UNREACHABLE, True)
+    assert "try again in" in capped.message
+    assert fetch(second).status == 200

@@ -8,7 +8,12 @@ What :func:`fetch` guarantees, for every request the app sends:
   address) and not in ``ALLOWED_NETWORKS`` refuses the hop before any connection. The
   connection then goes to the checked address itself; the URL's host is only sent as ``Host``
   and used for SNI and the certificate check, so DNS rebinding cannot switch it. No proxy from
-  the environment is used, and requests to one host are capped (``RATE_LIMIT_PER_FETCHED_HOST``).
+  the environment is used.
+- **Load on a server.** Each hop counts against the address it connects to (an IPv6 one by its
+  network), whatever name led there: at most ``RATE_LIMIT_PER_FETCHED_HOST`` requests per
+  window, or :class:`HostBusy` (with ``retry_after``) before connecting. Fetches inside
+  :func:`outbound` (sending our own pings) are counted apart from the others (verifying
+  strangers' pings), so strangers cannot use up what our own sending needs.
 - **Redirects.** Followed here, at most ``FETCH_MAX_REDIRECTS``, each hop parsed and checked like
   the first; credentials are not sent to another origin.
 - **Time.** One deadline (``FETCH_DEADLINE``, or sooner under :func:`ending_by`) bounds the
@@ -21,8 +26,9 @@ What :func:`fetch` guarantees, for every request the app sends:
   (only a malformed ``method``, a caller's bug, is a ValueError).
 
 Modules, each depending only on those before it: ``response`` (the Response), ``deadline``,
-``target`` (URL parsing), ``guard`` (address policy), ``hops`` (requests and redirects),
-``transport`` (pinned connections), ``body`` (bounded reading).
+``target`` (URL parsing), ``guard`` (address policy), ``budget`` (the per-server cap),
+``hops`` (requests and redirects), ``transport`` (pinned connections), ``body`` (bounded
+reading).
 """
 
 from __future__ import annotations
@@ -34,7 +40,6 @@ from contextlib import AbstractContextManager
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from backlinks_django import throttle
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import (
     AddressNotAllowed,
@@ -46,8 +51,9 @@ from backlinks_django.exceptions import (
     ResponseTooLarge,
     TooManyRedirects,
 )
-from backlinks_django.fetch import guard, hops, transport
+from backlinks_django.fetch import budget, guard, hops, transport
 from backlinks_django.fetch.body import read_body
+from backlinks_django.fetch.budget import outbound
 from backlinks_django.fetch.deadline import Deadline, ending_by, start_deadline
 from backlinks_django.fetch.guard import check_address, resolve_host
 from backlinks_django.fetch.hops import Hop, user_agent
@@ -68,6 +74,7 @@ __all__ = [
     "check_address",
     "ending_by",
     "fetch",
+    "outbound",
     "resolve_host",
     "user_agent",
 ]
@@ -106,15 +113,13 @@ def fetch(
 
 
 def _send(hop: Hop, deadline: Deadline) -> AbstractContextManager[requests.Response]:
-    """Check the hop's addresses and its host's request rate, then send it to the first address.
+    """Check the hop's addresses and charge the first one's budget, then send the hop to it.
 
     The response's body is left unread; leaving the returned context closes the connection.
     """
     # resolve_host is looked up here, in the package, so that tests can replace it.
     addresses = guard.checked_addresses(hop.target, resolve_host)
-    wait = throttle.hit("host", hop.target.host, app_settings.RATE_LIMIT_PER_FETCHED_HOST)
-    if wait is not None:
-        raise HostBusy(f"Too many requests to {hop.target.host} lately; try again later.")
+    budget.charge(addresses[0], hop.target.url)
     return transport.exchange(hop, addresses[0], deadline)
 
 

@@ -241,3 +241,65 @@ def test_fetches_to_one_host_are_capped_outbound(site, httpserver):
     assert capped.count() >= 1
     assert {row.outcome for row in capped} == {Outcome.UNREACHABLE}
     assert all(row.next_attempt_at is not None for row in capped)
+
+
+@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_FETCHED_HOST": (5, 60)})
+def test_names_and_the_ip_literal_of_one_server_share_its_fetch_cap(
+    client, article_url, httpserver, dns
+):
+    """Five names of one server and its IP literal fetched it 360 times in 1.5 s at 60 a minute."""
+    httpserver.expect_request("/s").respond_with_data(
+        page_linking_to(article_url), content_type="text/html"
+    )
+    port = httpserver.port
+    names = ["a.example", "b.example", "c.example", "www.a.example", "d.test", "127.0.0.1"]
+    sources = [f"http://{name}:{port}/s?{i}" for i, name in enumerate(names)]
+
+    answers = [
+        ping(client, source, article_url, ip=f"198.51.100.{i + 1}")
+        for i, source in enumerate(sources)
+    ]
+
+    assert all("registered" in a for a in answers[:5]), answers  # type: ignore[operator]
+    assert QUEUED in answers[5]  # type: ignore[operator]  # waits for the server's window
+    assert len(httpserver.log) == 5
+    (row,) = verify_queued()
+    assert row.state == InboundPing.State.QUEUED and len(httpserver.log) == 5
+    assert "Too many requests" in row.detail and "127.0.0.1" not in row.detail
+
+
+@override_settings(
+    BACKLINKS={
+        **BASE,
+        "SCHEME": "http",
+        "RATE_LIMIT_PER_FETCHED_HOST": (2, 60),
+        "SEND_HOST_INTERVAL": 0,
+    }
+)
+def test_strangers_pings_cannot_spend_what_our_sending_to_that_server_needs(
+    client, article_url, httpserver
+):
+    """Pings "from" a third party's pages use up verification's budget, not sending's."""
+    from django.db import transaction
+
+    from backlinks_django import send
+    from backlinks_django.models import OutboundPing, Outcome
+    from tests.helpers import Peer
+
+    peer = Peer(httpserver)
+    link = f'<a href="{article_url}">you</a>'
+    strangers = [ping(client, peer.page(f"/p{i}", link), article_url) for i in range(3)]
+    assert QUEUED in strangers[2]  # type: ignore[operator]  # verification's budget is spent
+    target = peer.page("/ours")
+    with transaction.atomic():
+        ours = Article.objects.create(
+            title="Ours",
+            slug="ours",
+            body=f'<a href="{target}">x</a>',
+            published_at=timezone.now(),
+        )
+
+    send.send_object(ours)
+
+    assert OutboundPing.objects.get(target_url=target).outcome == Outcome.SUCCESS
+    assert len(peer.calls) == 1
