@@ -24,7 +24,15 @@ from backlinks_django.exceptions import (
 )
 from backlinks_django.models import BlockedDomain, SiteSettings
 
-__all__ = ["Admitted", "admit", "check_url", "is_on_site", "rate_wait", "resolve_target"]
+__all__ = [
+    "Admitted",
+    "admit",
+    "charge_source",
+    "check_url",
+    "is_on_site",
+    "rate_wait",
+    "resolve_target",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -75,23 +83,34 @@ def resolve_target(url: str, site: Site) -> models.Model:
 
 
 def rate_wait(remote_ip: str | None, source_url: str) -> float | None:
-    """Count a ping against its sender's and its source domain's rate; seconds until the
-    busier of the two is back under its limit, or None while both are under it.
+    """Count a ping against its sender's rate and look at its source domain's; seconds until
+    the busier of the two is back under its limit, or None while both are under it.
 
     A sender is its address, an IPv6 one its /64 (``IPV6_PREFIX``); a source domain is the
-    registrable domain, so the subdomains of one domain share a budget.
+    registrable domain, so the subdomains of one domain share a budget. The domain's budget is
+    spent only by pings that pass verification (:func:`charge_source`): anyone can name a third
+    party's missing pages as sources, and must not use up that party's budget by doing so.
     """
     sender = keys.sender_key(remote_ip)
     waits = []
     if sender:
         waits.append(throttle.hit("ip", sender, app_settings.RATE_LIMIT_PER_IP))
-    domain = keys.domain_key(urlsplit(source_url).hostname or "")
-    waits.append(throttle.hit("source", domain, app_settings.RATE_LIMIT_PER_SOURCE_DOMAIN))
+    domain = _domain(source_url)
+    waits.append(throttle.peek("source", domain, app_settings.RATE_LIMIT_PER_SOURCE_DOMAIN))
     over = [wait for wait in waits if wait is not None]
     if not over:
         return None
     logger.info("Pings from %s (sources on %s) over their rate", sender or "?", domain)
     return max(over)
+
+
+def charge_source(source_url: str) -> None:
+    """Count a verified ping against its source domain's rate (see :func:`rate_wait`)."""
+    throttle.hit("source", _domain(source_url), app_settings.RATE_LIMIT_PER_SOURCE_DOMAIN)
+
+
+def _domain(source_url: str) -> str:
+    return keys.domain_key(urlsplit(source_url).hostname or "")
 
 
 @dataclass(frozen=True)

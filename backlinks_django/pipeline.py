@@ -15,7 +15,7 @@ from django.contrib.sites.models import Site
 from django.db import IntegrityError, models, transaction
 
 from backlinks_django import html, limits, spam, text
-from backlinks_django.admission import admit
+from backlinks_django.admission import admit, charge_source
 from backlinks_django.choices import Kind, ModerationPolicy, Status
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import AlreadyRegistered, NoLinkToTarget, SourceGone
@@ -97,6 +97,8 @@ def receive(ping: Ping, *, site: Site | None = None, budget: float | None = None
             if existing is not None:
                 return mark_removed(existing)
             raise
+        if ping.source_html is None:
+            charge_source(source_url)
 
     backlink = existing or Backlink(kind=ping.kind, site=site, target=target)
     shown_before = _shown(backlink)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xmlrpc.client
+from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client, override_settings
@@ -65,31 +66,35 @@ def test_ping_over_the_rate_is_queued_before_any_fetch(
 
 
 @override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_SOURCE_DOMAIN": (3, 60)})
-def test_one_source_domain_over_its_rate_is_queued_across_ips(client, article_url, unused_port):
+def test_one_source_domain_over_its_rate_is_queued_across_ips(client, article_url, serve_source):
+    sources = [serve_source(page_linking_to(article_url), path=f"/p{i}") for i in range(4)]
+
     answers = [
-        ping(client, f"http://127.0.0.1:{unused_port}/p{i}", article_url, ip=f"198.51.100.{i + 1}")
-        for i in range(4)
+        ping(client, source, article_url, ip=f"198.51.100.{i + 1}")
+        for i, source in enumerate(sources)
     ]
 
-    assert [a.faultCode for a in answers[:3]] == [16, 16, 16]  # type: ignore[union-attr]
+    assert ["registered" in a for a in answers[:3]] == [True] * 3  # type: ignore[operator]
     assert QUEUED in answers[3]  # type: ignore[operator]
 
 
 @override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_SOURCE_DOMAIN": (2, 60)})
-def test_both_idna_spellings_of_a_source_domain_share_its_limit(client, article_url, no_dns):
+def test_both_idna_spellings_of_a_source_domain_share_its_limit(
+    client, article_url, serve_source, dns
+):
     """Alternating "пример" and "xn--e1afmkfd" does not double a spammer's allowance."""
+    port = urlsplit(serve_source(page_linking_to(article_url), path="/a")).port
     sources = [
-        "http://пример.example/a",
-        "http://XN--E1AFMKFD.example/b",
-        "http://Пример.example/c",
+        f"http://пример.example:{port}/a",
+        f"http://XN--E1AFMKFD.example:{port}/a?b",
+        f"http://Пример.example:{port}/a?c",
     ]
     answers = [
         ping(client, source, article_url, ip=f"198.51.100.{i + 1}")
         for i, source in enumerate(sources)
     ]
 
-    # The first two are verified at once (and fail: no name resolves here); the third waits.
-    assert [a.faultCode for a in answers[:2]] == [16, 16]  # type: ignore[union-attr]
+    assert ["registered" in a for a in answers[:2]] == [True, True]  # type: ignore[operator]
     assert QUEUED in answers[2]  # type: ignore[operator]
 
 
@@ -142,13 +147,21 @@ def test_addresses_of_one_ipv6_network_share_one_sender_limit(client, article_ur
 
 
 @override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_SOURCE_DOMAIN": (2, 60)})
-def test_subdomains_of_one_registrable_domain_share_its_limit(client, article_url, no_dns):
+def test_subdomains_of_one_registrable_domain_share_its_limit(
+    client, article_url, serve_source, dns
+):
+    port = urlsplit(serve_source(page_linking_to(article_url), path="/p")).port
     answers = [
-        ping(client, f"http://n{i}.spam.example.co.uk/p", article_url, ip=f"198.51.100.{i + 1}")
+        ping(
+            client,
+            f"http://n{i}.spam.example.co.uk:{port}/p",
+            article_url,
+            ip=f"198.51.100.{i + 1}",
+        )
         for i in range(3)
     ]
 
-    assert [a.faultCode for a in answers[:2]] == [16, 16]  # type: ignore[union-attr]
+    assert ["registered" in a for a in answers[:2]] == [True, True]  # type: ignore[operator]
     assert QUEUED in answers[2]  # type: ignore[operator]
 
 
@@ -303,3 +316,25 @@ def test_strangers_pings_cannot_spend_what_our_sending_to_that_server_needs(
 
     assert OutboundPing.objects.get(target_url=target).outcome == Outcome.SUCCESS
     assert len(peer.calls) == 1
+
+
+@override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_SOURCE_DOMAIN": (3, 60)})
+def test_pings_from_a_third_partys_missing_pages_do_not_spend_its_budget(client, site, httpserver):
+    """60 pings "from" a party's missing pages once locked its genuine pings out (fault 49)."""
+    posts = [
+        Article.objects.create(title=f"P{i}", slug=f"p{i}", published_at=timezone.now())
+        for i in range(2)
+    ]
+    target = f"http://testserver{posts[0].get_absolute_url()}"
+    httpserver.expect_request("/real").respond_with_data(
+        page_linking_to(target), content_type="text/html"
+    )
+    missing = [
+        ping(client, httpserver.url_for(f"/missing{i}"), target, ip=f"203.0.113.{i + 1}")
+        for i in range(6)
+    ]
+
+    genuine = ping(client, httpserver.url_for("/real"), target, ip="198.51.100.1")
+
+    assert [a.faultCode for a in missing] == [16] * 6  # type: ignore[union-attr]
+    assert "registered" in genuine  # type: ignore[operator]  # verified at once, not queued
