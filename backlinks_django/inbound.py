@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site
 from django.db import models
-from django.db.models import Count
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from backlinks_django import keys, limits, registry
@@ -39,7 +40,7 @@ from backlinks_django.exceptions import (
 from backlinks_django.models import Backlink, InboundPing
 from backlinks_django.pipeline import Ping, receive
 
-__all__ = ["Accepted", "accept", "process_next", "prune"]
+__all__ = ["Accepted", "accept", "next_wake", "process_next", "prune", "verify_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +139,34 @@ def process_next() -> InboundPing | None:
             row.refresh_from_db()
             return _verify(row)
     return None
+
+
+def verify_for(seconds: float) -> tuple[int, bool]:
+    """Verify queued pings, the fairest first, until none can be claimed or ``seconds`` have
+    passed; return how many, and whether time ran out with pings still to take."""
+    ends = time.monotonic() + seconds
+    count = 0
+    while time.monotonic() < ends:
+        if process_next() is None:
+            return count, False
+        count += 1
+    return count, True
+
+
+def next_wake(now: datetime | None = None) -> datetime | None:
+    """When a waiting ping next becomes claimable without any verifier finishing one: the
+    earliest ``not_before`` of deferred rows, or ``claimed_until`` of rows being verified (a
+    verifier that died). None when nothing waits."""
+    now = now or timezone.now()
+    waiting = InboundPing.objects.waiting()
+    deferred = waiting.filter(state=InboundPing.State.QUEUED, not_before__gt=now)
+    claimed = waiting.filter(state=InboundPing.State.VERIFYING, claimed_until__gt=now)
+    times = [
+        deferred.aggregate(first=Min("not_before"))["first"],
+        claimed.aggregate(first=Min("claimed_until"))["first"],
+    ]
+    found = [when for when in times if when is not None]
+    return min(found) if found else None
 
 
 def _candidates(now: datetime) -> list[InboundPing]:

@@ -4,19 +4,24 @@ the one place that queues them; arguments are ids (JSON)."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+import math
+import time
+from datetime import UTC, datetime
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import caches
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from backlinks_django import inbound, send
 from backlinks_django.compat import task, task_backends
 from backlinks_django.conf import app_settings
-from backlinks_django.models import InboundPing, OutboundPing
+from backlinks_django.models import OutboundPing
 
 logger = logging.getLogger(__name__)
+
+# Seconds one verify_inbound task goes on taking queued pings before it queues itself again.
+_VERIFY_SLICE = 30.0
 
 
 @task()
@@ -43,18 +48,19 @@ def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> int
 
 
 @task()
-def verify_inbound() -> str:
-    """Verify the fairest due queued ping (not necessarily the one whose arrival queued this
-    task: one task per queued ping, each taking the next in fair order); return its state."""
-    row = inbound.process_next()
-    if row is None:
-        if InboundPing.objects.due().exists():
-            # Every due ping's sender or domain is at its concurrency cap: look again soon.
-            schedule_verification(timezone.now() + timedelta(seconds=1))
-        return ""
-    if row.state == InboundPing.State.QUEUED and row.not_before is not None:
-        schedule_verification(row.not_before)
-    return str(row.state)
+def verify_inbound() -> int:
+    """Verify queued pings, the fairest first, for up to ``_VERIFY_SLICE`` seconds; return how
+    many. Queued again at once if time ran out; else, if pings wait for a later time (a busy
+    source server, a verifier that died), queued for then."""
+    count, more = inbound.verify_for(_VERIFY_SLICE)
+    if more:
+        # To the back of the queue: other work sharing it gets its turn.
+        enqueue_verification()
+    else:
+        wake = inbound.next_wake()
+        if wake is not None:
+            schedule_verification(wake)
+    return count
 
 
 def enqueue_send(content_type_id: int, object_pk: str, *, force: bool = False) -> None:
@@ -83,17 +89,23 @@ def enqueue_verification() -> None:
 
 
 def schedule_verification(when: datetime) -> None:
-    """Queue :func:`verify_inbound` to run at ``when``, if the backend can defer tasks.
+    """Queue :func:`verify_inbound` to run at ``when``, once per second of ``when`` (a shared
+    cache makes that once for all processes), if the backend can defer tasks.
 
     Without deferral, ``manage.py process_inbound`` (from cron) verifies what is due.
     """
     if not task_backends[app_settings.TASK_BACKEND].supports_defer:
         logger.info("Queued pings are due at %s; the tasks backend cannot defer", when)
         return
+    second = math.ceil(when.timestamp())
+    wait = max(0.0, second - time.time())
+    cache = caches[app_settings.RATE_LIMIT_CACHE]
+    if not cache.add(f"backlinks:inbound-wake:{second}", 1, timeout=math.ceil(wait) + 60):
+        return  # another task is already queued for that second
     verify_inbound.using(
         backend=app_settings.TASK_BACKEND,
         queue_name=app_settings.INBOUND_TASK_QUEUE,
-        run_after=when,
+        run_after=datetime.fromtimestamp(second, tz=UTC),
     ).enqueue()
 
 

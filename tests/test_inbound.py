@@ -14,12 +14,12 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from backlinks_django import inbound
+from backlinks_django import inbound, tasks
 from backlinks_django.exceptions import RateLimited
 from backlinks_django.models import Backlink, InboundPing, Kind, Status
 from backlinks_django.pipeline import Ping
 from tests.conftest import page_linking_to
-from tests.helpers import verify_queued
+from tests.helpers import dummy_tasks, verify_queued
 from tests.settings import BACKLINKS as BASE
 from tests.testapp.models import Article
 
@@ -309,3 +309,49 @@ def test_staff_see_the_queue_and_why_a_ping_was_refused(admin_client, site, arti
     assert response.status_code == 200
     assert b"The host peer.example could not be resolved." in response.content
     assert admin_client.get("/admin/backlinks_django/inboundping/add/").status_code == 403
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_one_task_verifies_every_due_ping_it_can_claim(site, serve_source):
+    targets = articles(3)
+    for i, target in enumerate(targets):
+        queue(serve_source(page_linking_to(target), path=f"/s{i}"), target, f"198.51.100.{i}")
+
+    with dummy_tasks() as scheduled:
+        assert tasks.verify_inbound.call() == 3
+
+    assert Backlink.objects.count() == 3
+    assert list(scheduled) == []  # nothing waits: no follow-up
+
+
+@override_settings(BACKLINKS={**QUEUE_ALL, "RATE_LIMIT_PER_FETCHED_HOST": (1, 60)})
+def test_pings_waiting_for_a_busy_server_get_one_task_for_when_it_frees(site, serve_source):
+    targets = articles(4)
+    for i, target in enumerate(targets):
+        queue(serve_source(page_linking_to(target), path=f"/s{i}"), target, f"198.51.100.{i}")
+
+    with dummy_tasks() as scheduled:
+        assert tasks.verify_inbound.call() == 4  # one verified, three deferred
+        tasks.verify_inbound.call()  # finds nothing due; the same wake is not queued twice
+        wakes = list(scheduled)
+
+    assert Backlink.objects.count() == 1
+    waiting = InboundPing.objects.filter(state=InboundPing.State.QUEUED)
+    assert waiting.count() == 3
+    first_due = min(row.not_before for row in waiting)
+    assert len(wakes) == 1
+    assert abs((wakes[0].task.run_after - first_due).total_seconds()) <= 1
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_a_verifier_that_died_gets_a_task_when_its_claim_runs_out(site, unused_port):
+    (target,) = articles(1)
+    row = queue(f"http://127.0.0.1:{unused_port}/p", target, "198.51.100.1")
+    until = timezone.now() + datetime.timedelta(minutes=2)
+    InboundPing.objects.claim(row.pk, until)
+
+    with dummy_tasks() as scheduled:
+        assert tasks.verify_inbound.call() == 0
+        wakes = list(scheduled)
+
+    assert [abs((w.task.run_after - until).total_seconds()) <= 1 for w in wakes] == [True]

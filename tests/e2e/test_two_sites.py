@@ -355,6 +355,7 @@ def test_b_workers_share_the_queue_and_verify_each_webmention_once(sites: Sites)
     outcome = b.shell(
         """
         from django_tasks_db.models import DBTaskResult
+        from datetime import timedelta
         from django.utils.dateparse import parse_datetime
         from backlinks_django.models import Backlink, InboundPing
 
@@ -368,8 +369,17 @@ def test_b_workers_share_the_queue_and_verify_each_webmention_once(sites: Sites)
                 )
             )
 
+        def deferred(task):
+            # django-tasks-db stores "no run_after" as the year 9999.
+            later = task.enqueued_at + timedelta(seconds=5)
+            return task.run_after is not None and later < task.run_after and task.run_after.year < 9999
+
         def all_finished():
-            return len([task for task in tasks() if task.finished_at is not None]) >= len(ids)
+            # Every ping verified, and every task queued for them done.
+            rows = InboundPing.objects.filter(pk__in=ids)
+            return not rows.exclude(state="accepted").exists() and all(
+                task.finished_at is not None for task in tasks() if not deferred(task)
+            )
 
         wait_until(all_finished, timeout=params["poll_timeout"])
         result = {
@@ -379,7 +389,10 @@ def test_b_workers_share_the_queue_and_verify_each_webmention_once(sites: Sites)
                     "workers": task.worker_ids,
                     "returned": task.return_value,
                 }
+                # Not the wakes queued for when another worker's claims would run out (were
+                # it to die): they run a minute later, and find nothing.
                 for task in tasks()
+                if not deferred(task)
             ],
             "states": {
                 str(pk): state
@@ -387,6 +400,9 @@ def test_b_workers_share_the_queue_and_verify_each_webmention_once(sites: Sites)
                     "pk", "state"
                 )
             },
+            "attempts": sorted(
+                InboundPing.objects.filter(pk__in=ids).values_list("attempts", flat=True)
+            ),
             "backlinks": list(
                 Backlink.objects.filter(source_url__in=params["sources"]).values_list(
                     "source_url", "target_url", "kind"
@@ -401,10 +417,11 @@ def test_b_workers_share_the_queue_and_verify_each_webmention_once(sites: Sites)
     )
 
     tasks = outcome["tasks"]
-    assert len(tasks) == count  # one task per queued ping, each verifying the next fair one
+    assert len(tasks) >= count  # one queued per ping (each verifies as many as it can claim)
     assert [task for task in tasks if task["status"] != "SUCCESSFUL"] == []
     assert [task for task in tasks if len(task["workers"]) != 1] == []  # claimed once
-    assert {task["returned"] for task in tasks} == {"accepted"}
+    assert sum(task["returned"] for task in tasks) == count  # each ping verified by one task
+    assert outcome["attempts"] == [1] * count  # ... and claimed once
     assert outcome["states"] == dict.fromkeys(request_ids, "accepted")
     assert sorted(outcome["backlinks"]) == sorted([*pair, "webmention"] for pair in pairs)
     assert {worker for task in tasks for worker in task["workers"]} == {
