@@ -54,7 +54,7 @@ from backlinks_django.exceptions import (
 from backlinks_django.fetch import budget, guard, hops, transport
 from backlinks_django.fetch.body import read_body
 from backlinks_django.fetch.budget import outbound
-from backlinks_django.fetch.deadline import Deadline, ending_by, start_deadline
+from backlinks_django.fetch.deadline import Deadline, bounded, ending_by, start_deadline
 from backlinks_django.fetch.guard import check_address, resolve_host
 from backlinks_django.fetch.hops import Hop, user_agent
 from backlinks_django.fetch.response import Response
@@ -117,8 +117,11 @@ def _send(hop: Hop, deadline: Deadline) -> AbstractContextManager[requests.Respo
 
     The response's body is left unread; leaving the returned context closes the connection.
     """
-    # resolve_host is looked up here, in the package, so that tests can replace it.
-    addresses = guard.checked_addresses(hop.target, resolve_host)
+    # resolve_host is looked up here, in the package, so that tests can replace it. Under a
+    # caller's bound (a web request's verification budget, a sending task's deadline) the
+    # lookup is given up on with the fetch.
+    resolve = resolve_host if not bounded() else guard.within(resolve_host, deadline.remaining())
+    addresses = guard.checked_addresses(hop.target, resolve)
     budget.charge(addresses[0], hop.target.url)
     return transport.exchange(hop, addresses[0], deadline)
 

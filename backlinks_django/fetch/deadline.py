@@ -24,6 +24,11 @@ def ending_by(ends_at: float) -> Iterator[None]:
         _ends_at.reset(token)
 
 
+def bounded() -> bool:
+    """Whether an :func:`ending_by` bound is in force here."""
+    return _ends_at.get() is not None
+
+
 class Deadline:
     """The moment a fetch must be over by, ``seconds`` after it started."""
 

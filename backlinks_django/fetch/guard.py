@@ -6,15 +6,23 @@ import ipaddress
 import logging
 import socket
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from backlinks_django.conf import app_settings
-from backlinks_django.exceptions import AddressNotAllowed, ConnectionFailed
+from backlinks_django.exceptions import AddressNotAllowed, ConnectionFailed, FetchTimeout
 from backlinks_django.fetch.target import IPAddress, Target
 
 logger = logging.getLogger(__name__)
 
 # Looks up a host name and port: every address, as a string (the signature of resolve_host).
 Resolver = Callable[[str, int], list[str]]
+
+# Lookups bounded by a deadline run here, so that a name server that never answers costs a fetch
+# its deadline, not the system resolver's own timeouts (seconds each, retried). A lookup its fetch
+# gave up on holds one thread until the resolver gives up; when all are held, bounded lookups wait
+# for a thread only until their deadline, and lookups without one are not affected.
+_BOUNDED_LOOKUPS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="backlinks-dns")
 
 _NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
@@ -51,6 +59,21 @@ def check_address(ip: str) -> None:
     if _is_explicitly_allowed(address) or _is_public(address):
         return
     raise AddressNotAllowed("The address is not a public address.")
+
+
+def within(resolve: Resolver, seconds: float) -> Resolver:
+    """``resolve``, given up on after ``seconds`` with FetchTimeout."""
+
+    def bounded(host: str, port: int) -> list[str]:
+        lookup = _BOUNDED_LOOKUPS.submit(resolve, host, port)
+        try:
+            return lookup.result(timeout=max(seconds, 0.001))
+        except FutureTimeout:
+            lookup.cancel()
+            logger.info("Looking up %s took longer than %.1f s", host, seconds)
+            raise FetchTimeout("The remote site's name could not be looked up in time.") from None
+
+    return bounded
 
 
 def checked_addresses(target: Target, resolve: Resolver) -> list[str]:

@@ -424,3 +424,28 @@ def test_webmention_source_of_unfinished_tags_is_verified_quickly(
 
     assert time.monotonic() - started < 3
     assert client.get(response["Location"]).json()["state"] == "accepted"
+
+
+@override_settings(BACKLINKS={**BASE, "RECEIVE_BUDGET": 0.5})
+def test_a_name_server_that_never_answers_holds_the_request_for_the_budget_only(
+    xmlrpc_call: Call, article_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An attacker's name server can stall a lookup for the resolver's timeouts (tens of s)."""
+    from backlinks_django import fetch
+
+    released = threading.Event()
+
+    def stalled(host: str, port: int) -> list[str]:
+        released.wait(10)
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(fetch, "resolve_host", stalled)
+    try:
+        started = time.monotonic()
+        answer = xmlrpc_call("pingback.ping", "http://slow-dns.example/post", article_url)
+        took = time.monotonic() - started
+    finally:
+        released.set()
+
+    assert "queued for verification" in answer
+    assert took < 2.0
