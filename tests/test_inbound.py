@@ -355,3 +355,28 @@ def test_a_verifier_that_died_gets_a_task_when_its_claim_runs_out(site, unused_p
         wakes = list(scheduled)
 
     assert [abs((w.task.run_after - until).total_seconds()) <= 1 for w in wakes] == [True]
+
+
+@override_settings(BACKLINKS={**QUEUE_ALL, "INBOUND_TASK_QUEUE": "inbound"})
+def test_verification_goes_to_its_own_queue_so_sending_never_waits_behind_it(
+    site, article_url, django_capture_on_commit_callbacks
+):
+    from tests.helpers import DUMMY_TASKS
+
+    tasks_setting = {"default": {**DUMMY_TASKS["default"], "QUEUES": ["default", "inbound"]}}
+    with override_settings(TASKS=tasks_setting):
+        from backlinks_django.compat import task_backends
+
+        backend = task_backends["default"]
+        backend.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            tasks.queue_accepted(
+                inbound.accept(
+                    Ping(Kind.WEBMENTION, "http://peer.example/p", article_url),
+                    Site.objects.get_current(),
+                )
+            )
+
+        assert [(r.task.name, r.task.queue_name) for r in backend.results] == [
+            ("verify_inbound", "inbound")
+        ]
