@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from backlinks_django.models import Kind, Status
 
@@ -184,3 +188,14 @@ def test_one_query_for_the_backlinks_whatever_their_number(client, make_backlink
         make_backlink(Status.APPROVED)
 
     assert queries() == few == 2  # the object, then its backlinks
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(object_pk=st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40))
+def test_any_object_key_is_answered_without_a_server_error(client, article, object_pk):
+    ct = ContentType.objects.get_for_model(article).pk
+    quoted = quote(object_pk, safe="")
+
+    for prefix in ("json", "feed"):
+        response = client.get(f"/backlinks/{prefix}/{ct}/{quoted}/")
+        assert response.status_code in (200, 404), (prefix, object_pk)
