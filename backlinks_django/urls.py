@@ -1,11 +1,11 @@
-"""The receiving endpoints' URLs.
+"""The receiving endpoints' URLs, and the public feeds and JSON of approved backlinks.
 
 Include with ``path("backlinks/", include("backlinks_django.urls"))``.
 """
 
 from django.urls import path
 
-from backlinks_django import views, xmlrpc
+from backlinks_django import api, feeds, views, xmlrpc
 
 app_name = "backlinks_django"
 
@@ -17,5 +17,16 @@ urlpatterns = [
         "trackback/<int:content_type_id>/<str:object_pk>/",
         views.trackback_view,
         name="trackback",
+    ),
+    path("feed/", feeds.SiteBacklinksFeed(), name="site-feed"),
+    path(
+        "feed/<int:content_type_id>/<str:object_pk>/",
+        feeds.ObjectBacklinksFeed(),
+        name="object-feed",
+    ),
+    path(
+        "json/<int:content_type_id>/<str:object_pk>/",
+        api.BacklinksJSONView.as_view(),
+        name="object-json",
     ),
 ]

@@ -8,6 +8,11 @@ urlpatterns = [
     path("backlinks/", include("backlinks_django.urls")),
     path("articles/", views.ArticleList.as_view(), name="article-list"),
     path("articles/<slug:slug>/", views.ArticleDetail.as_view(), name="article"),
+    path(
+        "articles/<slug:slug>/responses/",
+        views.ArticleDetail.as_view(template_name="testapp/article_responses.html"),
+        name="article-responses",
+    ),
     path("notes/", views.notes, name="notes"),
     path("other/<int:pk>/", views.unregistered, name="unregistered"),
 ]

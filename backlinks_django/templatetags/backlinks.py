@@ -1,10 +1,11 @@
-"""Template tags: approved backlinks of an object, their count, autodiscovery markup."""
+"""Template tags: approved backlinks of an object, their display, count, feeds, autodiscovery."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import template
+from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site
 from django.db import models
 from django.template.loader import render_to_string
@@ -12,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from backlinks_django import registry
+from backlinks_django import display, registry
 from backlinks_django.choices import Kind
 from backlinks_django.models import Backlink, SiteSettings
 
@@ -29,6 +30,38 @@ def get_backlinks(obj: models.Model) -> list[Backlink]:
 def backlink_count(obj: models.Model) -> int:
     """``{% backlink_count entry %}``: how many approved backlinks ``obj`` has."""
     return Backlink.objects.for_object(obj).approved().count()
+
+
+@register.simple_tag
+def backlinks_for(
+    obj: models.Model, template: str = "backlinks_django/backlinks.html"
+) -> SafeString:
+    """``{% backlinks_for entry %}``: approved backlinks as cards, facepiles and a list.
+
+    One query. The markup comes from overridable templates under ``backlinks_django/``;
+    ``template="..."`` names another one for this call.
+    """
+    groups = display.group(list(display.public_backlinks(obj)))
+    return SafeString(render_to_string(template, {"object": obj, "groups": groups}))
+
+
+def _object_kwargs(obj: models.Model) -> dict[str, Any]:
+    return {
+        "content_type_id": ContentType.objects.get_for_model(obj).pk,
+        "object_pk": str(obj.pk),
+    }
+
+
+@register.simple_tag
+def backlinks_feed_url(obj: models.Model) -> str:
+    """``{% backlinks_feed_url entry %}``: the path of ``obj``'s Atom feed of backlinks."""
+    return reverse("backlinks_django:object-feed", kwargs=_object_kwargs(obj))
+
+
+@register.simple_tag
+def backlinks_json_url(obj: models.Model) -> str:
+    """``{% backlinks_json_url entry %}``: the path of ``obj``'s JSON (JF2) backlinks."""
+    return reverse("backlinks_django:object-json", kwargs=_object_kwargs(obj))
 
 
 def _request(context: template.Context) -> Any:

@@ -12,7 +12,7 @@ class Entry(models.Model):
         null=True, blank=True, help_text="Leave empty to keep the entry a draft."
     )
     pings_open = models.BooleanField(
-        default=True, help_text="Accept pingbacks and trackbacks for this entry."
+        default=True, help_text="Accept Webmentions, pingbacks and trackbacks for this entry."
     )
 
     class Meta:

@@ -18,7 +18,16 @@ class EntryListView(ListView):
 
 class EntryDetailView(DetailView):
     """One entry. backlinks_django maps a pinged URL back to the entry through this
-    view's ``model`` and its ``slug`` URL argument."""
+    view's ``model`` and its ``slug`` URL argument.
+
+    Drafts (no date, or a date to come) are 404 to the public, as they are to pings;
+    staff may preview them.
+    """
 
     model = Entry
     context_object_name = "entry"
+
+    def get_queryset(self) -> QuerySet[Entry]:
+        if self.request.user.is_staff:
+            return Entry.objects.all()
+        return Entry.objects.filter(published_at__lte=timezone.now())

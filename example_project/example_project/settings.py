@@ -1,4 +1,5 @@
-"""Settings of the example project: a small blog that sends and receives pingbacks and trackbacks.
+"""Settings of the example project: a small blog that sends and receives Webmentions, pingbacks
+and trackbacks.
 
 For local demonstration only (``scripts/demo``); not a template for production. One project
 serves both demo sites: ``DEMO_DB`` names each site's SQLite file, and ``demo_setup --domain``

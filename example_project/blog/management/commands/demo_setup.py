@@ -45,8 +45,9 @@ DEMO_ENTRIES = [
         days_ago=3,
         body=(
             "<p>This blog runs <strong>backlinks_django</strong>. Other sites that link "
-            "here can tell us so with a <em>pingback</em> or a <em>trackback</em>; an "
-            "editor approves each one in the admin before it shows below.</p>"
+            "here can tell us so with a <em>Webmention</em>, a <em>pingback</em> or a "
+            "<em>trackback</em>; an editor approves each one in the admin before it shows "
+            "below: replies as cards, likes and reposts as faces, the rest as a list.</p>"
         ),
     ),
     DemoEntry(
@@ -80,8 +81,9 @@ PEER_ENTRY = DemoEntry(
     days_ago=0,
     body=(
         f'<p>Our neighbour runs backlinks_django too, and we like <a href="{{{PEER_KEY}}}">its '
-        "first entry</a>. Save this entry in the admin: our task worker finds the pingback "
-        "server that page announces and pings it, and the backlink waits for moderation there.</p>"
+        "first entry</a>. Save this entry in the admin: our task worker finds the endpoint "
+        "that page announces (Webmention first, then pingback) and notifies it, and the "
+        "backlink waits for moderation there.</p>"
     ),
 )
 

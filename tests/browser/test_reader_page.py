@@ -1,0 +1,100 @@
+"""A reader opens an article and sees its responses as cards, facepiles and a list."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from django.contrib.sites.models import Site
+from django.utils import timezone
+
+from backlinks_django.models import Backlink, Kind, Status
+from tests.testapp.models import Article
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+    from pytest_django.live_server_helper import LiveServer
+
+pytestmark = pytest.mark.browser
+
+REPLIES = [("Ana Reply", "Re: your article", "Well argued."), ("Bo Mention", "", "See also.")]
+LIKERS = ["Cy", "Dee"]
+REPOSTER = "Eve"
+
+
+@pytest.fixture
+def article(live_server: LiveServer) -> Article:
+    """A published article with approved replies, likes, a repost, a pingback, and a pending one."""
+    site = Site.objects.get(pk=1)
+    article = Article.objects.create(
+        title="Target article",
+        slug="target",
+        published_at=timezone.now() - timezone.timedelta(days=1),
+    )
+    n = iter(range(1, 100))
+
+    def backlink(**fields: object) -> None:
+        i = next(n)
+        Backlink.objects.create(
+            site=site,
+            target=article,
+            target_url=f"{live_server.url}{article.get_absolute_url()}",
+            source_url=f"http://peer{i}.example/post/{i}",
+            **{"kind": Kind.WEBMENTION, "status": Status.APPROVED, **fields},
+        )
+
+    (ana, title, text), (bo, _, text2) = REPLIES
+    backlink(mention_type="reply", author_name=ana, title=title, excerpt=text)
+    backlink(mention_type="mention", author_name=bo, excerpt=text2)
+    for name in LIKERS:
+        backlink(mention_type="like", author_name=name)
+    backlink(mention_type="repost", author_name=REPOSTER)
+    backlink(kind=Kind.PINGBACK, title="An old-style pingback", blog_name="Old blog")
+    backlink(mention_type="reply", author_name="Pending Person", status=Status.PENDING)
+    return article
+
+
+def test_reader_sees_cards_facepiles_and_a_list_with_no_outside_request(
+    article: Article, live_server: LiveServer, open_browser: Callable[[], Page], request
+) -> None:
+    # The database is ready; from here on only the browser is used (see conftest.py).
+    url = f"/articles/{article.slug}/responses/"
+    page = open_browser()
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(url)
+
+    assert page.get_by_role("heading", name="6 responses", level=2).is_visible()
+
+    cards = page.locator("article.backlinks-card")
+    assert cards.count() == 2
+    assert "Well argued." in cards.nth(0).inner_text()
+    original = cards.nth(0).get_by_role("link", name=re.compile("^Read the original post"))
+    assert original.get_attribute("href") == "http://peer1.example/post/1"
+
+    likes = page.locator("section.backlinks-likes")
+    assert likes.get_by_role("heading", level=3).inner_text() == "Likes (2)"
+    assert [likes.get_by_role("link", name=name).count() for name in LIKERS] == [1, 1]
+    assert page.locator("section.backlinks-reposts").get_by_role("link", name=REPOSTER).count()
+
+    assert (
+        page.locator("ul.backlinks-compact")
+        .get_by_role("link", name="An old-style pingback")
+        .is_visible()
+    )
+    assert "Pending Person" not in page.content()
+
+    # The stylesheet applied: generated avatars are round coloured discs.
+    avatar = page.locator(".backlinks-facepile .backlinks-avatar").first
+    assert avatar.evaluate("e => getComputedStyle(e).borderTopLeftRadius") == "50%"
+    assert avatar.bounding_box()["width"] == 40  # type: ignore[index]
+
+    assert requested and all(u.startswith(live_server.url) for u in requested), requested
+
+    shot = Path(request.config.rootpath, "test-artifacts", "reader_page.png")
+    shot.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 0
