@@ -58,10 +58,15 @@ def source_for(
 
 def links_to_ping(source: Source) -> list[str]:
     """The links of the source worth a ping: not itself, not a site's front page."""
-    own = weburl.normalize_url(source.url)
+    return links_in(source.html, source.url)
+
+
+def links_in(content: str, page_url: str) -> list[str]:
+    """The links of ``content`` at ``page_url`` worth a ping (see :func:`links_to_ping`)."""
+    own = weburl.normalize_url(page_url)
     return [
         url
-        for url in html.extract_links(source.html, source.url)
+        for url in html.extract_links(content, page_url)
         if weburl.normalize_url(url) != own
         and (urlsplit(url).query or urlsplit(url).path not in ("", "/"))
     ]
@@ -132,7 +137,8 @@ def record_unsent(obj: models.Model, message: str, *, waiting_too: bool = False)
         return 0
     site = Site.objects.get_current()
     services = SiteSettings.objects.for_site(site).update_service_urls()
-    links = links_to_ping(source_for(obj, registration, site))
+    # Only the links: no title or excerpt to parse out of the content for an import.
+    links = links_in(registration.get_content(obj), registration.absolute_url(obj, site.domain))
     known = set(OutboundPing.objects.for_object(obj).values_list("target_url", flat=True))
     new = _new_rows(
         obj,
