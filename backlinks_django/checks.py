@@ -1,4 +1,5 @@
-"""System checks of the app's settings and requirements, ids ``backlinks_django.E00x``/``W00x``."""
+"""System checks of the app's settings and requirements, ids ``backlinks_django.E00x``/``W00x``,
+and the start-up notes ``I00x`` saying whether this site sends pings."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from typing import Any
 
 from django.apps import AppConfig, apps
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Info, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from backlinks_django import limits
+from backlinks_django import environment, limits
 from backlinks_django.defaults import DEFAULTS, RENAMED
 
 
@@ -91,3 +92,40 @@ def check_settings(
             )
         )
     return errors
+
+
+@register(Tags.compatibility)
+def check_environment(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Say at start-up whether this site sends pings, and why (its environment)."""
+    env = environment.current()
+    if not env.known:
+        return [
+            Error(
+                f"The environment {env.name!r} (from {env.source}) is unknown; no pings are sent.",
+                hint=f"Use one of: {', '.join(environment.ENVIRONMENTS)}.",
+                id="backlinks_django.E008",
+            )
+        ]
+    if not env.sends:
+        return [
+            Info(
+                f"This site is in {env.name!r} mode (from {env.source}): backlinks_django "
+                "sends no pings and no update-service notices.",
+                hint=f"Only 'production' sends: set BACKLINKS['ENVIRONMENT'] or "
+                f"{environment.VARIABLE}.",
+                id="backlinks_django.I001",
+            )
+        ]
+    if env.guessed:
+        return [
+            Info(
+                "This site counts as production because DEBUG is False: backlinks_django "
+                "sends pings.",
+                hint=f"Say so with BACKLINKS['ENVIRONMENT'] = 'production' (or "
+                f"{environment.VARIABLE}), and set 'staging' on copies of this site.",
+                id="backlinks_django.I002",
+            )
+        ]
+    return []

@@ -14,6 +14,17 @@ class Kind(models.TextChoices):
     WEBMENTION = "webmention", _("Webmention")
 
 
+class Protocol(models.TextChoices):
+    """Which protocol an outbound ping went out with: a backlink's kind, or an update service."""
+
+    PINGBACK = Kind.PINGBACK.value, _("Pingback")
+    TRACKBACK = Kind.TRACKBACK.value, _("TrackBack")
+    WEBMENTION = Kind.WEBMENTION.value, _("Webmention")
+    # weblogUpdates.ping / extendedPing: "this site has new content", told to a service
+    # (Ping-O-Matic and the like) rather than to a linked page.
+    UPDATE_SERVICE = "weblogupdates", _("Update service")
+
+
 class Status(models.TextChoices):
     PENDING = "pending", _("Pending")
     APPROVED = "approved", _("Approved")

@@ -29,6 +29,11 @@ class BacklinksSettings:
         return DEFAULTS[name]
 
     @property
+    def ENVIRONMENT(self) -> str | None:
+        value = self._get("ENVIRONMENT")
+        return None if value is None else str(value)
+
+    @property
     def ALLOWED_NETWORKS(self) -> list[IPNetwork]:
         return [ipaddress.ip_network(n, strict=False) for n in self._get("ALLOWED_NETWORKS")]
 

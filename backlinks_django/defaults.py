@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 DEFAULTS: dict[str, Any] = {
+    # "production", "staging", "development" or "local": only production sends pings. None:
+    # the BACKLINKS_ENVIRONMENT environment variable, else "development" when DEBUG is on and
+    # "production" when it is off.
+    "ENVIRONMENT": None,
     # Networks (CIDR strings) the fetcher may reach although they are private,
     # loopback, link-local or reserved. Empty: only public addresses.
     "ALLOWED_NETWORKS": [],

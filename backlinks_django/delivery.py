@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from backlinks_django import fetch
-from backlinks_django.choices import Kind, Outcome
+from backlinks_django.choices import Kind, Outcome, Protocol
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import (
     DeliveryError,
@@ -30,7 +30,13 @@ from backlinks_django.exceptions import (
     PeerTimeout,
     PeerUnreachable,
 )
-from backlinks_django.protocols import fetch_from_peer, pingback, trackback, webmention
+from backlinks_django.protocols import (
+    fetch_from_peer,
+    pingback,
+    trackback,
+    weblogupdates,
+    webmention,
+)
 from backlinks_django.results import Result
 
 logger = logging.getLogger(__name__)
@@ -50,14 +56,19 @@ class Source:
     blog_name: str
     html: str
     user_agent: str
+    # For update services: the site's home page, and its feed (blank: none known).
+    site_url: str = ""
+    feed_url: str = ""
 
 
 @dataclass(frozen=True)
 class Job:
-    """One link to deliver; ``trackback_url`` is set for editor-requested TrackBacks."""
+    """One link to deliver; ``trackback_url`` is set for editor-requested TrackBacks, and
+    ``update_service`` when ``target_url`` is an update service to tell (weblogUpdates)."""
 
     target_url: str
     trackback_url: str = ""
+    update_service: bool = False
 
 
 @dataclass
@@ -131,8 +142,9 @@ def deliver_remote(job: Job, source: Source, gate: HostGate) -> Result:
     """Discover the target's endpoint and ping it; never raises for a peer's failure.
 
     One GET of the target serves every protocol's discovery; the first protocol of
-    ``SEND_PROTOCOLS`` that the target advertises is used. Its requests count against the
-    sending budget of each server (:func:`fetch.outbound`), which strangers' pings cannot spend.
+    ``SEND_PROTOCOLS`` that the target advertises is used; an update service is called without
+    discovery. Its requests count against the sending budget of each server
+    (:func:`fetch.outbound`), which strangers' pings cannot spend.
     """
     try:
         with fetch.ending_by(gate.ends_at), fetch.outbound():
@@ -154,6 +166,9 @@ def resend_webmention(
 
 
 def _deliver_remote(job: Job, source: Source, gate: HostGate) -> Result:
+    if job.update_service:
+        with gate.slot(job.target_url, ping=True):
+            return _told_update_service(job.target_url, source)
     if job.trackback_url:
         with gate.slot(job.trackback_url, ping=True):
             return _sent_trackback(job.trackback_url, source)
@@ -211,6 +226,18 @@ def _sent_trackback(ping_url: str, source: Source) -> Result:
         user_agent=source.user_agent,
     )
     return Result(Outcome.SUCCESS, Kind.TRACKBACK, ping_url, answer)
+
+
+def _told_update_service(service_url: str, source: Source) -> Result:
+    message = weblogupdates.notify(
+        service_url,
+        name=source.blog_name,
+        site_url=source.site_url,
+        changed_url=source.url,
+        feed_url=source.feed_url,
+        user_agent=source.user_agent,
+    )
+    return Result(Outcome.SUCCESS, Protocol.UPDATE_SERVICE, service_url, message)
 
 
 # The outcome of each kind of failure; a subclass takes that of its nearest base listed here.

@@ -1,4 +1,8 @@
-"""Receivers: queue pings when a registered object is saved, and notices when it is deleted."""
+"""Receivers: queue pings when a registered object is saved, and notices when it is deleted.
+
+Outside production they queue nothing; inside :func:`backlinks_django.muted` a save records its
+links as handled instead (after the commit, as pings would be queued), and a deletion is silent.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,10 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 
-from backlinks_django import registry
+from backlinks_django import environment, registry
+
+# The message of links recorded unsent by a save inside muted().
+MUTED = "Not sent: saved inside backlinks_django.muted()."
 
 
 def queue_pings_on_save(
@@ -18,14 +25,23 @@ def queue_pings_on_save(
     using: str = "default",
     **kwargs: Any,
 ) -> None:
-    """After the transaction commits, queue pings for a published, open, registered object."""
+    """After the transaction commits, queue pings for a published, open, registered object
+    (or, muted, record its links as handled)."""
     if raw:  # loaddata: fixtures are not news
         return
+    # Read now, not at the commit: the block may have ended by then.
+    muted = environment.is_muted()
+    if not muted and not environment.current().sends:
+        return  # staging, development: the start-up check (backlinks_django.I001) says so
     registration = registry.get_registration(sender)
     if registration is None or not registration.is_open(instance):
         return
     content_type_id = ContentType.objects.db_manager(using).get_for_model(instance).pk
-    callback = _QueuePings(content_type_id, str(instance.pk))
+    callback: _QueuePings | _RecordUnsent
+    if muted:
+        callback = _RecordUnsent(content_type_id, str(instance.pk))
+    else:
+        callback = _QueuePings(content_type_id, str(instance.pk))
     connection = transaction.get_connection(using)
     # Saved again in the same transaction: the callback already queued covers it.
     if connection.in_atomic_block and any(
@@ -48,10 +64,28 @@ class _QueuePings:
         enqueue_send(self.content_type_id, self.object_pk)
 
 
+@dataclass(frozen=True)
+class _RecordUnsent:
+    """The on-commit callback of one object saved muted; equal for the same object."""
+
+    content_type_id: int
+    object_pk: str
+
+    def __call__(self) -> None:
+        from backlinks_django.send import record_unsent
+
+        model = ContentType.objects.get_for_id(self.content_type_id).model_class()
+        obj = None if model is None else model._default_manager.filter(pk=self.object_pk).first()
+        if obj is not None:
+            record_unsent(obj, MUTED)
+
+
 def notify_on_delete(
     sender: type[models.Model], instance: models.Model, using: str = "default", **kwargs: Any
 ) -> None:
     """After a registered object's deletion commits, tell its Webmention targets."""
+    if environment.is_muted() or not environment.current().sends:
+        return
     registration = registry.get_registration(sender)
     if registration is None:
         return

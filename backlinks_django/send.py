@@ -2,14 +2,17 @@
 
 The network part is :mod:`backlinks_django.delivery`; this module decides what to send,
 claims the rows, sends self-pings through the receive pipeline in-process, and records
-every result. It queues no task: the task wrappers in :mod:`backlinks_django.tasks` do.
+every result; outside production it sends nothing, and imports record their links as handled
+without sending (:func:`record_unsent`). It queues no task: the task wrappers in
+:mod:`backlinks_django.tasks` do.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib.contenttypes.models import ContentType
@@ -17,9 +20,9 @@ from django.contrib.sites.models import Site
 from django.db import models
 from django.utils import timezone
 
-from backlinks_django import delivery, fetch, html, limits, registry, weburl
+from backlinks_django import delivery, environment, fetch, html, limits, registry, weburl
 from backlinks_django.admission import is_on_site, resolve_target
-from backlinks_django.choices import Kind, Outcome
+from backlinks_django.choices import Kind, Outcome, Protocol
 from backlinks_django.conf import app_settings
 from backlinks_django.delivery import Job, Source
 from backlinks_django.exceptions import AlreadyRegistered, BacklinkError
@@ -36,8 +39,10 @@ CLAIM_MARGIN = 60.0
 CLAIM_SAFETY = 5.0
 
 
-def source_for(obj: models.Model, registration: registry.Registration, site: Site) -> Source:
-    """What peers are told about ``obj``."""
+def source_for(
+    obj: models.Model, registration: registry.Registration, site: Site, *, feed_url: str = ""
+) -> Source:
+    """What peers (and update services) are told about ``obj``."""
     content = registration.get_content(obj)
     return Source(
         url=registration.absolute_url(obj, site.domain),
@@ -46,35 +51,45 @@ def source_for(obj: models.Model, registration: registry.Registration, site: Sit
         blog_name=site.name,
         html=content,
         user_agent=fetch.user_agent(site.domain, "sending pings"),
+        site_url=f"{app_settings.SCHEME}://{site.domain}/",
+        feed_url=feed_url,
     )
 
 
 def links_to_ping(source: Source) -> list[str]:
     """The links of the source worth a ping: not itself, not a site's front page."""
-    own = weburl.normalize_url(source.url)
+    return links_in(source.html, source.url)
+
+
+def links_in(content: str, page_url: str) -> list[str]:
+    """The links of ``content`` at ``page_url`` worth a ping (see :func:`links_to_ping`)."""
+    own = weburl.normalize_url(page_url)
     return [
         url
-        for url in html.extract_links(source.html, source.url)
+        for url in html.extract_links(content, page_url)
         if weburl.normalize_url(url) != own
         and (urlsplit(url).query or urlsplit(url).path not in ("", "/"))
     ]
 
 
-def record_links(obj: models.Model, source: Source, site: Site, *, force: bool = False) -> Claim:
-    """Store an outbound row for each new link of ``obj``, and claim the rows due now.
+def record_links(
+    obj: models.Model,
+    source: Source,
+    site: Site,
+    *,
+    force: bool = False,
+    services: Sequence[str] = (),
+) -> Claim:
+    """Store an outbound row for each new link of ``obj`` and each of the update ``services``
+    not yet told of it, and claim the rows due now.
 
     The claim's ``busy_until`` says when other tasks sending some of these links, perhaps
     from older content, are surely done: send again then, so the receivers get this version.
+    An update service is told once per object (its row's existence says it was), and again
+    only when due for a retry, or with ``force``.
     """
-    content_type = ContentType.objects.get_for_model(obj)
     OutboundPing.objects.bulk_create(
-        [
-            OutboundPing(
-                site=site, content_type=content_type, object_id=str(obj.pk), target_url=url
-            )
-            for url in links_to_ping(source)
-        ],
-        ignore_conflicts=True,
+        _new_rows(obj, links_to_ping(source), services, site), ignore_conflicts=True
     )
     rows = OutboundPing.objects.for_object(obj)
     if not force:
@@ -92,15 +107,83 @@ def send_object(obj: models.Model, *, force: bool = False) -> Claim:
     Returns the rows it sent, with their results, and when other tasks' claims on the
     object's other due links end.
     """
+    env = environment.current()
+    if not env.sends:
+        logger.info("Not sending the pings of %s %s: %r mode", obj._meta.label, obj.pk, env.name)
+        return Claim([], None)
     registration = registry.get_registration(obj)
     site = Site.objects.get_current()
     site_settings = SiteSettings.objects.for_site(site)
     if registration is None or not site_settings.send_pings or not registration.is_open(obj):
         return Claim([], None)
-    source = source_for(obj, registration, site)
-    claim = record_links(obj, source, site, force=force)
+    source = source_for(obj, registration, site, feed_url=site_settings.feed_url)
+    services = site_settings.update_service_urls()
+    claim = record_links(obj, source, site, force=force, services=services)
     deliver(claim.rows, source, site, site_settings)
     return claim
+
+
+def record_unsent(obj: models.Model, message: str, *, waiting_too: bool = False) -> int:
+    """Record the new links of ``obj``, and the update services, as handled without sending.
+
+    They are stored as skipped with ``message``, so no later save pings them; with
+    ``waiting_too``, the object's rows waiting for a first attempt or a retry are skipped as
+    well (but for those a task is sending right now). Returns how many rows were marked.
+    Nothing is recorded for an object that takes no pings (unregistered, draft or closed):
+    its links are pinged as usual once it is published.
+    """
+    registration = registry.get_registration(obj)
+    if registration is None or not registration.is_open(obj):
+        return 0
+    site = Site.objects.get_current()
+    services = SiteSettings.objects.for_site(site).update_service_urls()
+    # Only the links: no title or excerpt to parse out of the content for an import.
+    links = links_in(registration.get_content(obj), registration.absolute_url(obj, site.domain))
+    known = set(OutboundPing.objects.for_object(obj).values_list("target_url", flat=True))
+    new = _new_rows(
+        obj,
+        [url for url in links if url not in known],
+        [url for url in services if url not in known],
+        site,
+        outcome=Outcome.SKIPPED,
+        message=message,
+    )
+    OutboundPing.objects.bulk_create(new, ignore_conflicts=True)
+    marked = len(new)
+    if waiting_too:
+        waiting = OutboundPing.objects.for_object(obj).due().not_in_flight()
+        marked += waiting.update(
+            outcome=Outcome.SKIPPED,
+            message=message,
+            next_attempt_at=None,
+            updated_at=timezone.now(),
+        )
+    return marked
+
+
+def _new_rows(
+    obj: models.Model,
+    links: Sequence[str],
+    services: Sequence[str],
+    site: Site,
+    **fields: Any,
+) -> list[OutboundPing]:
+    """Unsaved outbound rows of ``obj`` for ``links`` and the update ``services``."""
+    content_type = ContentType.objects.get_for_model(obj)
+
+    def row(url: str, **extra: Any) -> OutboundPing:
+        return OutboundPing(
+            site=site,
+            content_type=content_type,
+            object_id=str(obj.pk),
+            target_url=url,
+            **fields,
+            **extra,
+        )
+
+    return [row(url) for url in links] + [
+        row(url, protocol=Protocol.UPDATE_SERVICE, endpoint=url) for url in services
+    ]
 
 
 def deliver(
@@ -109,7 +192,7 @@ def deliver(
     """Deliver the given claimed rows and record each result."""
     remote: list[OutboundPing] = []
     for row in rows:
-        if row.requested or not is_on_site(row.target_url, site):
+        if _is_update_service(row) or row.requested or not is_on_site(row.target_url, site):
             remote.append(row)
         else:
             try:
@@ -129,7 +212,11 @@ def deliver(
         left = (min(claims) - timezone.now()).total_seconds()
         seconds = max(0.0, min(seconds, left - delivery.DEADLINE_GRACE - CLAIM_SAFETY))
     jobs = [
-        Job(row.target_url, trackback_url=row.target_url if row.requested else "")
+        Job(
+            row.target_url,
+            trackback_url=row.target_url if row.requested else "",
+            update_service=_is_update_service(row),
+        )
         for row in remote
     ]
     results = delivery.deliver_all(jobs, source, seconds=seconds)
@@ -142,8 +229,11 @@ def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> lis
 
     The object's URL should answer 410 Gone by now; receivers fetch it to see. Rows are not
     claimed: a notice is the latest news and safe to repeat, so one being sent by a save's
-    task is told again, and that task's older result is not recorded over this one.
+    task is told again, and that task's older result is not recorded over this one. Outside
+    production nothing is sent.
     """
+    if not environment.current().sends:
+        return []
     rows = list(
         OutboundPing.objects.filter(
             content_type_id=content_type_id,
@@ -164,6 +254,10 @@ def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> lis
                 result = Result(Outcome.UNREACHABLE, message=delivery.UNEXPECTED)
             row.record_result(result, whatever_the_claim=True)
     return rows
+
+
+def _is_update_service(row: OutboundPing) -> bool:
+    return row.protocol == Protocol.UPDATE_SERVICE and not row.requested
 
 
 def _deliver_self(

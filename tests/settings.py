@@ -82,6 +82,9 @@ MANAGERS = (
 # Test peers listen on loopback: allow exactly that, explicitly. The default
 # (no ALLOWED_NETWORKS) refuses loopback, and tests of that override this.
 BACKLINKS = {
+    # The suite sends to its local peers: only production sends (tests/test_staging.py tests
+    # the other environments).
+    "ENVIRONMENT": "production",
     "ALLOWED_NETWORKS": ["127.0.0.0/8", "::1/128"],
     # Test peers listen on random ports; the default allows only 80 and 443.
     "ALLOWED_PORTS": None,

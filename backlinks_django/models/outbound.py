@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backlinks_django import limits, text
-from backlinks_django.choices import Kind, Outcome
+from backlinks_django.choices import Outcome, Protocol
 from backlinks_django.conf import app_settings
 from backlinks_django.models.generic import object_lookup
 
@@ -87,7 +87,7 @@ class OutboundPing(models.Model):
         max_length=limits.URL,
         help_text=_("The linked URL, or the TrackBack ping URL an editor asked to notify."),
     )
-    protocol = models.CharField(_("protocol"), max_length=20, choices=Kind.choices, blank=True)
+    protocol = models.CharField(_("protocol"), max_length=20, choices=Protocol.choices, blank=True)
     endpoint = models.URLField(_("endpoint"), max_length=limits.URL, blank=True)
     requested = models.BooleanField(
         _("requested by an editor"),

@@ -2,7 +2,8 @@
 
 The server's methods live in the HTTP glue (:mod:`backlinks_django.xmlrpc`). The client side
 finds the server a fetched target advertises (:func:`discover_server_in`) and calls its
-``pingback.ping`` (:func:`send_ping`), raising :class:`DeliveryError` subclasses.
+``pingback.ping`` (:func:`send_ping`), raising :class:`DeliveryError` subclasses; :func:`call`
+is the XML-RPC client call other protocols (weblogUpdates) share.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ __all__ = [
     "MALFORMED",
     "METHOD_NOT_FOUND",
     "PARSE_ERROR",
+    "call",
     "discover_server_in",
     "loads",
+    "message_text",
     "send_ping",
     "to_fault",
 ]
@@ -100,7 +103,21 @@ def discover_server_in(response: fetch.Response) -> str | None:
 
 def send_ping(server_url: str, source_url: str, target_url: str, *, user_agent: str) -> str:
     """Call ``pingback.ping(source_url, target_url)`` on ``server_url``; the peer's message."""
-    body = xmlrpc.client.dumps((source_url, target_url), "pingback.ping", encoding="utf-8")
+    result = call(server_url, "pingback.ping", (source_url, target_url), user_agent=user_agent)
+    # Some peers (Zinnia, django-pingback) return the fault code as a value instead of
+    # raising a fault; success is always a string.
+    if isinstance(result, int) and not isinstance(result, bool):
+        raise PeerFault(_fault_code(result), "error code returned as a value instead of a fault")
+    return message_text(result)
+
+
+def call(server_url: str, method: str, params: tuple[Any, ...], *, user_agent: str) -> Any:
+    """Call an XML-RPC ``method`` on ``server_url``; the one value it answered.
+
+    Raises :class:`PeerFault` for a fault, :class:`PeerHTTPError` for a status other than
+    200, and :class:`PeerUnreachable` for an answer that is not one XML-RPC value.
+    """
+    body = xmlrpc.client.dumps(params, method, encoding="utf-8")
     response = fetch_from_peer(
         server_url,
         method="POST",
@@ -110,22 +127,17 @@ def send_ping(server_url: str, source_url: str, target_url: str, *, user_agent: 
     if response.status != 200:
         raise PeerHTTPError(response.status)
     try:
-        params, _method = loads(response.content)
+        values, _method = loads(response.content)
     except Fault as fault:
-        raise PeerFault(_fault_code(fault.faultCode), _text(fault.faultString)) from None
+        raise PeerFault(_fault_code(fault.faultCode), message_text(fault.faultString)) from None
     except MALFORMED:
         raise PeerUnreachable("unreadable XML-RPC answer") from None
-    if len(params) != 1:
+    if len(values) != 1:
         raise PeerUnreachable("unreadable XML-RPC answer")
-    (result,) = params
-    # Some peers (Zinnia, django-pingback) return the fault code as a value instead of
-    # raising a fault; success is always a string.
-    if isinstance(result, int) and not isinstance(result, bool):
-        raise PeerFault(_fault_code(result), "error code returned as a value instead of a fault")
-    return _text(result)
+    return values[0]
 
 
-def _text(value: object) -> str:
+def message_text(value: object) -> str:
     """A peer's message for the log. Only scalars are shown: str() of a nested array or
     struct recurses once per level, and a hostile answer nests thousands deep."""
     if isinstance(value, str | int | float):

@@ -100,6 +100,9 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # The demo pings itself and peers on this machine, so it lets the fetcher reach
 # loopback addresses. The default refuses them: a production site must not copy
 # this, or anyone could make it fetch services listening on its own host.
+# No "ENVIRONMENT" here: with DEBUG on (the default) the project is a development site and
+# sends no pings, and says so at start-up (backlinks_django.I001). scripts/demo runs its two
+# sites with BACKLINKS_ENVIRONMENT=production, so that they ping each other.
 BACKLINKS = {
     "ALLOWED_NETWORKS": ["127.0.0.0/8", "::1/128"],
     # The demo sites listen on ports of the runner's choosing (PORT), not 80/443.

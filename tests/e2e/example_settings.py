@@ -2,6 +2,7 @@
 
 - ``E2E_SEND_PROTOCOLS`` (comma-separated) replaces ``BACKLINKS["SEND_PROTOCOLS"]``: site A
   prefers pingback, so that pingback sending is tested although B also advertises Webmention.
+- ``BACKLINKS["ENVIRONMENT"]`` is production: the sites ping each other (as scripts/demo's do).
 - ``BACKLINKS_TEST_DB=postgres`` puts the site's database on the PostgreSQL server that the
   ``PG*`` variables name (as in tests/settings.py), in the database ``E2E_PGDATABASE``,
   instead of the SQLite file ``DEMO_DB``.
@@ -15,6 +16,8 @@ import os
 
 from example_project.settings import *  # noqa: F403
 from example_project.settings import BACKLINKS
+
+BACKLINKS = {**BACKLINKS, "ENVIRONMENT": "production"}
 
 if protocols := os.environ.get("E2E_SEND_PROTOCOLS"):
     BACKLINKS = {**BACKLINKS, "SEND_PROTOCOLS": protocols.split(",")}

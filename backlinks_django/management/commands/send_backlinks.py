@@ -1,4 +1,5 @@
-"""(Re)send pings for one object, one model or every registered model."""
+"""(Re)send pings for one object, one model or every registered model, or record them as
+handled without sending (imports)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,16 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import models
 
-from backlinks_django import registry, send, tasks
-from backlinks_django.models import OutboundPing
+from backlinks_django import environment, registry, send, tasks
+from backlinks_django.models import OutboundPing, SiteSettings
+
+NO_PINGS = "Not sent: send_backlinks --no-pings."
 
 
 class Command(BaseCommand):
     help = (
         "Send pings for the links of registered objects: new links, links due for a retry, "
-        "or with --force every link again."
+        "or with --force every link again; with --no-pings, record them as handled instead."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -30,19 +33,37 @@ class Command(BaseCommand):
         target.add_argument(
             "--due", action="store_true", help="only objects with pings due for a retry (cron)"
         )
-        parser.add_argument("--force", action="store_true", help="ping links already pinged")
+        mode = parser.add_mutually_exclusive_group()
+        mode.add_argument("--force", action="store_true", help="ping links already pinged")
+        mode.add_argument(
+            "--no-pings",
+            action="store_true",
+            help="record new links and waiting pings as handled, sending nothing (imports)",
+        )
         parser.add_argument(
             "--dry-run", action="store_true", help="list what would be pinged; send nothing"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        env = environment.current()
+        if not (env.sends or options["dry_run"] or options["no_pings"]):
+            raise CommandError(
+                f"This site is in {env.name!r} mode (from {env.source}): only production sends. "
+                "Use --dry-run to list what would be pinged, or --no-pings to record it as "
+                "handled."
+            )
         objects = list(self._objects(options))
         total = len(objects)
         for number, obj in enumerate(objects, start=1):
             label = f"[{number}/{total}] {obj._meta.label} {obj.pk}"
             if options["dry_run"]:
                 links = self._would_ping(obj, force=options["force"])
-                self.stdout.write(f"{label}: would ping {', '.join(links) or 'nothing'}")
+                verb = "would record unsent" if options["no_pings"] else "would ping"
+                self.stdout.write(f"{label}: {verb} {', '.join(links) or 'nothing'}")
+                continue
+            if options["no_pings"]:
+                marked = send.record_unsent(obj, NO_PINGS, waiting_too=True)
+                self.stdout.write(f"{label}: {marked} recorded unsent")
                 continue
             claim = send.send_object(obj, force=options["force"])
             if claim.busy_until is not None:
@@ -92,7 +113,9 @@ class Command(BaseCommand):
         registration = registry.get_registration(obj)
         if registration is None or not registration.is_open(obj):
             return []
-        links = send.links_to_ping(send.source_for(obj, registration, Site.objects.get_current()))
+        site = Site.objects.get_current()
+        links = send.links_to_ping(send.source_for(obj, registration, site))
+        links += SiteSettings.objects.for_site(site).update_service_urls()
         rows = OutboundPing.objects.for_object(obj)
         done = set() if force else set(rows.values_list("target_url", flat=True))
         due = [] if force else list(rows.due().values_list("target_url", flat=True))
