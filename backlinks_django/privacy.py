@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from django.apps import apps
@@ -309,17 +309,18 @@ class Retention:
     orphans_deleted: int = 0
 
 
-def apply_retention(now: datetime | None = None) -> Retention:
+def apply_retention() -> Retention:
     """Apply the retention settings; idempotent, and safe while pings arrive.
 
-    Clears IP addresses and user agents (and queue rows' sender keys) recorded more than
-    ``IP_KEEP_DAYS`` ago, deletes finished queue rows older than ``INBOUND_KEEP_DAYS``, and,
-    with ``DELETE_BACKLINKS_WITH_OBJECT``, backlinks whose object no longer exists.
+    Deletes finished queue rows older than ``INBOUND_KEEP_DAYS``; clears IP addresses and user
+    agents (and queue rows' sender keys) recorded more than ``IP_KEEP_DAYS`` ago; and, with
+    ``DELETE_BACKLINKS_WITH_OBJECT``, deletes backlinks whose object no longer exists.
     """
-    now = now or timezone.now()
+    # First: rows about to be deleted need no clearing.
+    inbound_deleted = inbound.prune(app_settings.INBOUND_KEEP_DAYS)
     backlinks_cleared = inbound_cleared = 0
     if app_settings.IP_KEEP_DAYS is not None:
-        cutoff = now - timedelta(days=app_settings.IP_KEEP_DAYS)
+        cutoff = timezone.now() - timedelta(days=app_settings.IP_KEEP_DAYS)
         with_sender = Q(remote_ip__isnull=False) | ~Q(user_agent="")
         backlinks_cleared = _update(
             Backlink.objects.filter(with_sender, received_at__lt=cutoff),
@@ -337,7 +338,7 @@ def apply_retention(now: datetime | None = None) -> Retention:
     return Retention(
         backlinks_cleared=backlinks_cleared,
         inbound_cleared=inbound_cleared,
-        inbound_deleted=inbound.prune(app_settings.INBOUND_KEEP_DAYS),
+        inbound_deleted=inbound_deleted,
         orphans_deleted=delete_orphans() if app_settings.DELETE_BACKLINKS_WITH_OBJECT else 0,
     )
 
