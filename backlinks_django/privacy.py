@@ -1,4 +1,4 @@
-"""Personal data: the retention limits applied, and one person's data found, exported, erased."""
+"""One person's data: found by what identifies them, exported as JSON, erased."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import ipaddress
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
@@ -20,8 +19,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from backlinks_django import inbound, keys
-from backlinks_django.conf import app_settings
+from backlinks_django import batches, keys
 from backlinks_django.models import Backlink, BlockedDomain, InboundPing
 from backlinks_django.weburl import host_forms, host_key, normalize_url
 
@@ -29,22 +27,12 @@ __all__ = [
     "Erasure",
     "Found",
     "InvalidSelector",
-    "Retention",
     "Selector",
-    "apply_retention",
-    "delete_orphans",
     "erase",
     "export",
     "export_json",
     "find",
 ]
-
-# Rows read, changed or deleted per statement: short transactions and bounded memory at any size.
-BATCH = 5000
-
-_WAITING = [InboundPing.State.QUEUED, InboundPing.State.VERIFYING]
-
-M = TypeVar("M", bound=models.Model)
 
 
 class InvalidSelector(ValueError):
@@ -239,7 +227,7 @@ def export(selector: Selector) -> dict[str, Any]:
     found = find(selector)
 
     def rows(queryset: models.QuerySet[Any], names: tuple[str, ...]) -> list[dict[str, Any]]:
-        values = queryset.order_by("received_at").values(*names).iterator(chunk_size=BATCH)
+        values = queryset.order_by("received_at").values(*names).iterator(chunk_size=batches.BATCH)
         return [
             {name.replace("site__domain", "site"): v for name, v in row.items()} for row in values
         ]
@@ -273,7 +261,7 @@ def erase(selector: Selector) -> Erasure:
     deleted: Counter[str] = Counter()
     # Queue rows first: deleting a backlink unlinks the queue rows that matched through it.
     for model, queryset in ((InboundPing, found.inbound_pings), (Backlink, found.backlinks)):
-        for ids in _pk_batches(queryset):
+        for ids in batches.pk_batches(queryset):
             with transaction.atomic():
                 deleted.update(_delete_history(model, ids))
                 _total, per_model = model._base_manager.filter(pk__in=ids).delete()
@@ -297,130 +285,3 @@ def _delete_history(model: type[models.Model], ids: list[Any]) -> dict[str, int]
         object_id__in=[str(pk) for pk in ids],
     )
     return entries.delete()[1]
-
-
-@dataclass(frozen=True)
-class Retention:
-    """What one retention run changed."""
-
-    backlinks_cleared: int = 0
-    inbound_cleared: int = 0
-    inbound_deleted: int = 0
-    orphans_deleted: int = 0
-
-
-def apply_retention() -> Retention:
-    """Apply the retention settings; idempotent, and safe while pings arrive.
-
-    Deletes finished queue rows older than ``INBOUND_KEEP_DAYS``; clears IP addresses and user
-    agents (and queue rows' sender keys) recorded more than ``IP_KEEP_DAYS`` ago; and, with
-    ``DELETE_BACKLINKS_WITH_OBJECT``, deletes backlinks whose object no longer exists.
-    """
-    # First: rows about to be deleted need no clearing.
-    inbound_deleted = inbound.prune(app_settings.INBOUND_KEEP_DAYS)
-    backlinks_cleared = inbound_cleared = 0
-    if app_settings.IP_KEEP_DAYS is not None:
-        cutoff = timezone.now() - timedelta(days=app_settings.IP_KEEP_DAYS)
-        with_sender = Q(remote_ip__isnull=False) | ~Q(user_agent="")
-        backlinks_cleared = _update(
-            Backlink.objects.filter(with_sender, received_at__lt=cutoff),
-            remote_ip=None,
-            user_agent="",
-        )
-        inbound_cleared = _update(
-            InboundPing.objects.exclude(state__in=_WAITING).filter(
-                with_sender | ~Q(sender=""), received_at__lt=cutoff
-            ),
-            remote_ip=None,
-            user_agent="",
-            sender="",
-        )
-    return Retention(
-        backlinks_cleared=backlinks_cleared,
-        inbound_cleared=inbound_cleared,
-        inbound_deleted=inbound_deleted,
-        orphans_deleted=delete_orphans() if app_settings.DELETE_BACKLINKS_WITH_OBJECT else 0,
-    )
-
-
-def delete_orphans() -> int:
-    """Delete backlinks whose object no longer exists (deleted without signals, by raw SQL,
-    or while ``DELETE_BACKLINKS_WITH_OBJECT`` was off); return how many.
-
-    Backlinks of a model that is no longer installed are kept: a missing app is no proof
-    that its objects are gone.
-    """
-    deleted = 0
-    content_types = Backlink.objects.order_by().values_list("content_type", flat=True).distinct()
-    for content_type_id in list(content_types):
-        model = ContentType.objects.get_for_id(content_type_id).model_class()
-        if model is None:
-            continue
-        object_ids = (
-            Backlink.objects.filter(content_type_id=content_type_id)
-            .order_by("object_id")
-            .values_list("object_id", flat=True)
-            .distinct()
-        )
-        # Read in full before deleting: a cursor still open on the table would see the deletes.
-        for batch in _chunks(iter(list(object_ids)), BATCH):
-            missing = _missing(model, batch)
-            if missing:
-                orphans = Backlink.objects.filter(
-                    content_type_id=content_type_id, object_id__in=missing
-                )
-                deleted += sum(_delete(orphans))
-    return deleted
-
-
-def _missing(model: type[models.Model], object_ids: list[str]) -> list[str]:
-    """Which of these ids name no object (an id the primary key cannot hold names none)."""
-    pk = model._meta.pk
-    assert pk is not None
-    keys_by_id: dict[str, Any] = {}
-    for object_id in object_ids:
-        try:
-            keys_by_id[object_id] = pk.to_python(object_id)
-        except ValidationError:
-            pass
-    # The base manager: a default manager may hide objects (drafts) that still exist.
-    found = model._base_manager.filter(pk__in=list(keys_by_id.values())).values_list("pk")
-    existing = {str(key) for (key,) in found}
-    return [
-        oid for oid in object_ids if oid not in keys_by_id or str(keys_by_id[oid]) not in existing
-    ]
-
-
-def _pk_batches(queryset: models.QuerySet[M]) -> Iterator[list[Any]]:
-    """The primary keys of ``queryset`` in batches, in key order (each batch read after the
-    previous one was dealt with, so rows changed or deleted meanwhile are not read again)."""
-    ordered = queryset.order_by("pk").values_list("pk", flat=True)
-    last = None
-    while True:
-        page = ordered if last is None else ordered.filter(pk__gt=last)
-        ids = list(page[:BATCH])
-        if not ids:
-            return
-        yield ids
-        last = ids[-1]
-
-
-def _update(queryset: models.QuerySet[M], **values: Any) -> int:
-    """``queryset.update(**values)`` in batches; how many rows changed."""
-    return sum(queryset.filter(pk__in=ids).update(**values) for ids in _pk_batches(queryset))
-
-
-def _delete(queryset: models.QuerySet[M]) -> Iterator[int]:
-    for ids in _pk_batches(queryset):
-        yield queryset.model._base_manager.filter(pk__in=ids).delete()[0]
-
-
-def _chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

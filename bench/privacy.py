@@ -111,7 +111,7 @@ def main() -> None:
         import django
         from django.db import connection
 
-        from backlinks_django import privacy
+        from backlinks_django import privacy, retention
         from backlinks_django.models import Backlink, InboundPing
 
         started = time.perf_counter()
@@ -145,8 +145,8 @@ def main() -> None:
 
             return job
 
-        def retention() -> str:
-            done = privacy.apply_retention()
+        def retain() -> str:
+            done = retention.apply_retention()
             return (
                 f"{done.backlinks_cleared:,} backlinks and {done.inbound_cleared:,} queue rows "
                 f"cleared, {done.inbound_deleted:,} queue rows and {done.orphans_deleted:,} "
@@ -159,8 +159,8 @@ def main() -> None:
             ("export --author-url", exported(author)),
             ("erase --domain (one blog)", erased(blog)),
             ("erase --ip (one of 250 senders)", erased(address)),
-            ("retention, first run", retention),
-            ("retention, again (daily cron)", retention),
+            ("retention, first run", retain),
+            ("retention, again (daily cron)", retain),
         ]
         results = [(label, *run(job)) for label, job in cases]
         left = Backlink.objects.count()

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from backlinks_django import privacy
+from backlinks_django import privacy, retention
 
 
 class Command(BaseCommand):
@@ -68,7 +68,7 @@ class Command(BaseCommand):
             self._erase(selector, interactive=options.get("interactive", True))
 
     def _retention(self) -> None:
-        done = privacy.apply_retention()
+        done = retention.apply_retention()
         self.stdout.write(
             f"Cleared the IP address and user agent of {done.backlinks_cleared} backlink(s) "
             f"and {done.inbound_cleared} queue row(s); deleted {done.inbound_deleted} finished "
