@@ -10,11 +10,18 @@ class BacklinksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_save, pre_delete
+        from django.db.models.signals import post_delete, post_save, pre_delete
 
         from backlinks_django import checks  # noqa: F401 -- registers the system checks
-        from backlinks_django.receivers import notify_on_delete, queue_pings_on_save
+        from backlinks_django.receivers import (
+            delete_backlinks_with_object,
+            notify_on_delete,
+            queue_pings_on_save,
+        )
 
         post_save.connect(queue_pings_on_save, dispatch_uid="backlinks_django.queue_pings")
         # pre_delete: the object still has its primary key and URL.
         pre_delete.connect(notify_on_delete, dispatch_uid="backlinks_django.notify_on_delete")
+        post_delete.connect(
+            delete_backlinks_with_object, dispatch_uid="backlinks_django.delete_backlinks"
+        )

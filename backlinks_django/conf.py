@@ -164,6 +164,15 @@ class BacklinksSettings:
         return int(self._get("INBOUND_KEEP_DAYS"))
 
     @property
+    def IP_KEEP_DAYS(self) -> int | None:
+        value = self._get("IP_KEEP_DAYS")
+        return None if value is None else int(value)
+
+    @property
+    def DELETE_BACKLINKS_WITH_OBJECT(self) -> bool:
+        return bool(self._get("DELETE_BACKLINKS_WITH_OBJECT"))
+
+    @property
     def IPV6_PREFIX(self) -> int:
         return int(self._get("IPV6_PREFIX"))
 

@@ -95,6 +95,11 @@ DEFAULTS: dict[str, Any] = {
     # Days a verified or refused queue row (with its sender's address) is kept before
     # ``manage.py process_inbound`` deletes it.
     "INBOUND_KEEP_DAYS": 30,
+    # Days a sender's IP address and user agent are kept on backlinks and finished queue rows
+    # before ``manage.py backlinks_privacy retention`` clears them (None: kept as long as the row).
+    "IP_KEEP_DAYS": 30,
+    # Delete an object's backlinks when the object is deleted; False keeps them (orphaned).
+    "DELETE_BACKLINKS_WITH_OBJECT": True,
     # Longest source or target URL accepted.
     "MAX_URL_LENGTH": 2000,
 }

@@ -1,4 +1,4 @@
-"""Receivers: queue pings when a registered object is saved, and notices when it is deleted.
+"""Receivers: pings queued when a registered object is saved; notices and cleanup on deletion.
 
 Outside production they queue nothing; inside :func:`backlinks_django.muted` a save records its
 links as handled instead (after the commit, as pings would be queued), and a deletion is silent.
@@ -13,6 +13,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 
 from backlinks_django import environment, registry
+from backlinks_django.conf import app_settings
+from backlinks_django.models import Backlink
 
 # The message of links recorded unsent by a save inside muted().
 MUTED = "Not sent: saved inside backlinks_django.muted()."
@@ -101,3 +103,17 @@ def notify_on_delete(
         enqueue_notify_deleted(content_type_id, object_pk, source_url)
 
     transaction.on_commit(enqueue, using=using)
+
+
+def delete_backlinks_with_object(
+    sender: type[models.Model], instance: models.Model, using: str = "default", **kwargs: Any
+) -> None:
+    """Delete a registered object's backlinks with it (in its transaction), unless
+    ``DELETE_BACKLINKS_WITH_OBJECT`` is off."""
+    if registry.get_registration(sender) is None or not app_settings.DELETE_BACKLINKS_WITH_OBJECT:
+        return
+    content_type = ContentType.objects.db_manager(using).get_for_model(instance)
+    backlinks = Backlink.objects.using(using).filter(
+        content_type=content_type, object_id=str(instance.pk)
+    )
+    backlinks.delete()

@@ -26,6 +26,7 @@ SCRIPTS = [
     ("memory.py", []),
     ("inbound.py", []),
     ("scale.py", ["--postgres"]),
+    ("privacy.py", ["--postgres"]),
 ]
 
 

@@ -6,13 +6,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from backlinks_django import moderation
+from backlinks_django import moderation, privacy
 from backlinks_django.admin.common import (
     BacklinkModelAdmin,
     BlockedDomainModelAdmin,
@@ -119,6 +121,118 @@ def block_domain(
     )
 
 
+# Values offered per kind on the personal-data page, whatever the number of rows selected.
+_CANDIDATES = 100
+
+
+def _candidates(queryset: QuerySet[Backlink]) -> list[tuple[str, str, bool]]:
+    """What identifies the senders of these backlinks, as (kind:value, label, checked): exact
+    addresses and author URLs checked, source hosts (subdomains included, so one may be a
+    shared host's) not."""
+    rows = queryset.order_by()
+    ips = rows.exclude(remote_ip=None).values_list("remote_ip", flat=True).distinct()
+    authors = rows.exclude(author_url="").values_list("author_url", flat=True).distinct()
+    sources = rows.values_list("source_url", flat=True).distinct()
+    hosts = {Backlink(source_url=url).source_domain for url in sources[: _CANDIDATES * 10]}
+    return (
+        [
+            (f"ip:{ip}", gettext("IP address %(value)s") % {"value": ip}, True)
+            for ip in ips[:_CANDIDATES]
+        ]
+        + [
+            (f"author_url:{url}", gettext("author URL %(value)s") % {"value": url}, True)
+            for url in authors[:_CANDIDATES]
+        ]
+        + [
+            (
+                f"domain:{host}",
+                gettext("domain %(value)s and its subdomains") % {"value": host},
+                False,
+            )
+            for host in sorted(hosts - {""})[:_CANDIDATES]
+        ]
+    )
+
+
+def _selector(request: HttpRequest) -> privacy.Selector | None:
+    """The selector the personal-data page's form chose; None if it chose nothing."""
+    values: dict[str, list[str]] = {"ip": [], "domain": [], "author_url": [], "email": []}
+    for choice in request.POST.getlist("selector"):
+        kind, _sep, value = choice.partition(":")
+        if kind in values:
+            values[kind].append(value)
+    values["email"] += [e for e in request.POST.get("email", "").split() if e]
+    if not any(values.values()):
+        return None
+    return privacy.Selector(
+        ips=tuple(values["ip"]),
+        domains=tuple(values["domain"]),
+        author_urls=tuple(values["author_url"]),
+        emails=tuple(values["email"]),
+    )
+
+
+def _personal_data(
+    modeladmin: BacklinkModelAdmin, request: HttpRequest, queryset: QuerySet[Backlink], job: str
+) -> HttpResponse | None:
+    """The page choosing whose data to export or erase, then the export or the erasure."""
+    if request.POST.get("post") == "yes":
+        try:
+            selector = _selector(request)
+        except privacy.InvalidSelector as error:
+            modeladmin.message_user(request, str(error), messages.ERROR)
+            return None
+        if selector is None:
+            nothing = _("Nothing was chosen: no personal data was exported or erased.")
+            modeladmin.message_user(request, nothing, messages.WARNING)
+            return None
+        if job == "export":
+            response = HttpResponse(
+                privacy.export_json(privacy.export(selector)),
+                content_type="application/json; charset=utf-8",
+            )
+            response["Content-Disposition"] = 'attachment; filename="personal-data.json"'
+            return response
+        modeladmin.message_user(request, _erased(privacy.erase(selector)), messages.SUCCESS)
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": _("Export personal data") if job == "export" else _("Erase personal data"),
+        "job": job,
+        "action": request.POST.get("action", ""),
+        "select_across": request.POST.get("select_across", "0"),
+        "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "candidates": _candidates(queryset),
+        "opts": modeladmin.model._meta,
+    }
+    return TemplateResponse(request, "admin/backlinks_django/backlink/personal_data.html", context)
+
+
+def _erased(erased: privacy.Erasure) -> str:
+    """What an erasure did, per table, for the admin's message."""
+    counts = [f"{label}: {count}" for label, count in sorted(erased.deleted.items())]
+    message = gettext("Erased %(deleted)s.") % {"deleted": ", ".join(counts) or gettext("nothing")}
+    kept = [f"{label}: {count} ({why})" for label, (count, why) in erased.kept.items()]
+    if kept:
+        message += " " + gettext("Kept %(kept)s.") % {"kept": ", ".join(kept)}
+    return message
+
+
+@admin.action(description=_("Export personal data of the senders…"), permissions=["moderate"])
+def export_personal_data(
+    modeladmin: BacklinkModelAdmin, request: HttpRequest, queryset: QuerySet[Backlink]
+) -> HttpResponse | None:
+    return _personal_data(modeladmin, request, queryset, "export")
+
+
+@admin.action(description=_("Erase personal data of the senders…"), permissions=["delete"])
+def erase_personal_data(
+    modeladmin: BacklinkModelAdmin, request: HttpRequest, queryset: QuerySet[Backlink]
+) -> HttpResponse | None:
+    return _personal_data(modeladmin, request, queryset, "erase")
+
+
 @admin.register(Backlink)
 class BacklinkAdmin(RefuseNulParameters, BacklinkModelAdmin):
     list_display = (
@@ -133,7 +247,15 @@ class BacklinkAdmin(RefuseNulParameters, BacklinkModelAdmin):
     )
     list_filter = ("status", "kind", "mention_type", "site", "received_at")
     search_fields = ("source_url", "title", "excerpt", "blog_name", "author_name", "target_url")
-    actions = (approve, unapprove, mark_spam, reject, block_domain)
+    actions = (
+        approve,
+        unapprove,
+        mark_spam,
+        reject,
+        block_domain,
+        export_personal_data,
+        erase_personal_data,
+    )
     # At a million rows, counting them all and listing their dates cost more than the page.
     show_full_result_count = False
     fields = READ_ONLY_FIELDS
