@@ -187,6 +187,10 @@ class BacklinksSettings:
         return bool(self._get("AUTO_APPROVE_KNOWN_DOMAINS"))
 
     @property
+    def AUTO_APPROVE_PINGED_DOMAINS(self) -> bool:
+        return bool(self._get("AUTO_APPROVE_PINGED_DOMAINS"))
+
+    @property
     def AKISMET_API_KEY(self) -> str | None:
         value = self._get("AKISMET_API_KEY")
         return str(value) if value else None

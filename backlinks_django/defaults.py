@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
         "backlinks_django.spam.field_lengths",
         "backlinks_django.spam.unverified",
         "backlinks_django.spam.known_domain",
+        "backlinks_django.spam.pinged_domain",
     ],
     # Sending: links pinged at once by one task, and at once per host.
     "SEND_CONCURRENCY": 64,
@@ -72,6 +73,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_TITLE_LENGTH": 255,
     "MAX_EXCERPT_LENGTH": 1000,
     "AUTO_APPROVE_KNOWN_DOMAINS": False,
+    # Approve verified backlinks from domains this site has itself pinged successfully.
+    "AUTO_APPROVE_PINGED_DOMAINS": False,
     "AKISMET_API_KEY": None,
     "AKISMET_BLOG_URL": None,
     # Answer to a Webmention: 201 with a Location status URL, or 202 Accepted.
