@@ -67,6 +67,10 @@ class BacklinksSettings:
         return bool(self._get("NOTIFY_MANAGERS"))
 
     @property
+    def NOTIFY_AUTHORS_WINDOW(self) -> int:
+        return max(0, int(self._get("NOTIFY_AUTHORS_WINDOW")))
+
+    @property
     def EXCERPT_CONTEXT(self) -> int:
         return int(self._get("EXCERPT_CONTEXT"))
 

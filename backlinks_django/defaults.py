@@ -24,6 +24,9 @@ DEFAULTS: dict[str, Any] = {
     "CLOSE_AFTER_DAYS": None,
     # E-mail settings.MANAGERS when a backlink is held for moderation.
     "NOTIFY_MANAGERS": False,
+    # Seconds one e-mail to an object's author (the registry's author_email) gathers the
+    # backlinks held or approved meanwhile; 0 sends one per backlink.
+    "NOTIFY_AUTHORS_WINDOW": 300,
     # Characters of context kept on each side of the link in an excerpt.
     "EXCERPT_CONTEXT": 100,
     # Largest XML-RPC request body accepted, checked before parsing.
