@@ -6,6 +6,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.test import Client, override_settings
@@ -362,3 +363,21 @@ def test_a_trackback_request_for_an_unticked_link_clears_the_flag(admin_client, 
     assert response.status_code == 302
     row = OutboundPing.objects.get()
     assert (row.requested, row.do_not_ping) == (True, False)
+
+
+def test_an_editor_who_may_only_view_outbound_pings_sees_the_links_read_only(client, site):
+    user = User.objects.create_user("viewer", password="pw", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_article", "change_article", "view_outboundping"]
+        )
+    )
+    client.force_login(user)
+    article = entry("mine", links("https://a.example/post/"))
+    outbound_row(article, "https://a.example/post/", do_not_ping=True)
+
+    response = client.get(change_url(article))
+
+    assert response.status_code == 200
+    assert 'name="backlinks_django-links-0-ping"' not in response.content.decode()
+    assert "https://a.example/post/" in response.content.decode()
