@@ -18,10 +18,19 @@ class BacklinksConfig(AppConfig):
             notify_on_delete,
             queue_pings_on_save,
         )
+        from backlinks_django.signals import backlink_approved, backlink_received
+        from backlinks_django.tasks import author_notice_on_approved, author_notice_on_received
 
         post_save.connect(queue_pings_on_save, dispatch_uid="backlinks_django.queue_pings")
         # pre_delete: the object still has its primary key and URL.
         pre_delete.connect(notify_on_delete, dispatch_uid="backlinks_django.notify_on_delete")
         post_delete.connect(
             delete_backlinks_with_object, dispatch_uid="backlinks_django.delete_backlinks"
+        )
+        # Authors hear of backlinks to their objects (registry's author_email), once per batch.
+        backlink_received.connect(
+            author_notice_on_received, dispatch_uid="backlinks_django.author"
+        )
+        backlink_approved.connect(
+            author_notice_on_approved, dispatch_uid="backlinks_django.author"
         )

@@ -72,6 +72,10 @@ class BacklinksSettings:
         return bool(self._get("NOTIFY_MANAGERS"))
 
     @property
+    def NOTIFY_AUTHORS_WINDOW(self) -> int:
+        return max(0, int(self._get("NOTIFY_AUTHORS_WINDOW")))
+
+    @property
     def EXCERPT_CONTEXT(self) -> int:
         return int(self._get("EXCERPT_CONTEXT"))
 
@@ -199,6 +203,10 @@ class BacklinksSettings:
     @property
     def AUTO_APPROVE_KNOWN_DOMAINS(self) -> bool:
         return bool(self._get("AUTO_APPROVE_KNOWN_DOMAINS"))
+
+    @property
+    def AUTO_APPROVE_PINGED_DOMAINS(self) -> bool:
+        return bool(self._get("AUTO_APPROVE_PINGED_DOMAINS"))
 
     @property
     def AKISMET_API_KEY(self) -> str | None:

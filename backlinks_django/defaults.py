@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "CLOSE_AFTER_DAYS": None,
     # E-mail settings.MANAGERS when a backlink is held for moderation.
     "NOTIFY_MANAGERS": False,
+    # Seconds one e-mail to an object's author (the registry's author_email) gathers the
+    # backlinks held or approved meanwhile; 0 sends one per backlink.
+    "NOTIFY_AUTHORS_WINDOW": 300,
     # Characters of context kept on each side of the link in an excerpt.
     "EXCERPT_CONTEXT": 100,
     # Largest XML-RPC request body accepted, checked before parsing.
@@ -40,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
         "backlinks_django.spam.field_lengths",
         "backlinks_django.spam.unverified",
         "backlinks_django.spam.known_domain",
+        "backlinks_django.spam.pinged_domain",
     ],
     # Sending: links pinged at once by one task, and at once per host.
     "SEND_CONCURRENCY": 64,
@@ -76,6 +80,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_TITLE_LENGTH": 255,
     "MAX_EXCERPT_LENGTH": 1000,
     "AUTO_APPROVE_KNOWN_DOMAINS": False,
+    # Approve verified backlinks from domains this site has itself pinged successfully.
+    "AUTO_APPROVE_PINGED_DOMAINS": False,
     "AKISMET_API_KEY": None,
     "AKISMET_BLOG_URL": None,
     # Answer to a Webmention: 201 with a Location status URL, or 202 Accepted.

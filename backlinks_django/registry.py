@@ -25,8 +25,14 @@ Accessor = str | Callable[[Any], Any]
 def _read(obj: Any, accessor: Accessor) -> Any:
     if callable(accessor):
         return accessor(obj)
-    value = getattr(obj, accessor)
-    return value() if callable(value) else value
+    value = obj
+    # A dotted name follows relations ("author.email"); a missing one on the way gives None.
+    for name in accessor.split("."):
+        if value is None:
+            return None
+        value = getattr(value, name)
+        value = value() if callable(value) else value
+    return value
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class Registration:
     url: Accessor = "get_absolute_url"
     url_names: frozenset[str] = field(default_factory=frozenset)
     lookups: Mapping[str, str] = field(default_factory=dict)
+    author_email: Accessor | None = None
 
     def get_url(self, obj: models.Model) -> str:
         """The object's URL as its ``url`` accessor gives it (usually a path)."""
@@ -55,6 +62,12 @@ class Registration:
     def get_content(self, obj: models.Model) -> str:
         """The object's HTML content."""
         return str(_read(obj, self.content) or "")
+
+    def get_author_email(self, obj: models.Model) -> str:
+        """The e-mail address of the object's author, or "" if it has none (or no accessor)."""
+        if self.author_email is None:
+            return ""
+        return str(_read(obj, self.author_email) or "").strip()
 
     def get_published(self, obj: models.Model) -> datetime.datetime | None:
         """When the object was published, or None if it is not."""
@@ -101,6 +114,7 @@ def register(
     url: Accessor = "get_absolute_url",
     url_names: tuple[str, ...] | list[str] = (),
     lookups: Mapping[str, str] | None = None,
+    author_email: Accessor | None = None,
 ) -> Registration:
     """Let ``model`` receive (and send) backlinks; call it from ``AppConfig.ready()``.
 
@@ -108,6 +122,8 @@ def register(
     object. ``url_names`` names the URL patterns of the object's page when its
     view is not a ``DetailView`` of the model; ``lookups`` maps URL keyword
     arguments or query parameters to model fields (``{"p": "pk"}`` for ``/?p=5``).
+    ``author_email`` gives the address told of backlinks to the object held or approved
+    (``"author.email"``, or a function of the object).
     """
     registration = Registration(
         model=model,
@@ -117,6 +133,7 @@ def register(
         url=url,
         url_names=frozenset(url_names),
         lookups=dict(lookups or {}),
+        author_email=author_email,
     )
     _registry[model] = registration
     return registration

@@ -91,7 +91,7 @@ def record_links(
     OutboundPing.objects.bulk_create(
         _new_rows(obj, links_to_ping(source), services, site), ignore_conflicts=True
     )
-    rows = OutboundPing.objects.for_object(obj)
+    rows = OutboundPing.objects.for_object(obj).to_ping()  # never the links editors unticked
     if not force:
         # Webmention receivers update (or remove) what they hold when told again, so every
         # save re-sends to old and new Webmention targets: also to those whose last answer
@@ -240,6 +240,7 @@ def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> lis
             object_id=object_pk,
             protocol=Kind.WEBMENTION,
             outcome=Outcome.SUCCESS,
+            do_not_ping=False,
         ).select_related("site")
     )
     with fetch.ending_by(time.monotonic() + app_settings.SEND_DEADLINE):

@@ -23,10 +23,11 @@ from django.db.models import Q
 from django.utils.module_loading import import_string
 
 from backlinks_django import __version__, html
-from backlinks_django.choices import Kind
+from backlinks_django.choices import Kind, Outcome
 from backlinks_django.conf import app_settings
-from backlinks_django.models import Backlink
-from backlinks_django.weburl import normalize_url
+from backlinks_django.keys import domain_key
+from backlinks_django.models import Backlink, OutboundPing
+from backlinks_django.weburl import host_forms, normalize_url
 
 if TYPE_CHECKING:
     import httpx
@@ -202,7 +203,7 @@ def field_lengths(candidate: Candidate) -> Verdict | None:
     return None
 
 
-# Verification and known domains -------------------------------------------------
+# Verification, known and pinged domains -------------------------------------------------
 
 
 def unverified(candidate: Candidate) -> Verdict | None:
@@ -226,6 +227,37 @@ def known_domain(candidate: Candidate) -> Verdict | None:
     if approved.filter(_source_host_is(host)).exists():
         return Verdict(Decision.APPROVE, "Known domain")
     return None
+
+
+def pinged_domain(candidate: Candidate) -> Verdict | None:
+    """APPROVE a verified backlink from a domain this site has itself pinged successfully."""
+    # Verified only, as for known_domain; the domain is the registrable one, so a link to
+    # blog.example.com vouches for www.example.com, but one to alice.github.io not for bob's.
+    if not app_settings.AUTO_APPROVE_PINGED_DOMAINS or not candidate.verified:
+        return None
+    backlink = candidate.backlink
+    host = urlsplit(backlink.source_url).hostname or ""
+    if not host:
+        return None
+    domain = domain_key(host)
+    delivered = OutboundPing.objects.filter(site_id=backlink.site_id, outcome=Outcome.SUCCESS)
+    # The query narrows the rows to hosts ending in the domain; the registrable domain of each,
+    # which SQL cannot compute, decides.
+    urls = delivered.filter(_url_host_within(domain)).values_list("target_url", flat=True)
+    for url in urls.iterator():
+        if domain_key(urlsplit(url).hostname or "") == domain:
+            return Verdict(Decision.APPROVE, "Domain this site has pinged")
+    return None
+
+
+def _url_host_within(domain: str) -> Q:
+    """URLs whose host is ``domain`` or a subdomain of it (any scheme, port, path)."""
+    query = Q()
+    forms = {f"[{domain}]"} if ":" in domain else host_forms(domain)
+    for form in forms:
+        pattern = rf"^https?://([^/?#@]*\.)?{re.escape(form)}\.?(:[0-9]+)?([/?#]|$)"
+        query |= Q(target_url__iregex=pattern)
+    return query
 
 
 def _source_host_is(host: str) -> Q:

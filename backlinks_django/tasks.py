@@ -3,20 +3,25 @@ the one place that queues them; arguments are ids (JSON)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import caches
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from backlinks_django import inbound, send
+from backlinks_django import inbound, notifications, registry, send
+from backlinks_django.choices import Status
 from backlinks_django.compat import task, task_backends
 from backlinks_django.conf import app_settings
-from backlinks_django.models import OutboundPing
+from backlinks_django.models import Backlink, OutboundPing
 
 logger = logging.getLogger(__name__)
 
@@ -140,3 +145,58 @@ def schedule_send(content_type_id: int, object_pk: str, when: datetime, why: str
     send_pings.using(backend=app_settings.TASK_BACKEND, run_after=when).enqueue(
         content_type_id, object_pk
     )
+
+
+@task()
+def notify_author(content_type_id: int, object_pk: str, since: str) -> int:
+    """E-mail one object's author about its backlinks held or approved since ``since`` (ISO
+    8601) or the author's last such e-mail; return how many were listed."""
+    model = ContentType.objects.get_for_id(content_type_id).model_class()
+    obj = model._default_manager.filter(pk=object_pk).first() if model is not None else None
+    if obj is None:
+        return 0
+    return notifications.notify_author(obj, datetime.fromisoformat(since))
+
+
+def queue_author_notices(backlinks: Iterable[Backlink]) -> None:
+    """Once the transaction commits, queue :func:`notify_author` for the objects of these
+    backlinks (those held or approved) whose authors are told, unless a batch is open.
+
+    On a backend that defers tasks the e-mail goes ``NOTIFY_AUTHORS_WINDOW`` seconds after the
+    batch opened, and lists everything of the batch; on one that cannot, it goes at once, and
+    what comes while the batch is open is listed in the author's next e-mail.
+    """
+    since: dict[tuple[int, str], datetime] = {}
+    for backlink in backlinks:
+        if backlink.status not in (Status.PENDING, Status.APPROVED):
+            continue
+        key = (backlink.content_type_id, str(backlink.object_id))
+        since[key] = min(since.get(key, backlink.updated_at), backlink.updated_at)
+    for (content_type_id, object_pk), first in since.items():
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+        registration = registry.get_registration(model) if model is not None else None
+        if registration is not None and registration.author_email is not None:
+            queue = functools.partial(_open_author_batch, content_type_id, object_pk, first)
+            transaction.on_commit(queue)
+
+
+def _open_author_batch(content_type_id: int, object_pk: str, since: datetime) -> None:
+    if not notifications.open_author_batch(content_type_id, object_pk):
+        return  # the open batch's e-mail will list it
+    options: dict[str, Any] = {"backend": app_settings.TASK_BACKEND}
+    if task_backends[app_settings.TASK_BACKEND].supports_defer:
+        window = timedelta(seconds=app_settings.NOTIFY_AUTHORS_WINDOW)
+        options["run_after"] = timezone.now() + window
+    notify_author.using(**options).enqueue(content_type_id, object_pk, since.isoformat())
+
+
+def author_notice_on_received(sender: type[Backlink], backlink: Backlink, **kwargs: Any) -> None:
+    """``backlink_received`` receiver: the author hears of a new backlink held or approved."""
+    queue_author_notices([backlink])
+
+
+def author_notice_on_approved(
+    sender: type[Backlink], backlinks: QuerySet[Backlink], **kwargs: Any
+) -> None:
+    """``backlink_approved`` receiver: the authors hear of backlinks an editor approved."""
+    queue_author_notices(backlinks.only("content_type_id", "object_id", "status", "updated_at"))

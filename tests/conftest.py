@@ -210,6 +210,7 @@ def throttle_clock(monkeypatch: pytest.MonkeyPatch) -> ThrottleClock:
 
 
 INLINE_PREFIX = "backlinks_django-outboundping-content_type-object_id"
+LINKS_PREFIX = "backlinks_django-links"
 
 
 def post_trackback_inline(
@@ -231,6 +232,9 @@ def post_trackback_inline(
         "pings_open": "on",
         f"{INLINE_PREFIX}-TOTAL_FORMS": str(len(existing) + len(urls)),
         f"{INLINE_PREFIX}-INITIAL_FORMS": str(len(existing)),
+        # The links inline beside it, left as it is.
+        f"{LINKS_PREFIX}-TOTAL_FORMS": "0",
+        f"{LINKS_PREFIX}-INITIAL_FORMS": "0",
     }
     rows = [(pk, url) for pk, url in existing.items()] + [(None, url) for url in urls]
     for i, (pk, url) in enumerate(rows):

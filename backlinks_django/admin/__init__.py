@@ -1,7 +1,8 @@
-"""The Django admin: moderation, the inbound queue, the outbound log, the TrackBack inline."""
+"""The Django admin: moderation, the inbound queue, the outbound log, the content inlines."""
 
 from backlinks_django.admin.backlinks import BacklinkAdmin, BlockedDomainAdmin, SiteSettingsAdmin
 from backlinks_django.admin.inbound import InboundPingAdmin
+from backlinks_django.admin.links import LinkForm, LinkFormSet, LinksInline
 from backlinks_django.admin.outbound import (
     OutboundPingAdmin,
     TrackbackForm,
@@ -13,6 +14,9 @@ __all__ = [
     "BacklinkAdmin",
     "BlockedDomainAdmin",
     "InboundPingAdmin",
+    "LinkForm",
+    "LinkFormSet",
+    "LinksInline",
     "OutboundPingAdmin",
     "SiteSettingsAdmin",
     "TrackbackForm",

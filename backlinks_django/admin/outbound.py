@@ -47,7 +47,7 @@ class OutboundPingAdmin(RefuseNulParameters, OutboundPingModelAdmin):
         "next_attempt_at",
         "updated_at",
     )
-    list_filter = ("outcome", "protocol", "requested", "site")
+    list_filter = ("outcome", "protocol", "requested", "do_not_ping", "site")
     search_fields = ("target_url", "endpoint", "message")
     actions = (retry_now,)
     readonly_fields = (
@@ -58,6 +58,7 @@ class OutboundPingAdmin(RefuseNulParameters, OutboundPingModelAdmin):
         "protocol",
         "endpoint",
         "requested",
+        "do_not_ping",
         "outcome",
         "fault_code",
         "message",
@@ -92,6 +93,7 @@ class TrackbackForm(OutboundPingForm):
         if row.pk is not None and "target_url" in self.changed_data:
             fresh(row)  # another URL: a new request, whatever the old one's outcome
         row.requested = True
+        row.do_not_ping = False  # asked for by name: an untick of the same link is undone
         row.protocol = Kind.TRACKBACK
         row.endpoint = row.target_url
         row.site_id = row.site_id or Site.objects.get_current().pk

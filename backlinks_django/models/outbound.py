@@ -36,9 +36,13 @@ class OutboundPingQuerySet(models.QuerySet["OutboundPing"]):
     def for_object(self, obj: models.Model) -> OutboundPingQuerySet:
         return self.filter(**object_lookup(obj))
 
+    def to_ping(self) -> OutboundPingQuerySet:
+        """Rows no editor has unticked: the links that may be pinged."""
+        return self.filter(do_not_ping=False)
+
     def due(self) -> OutboundPingQuerySet:
-        """Waiting for a first attempt, or for a retry whose time has come."""
-        return self.filter(
+        """Links that may be pinged, waiting for a first attempt or a retry whose time has come."""
+        return self.to_ping().filter(
             models.Q(outcome=Outcome.PENDING)
             | models.Q(next_attempt_at__isnull=False, next_attempt_at__lte=timezone.now())
         )
@@ -93,6 +97,11 @@ class OutboundPing(models.Model):
         _("requested by an editor"),
         default=False,
         help_text=_("A TrackBack URL an editor entered, rather than a link found in the content."),
+    )
+    do_not_ping = models.BooleanField(
+        _("do not ping"),
+        default=False,
+        help_text=_("An editor unticked this link: it is never pinged for this object."),
     )
     outcome = models.CharField(
         _("outcome"), max_length=20, choices=Outcome.choices, default=Outcome.PENDING

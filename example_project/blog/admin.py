@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from backlinks_django.admin import TrackbackInline
+from backlinks_django.admin import LinksInline, TrackbackInline
 
 from .models import Entry
 
@@ -12,6 +12,7 @@ class EntryAdmin(admin.ModelAdmin):
     search_fields = ["title", "body"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
-    # "Send trackbacks to": TrackBack URLs an editor enters are pinged with the links
-    # found in the body when the entry is saved.
-    inlines = [TrackbackInline]
+    # "Links to ping": the body's links, what each target advertises, and a box to untick
+    # a link never to be pinged. "Send trackbacks to": TrackBack URLs an editor enters are
+    # pinged with the links found in the body when the entry is saved.
+    inlines = [LinksInline, TrackbackInline]

@@ -1,10 +1,10 @@
 from django.contrib import admin
 
-from backlinks_django.admin import TrackbackInline
+from backlinks_django.admin import LinksInline, TrackbackInline
 
 from .models import Article
 
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
-    inlines = [TrackbackInline]
+    inlines = [LinksInline, TrackbackInline]

@@ -118,5 +118,6 @@ class Command(BaseCommand):
         links += SiteSettings.objects.for_site(site).update_service_urls()
         rows = OutboundPing.objects.for_object(obj)
         done = set() if force else set(rows.values_list("target_url", flat=True))
+        done |= set(rows.filter(do_not_ping=True).values_list("target_url", flat=True))
         due = [] if force else list(rows.due().values_list("target_url", flat=True))
         return [url for url in links if url not in done] + due
