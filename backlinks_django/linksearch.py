@@ -6,6 +6,7 @@ import html as html_module
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bs4 import Tag
 
@@ -98,7 +99,7 @@ class _LinkScanner:
         position = 0
         length = len(markup)
         while True:
-            skipped = _SKIP.match(markup, position)
+            skipped = _skip(self._needle).match(markup, position)
             assert skipped is not None  # it matches the empty string at worst
             start = skipped.end()
             if start >= length:
@@ -169,14 +170,24 @@ def _needle(base_url: str, target: str) -> str:
     if origin == target.split("/")[2:3]:
         return ""
     segment = target.partition("?")[0].rstrip("/").rpartition("/")[2]
-    return "" if "%" in segment or segment == target.split("/")[2] else segment
+    if "%" in segment or segment == target.split("/")[2] or htmltokens.SYNTAX & set(segment):
+        return ""
+    return segment
 
 
-# The start tags that matter to the scan, and the end tags (of hiding and foreign elements).
-_SKIP = htmltokens.skip_pattern(
-    starts=("a", "img", "video", "base", "noscript", "template", "svg", "math"),
-    ends=("noscript", "template", "svg", "math"),
-)
+@lru_cache(maxsize=64)
+def _skip(needle: str) -> re.Pattern[str]:
+    """The scan's skip pattern: start tags that matter, end tags of hiding and foreign elements.
+
+    A linking tag whose text cannot hold ``needle`` is passed over by the regex engine too,
+    so a page of links to elsewhere costs the scan no Python step per link.
+    """
+    return htmltokens.skip_pattern(
+        starts=("a", "img", "video", "base", "noscript", "template", "svg", "math"),
+        ends=("noscript", "template", "svg", "math"),
+        quiet=("a", "img", "video"),
+        needle=needle,
+    )
 
 
 def find_mention(
