@@ -99,7 +99,8 @@ class _LinkScanner:
         position = 0
         length = len(markup)
         while True:
-            skipped = _skip(self._needle).match(markup, position)
+            # Once the title is known, <svg> and <math> (whose <title> is a tooltip) don't matter.
+            skipped = _skip(self._needle, foreign=not self.title).match(markup, position)
             assert skipped is not None  # it matches the empty string at worst
             start = skipped.end()
             if start >= length:
@@ -176,15 +177,16 @@ def _needle(base_url: str, target: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def _skip(needle: str) -> re.Pattern[str]:
-    """The scan's skip pattern: start tags that matter, end tags of hiding and foreign elements.
+def _skip(needle: str, *, foreign: bool) -> re.Pattern[str]:
+    """The scan's skip pattern: start tags that matter, end tags of hiding (and foreign) elements.
 
     A linking tag whose text cannot hold ``needle`` is passed over by the regex engine too,
     so a page of links to elsewhere costs the scan no Python step per link.
     """
+    tracked = ("noscript", "template", *(("svg", "math") if foreign else ()))
     return htmltokens.skip_pattern(
-        starts=("a", "img", "video", "base", "noscript", "template", "svg", "math"),
-        ends=("noscript", "template", "svg", "math"),
+        starts=("a", "img", "video", "base", *tracked),
+        ends=tracked,
         quiet=("a", "img", "video"),
         needle=needle,
     )
