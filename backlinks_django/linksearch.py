@@ -23,8 +23,10 @@ from backlinks_django.weburl import document_base_url, link_url, same_page_key
 
 # Webmention's rule: an image or a video of the target mentions it too.
 MEDIA_LINKS = {**html.LINKS, "img": "src", "video": "src"}
-# Characters on each side of a found link that are parsed for its excerpt.
-_WINDOW = 16 * 1024
+# Characters of markup on each side of a found link parsed for its excerpt: at least this,
+# and this many per character of context (markup is mostly tags on some pages).
+_WINDOW = 4 * 1024
+_MARKUP_PER_CHARACTER = 32
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,9 @@ def find_link(
     offset = scanner.find(markup)
     if offset is None:
         return None
-    start = markup.find("<", max(0, offset - _WINDOW))
-    window = markup[start : offset + _WINDOW]
+    reach = max(_WINDOW, _MARKUP_PER_CHARACTER * context)
+    start = markup.find("<", max(0, offset - reach))
+    window = markup[start : offset + reach]
     found = _link_context(window, scanner, target, elements, context)
     if found is None:  # the window cut the page badly: fall back to the whole page
         found = _link_context(markup, scanner, target, elements, context)

@@ -191,6 +191,15 @@ def test_excerpt_marks_cuts_with_ellipses() -> None:
     assert "the link" in excerpt
 
 
+def test_excerpt_has_the_context_asked_for_on_markup_heavy_pages() -> None:
+    words = '<span class="a-long-class-name-for-each-word">w</span> ' * 2000
+    markup = page(f'<p>{words}<a href="{TARGET}">link</a></p>')
+
+    excerpt = excerpt_for(markup, context=1000)
+
+    assert len(excerpt.partition("link")[0]) > 900
+
+
 def test_excerpt_cuts_on_word_boundaries() -> None:
     markup = page(f'<p>{"wordy " * 40}<a href="{TARGET}">L</a>{" wordy" * 40}</p>')
     excerpt = excerpt_for(markup, context=20)
