@@ -96,12 +96,16 @@ def raw_text_end(markup: str, name: str, position: int) -> int:
     return len(markup) if found is None else found.start()
 
 
-def skip_pattern(starts: tuple[str, ...], ends: tuple[str, ...]) -> re.Pattern[str]:
+def skip_pattern(
+    starts: tuple[str, ...], ends: tuple[str, ...], quiet: tuple[str, ...] = (), needle: str = ""
+) -> re.Pattern[str]:
     """A pattern matching, from where it is applied, every token up to the next one that matters.
 
     Those are start tags named in ``starts`` or raw text elements, and end tags named in
-    ``ends``. One possessive repetition of the token patterns: the engine passes over the
-    rest without returning to Python, in linear time like :data:`TOKEN`.
+    ``ends``. With a ``needle``, a start tag named in ``quiet`` matters only when its text
+    holds the needle, or "&", tab, CR or LF (which could spell or split it once decoded).
+    One possessive repetition of the token patterns: the engine passes over the rest
+    without returning to Python, in linear time like :data:`TOKEN`.
     """
     name_end = r"(?=[\t\n\f\r />]|\Z)"
     names = {*starts, *RAW_TEXT}
@@ -125,12 +129,40 @@ def skip_pattern(starts: tuple[str, ...], ends: tuple[str, ...]) -> re.Pattern[s
         r"<+(?=<)",
         rf"<(?!(?i:{started}){name_end})[A-Za-z]{rest}",
         rf"</(?!(?i:{'|'.join(ends)}){name_end})[A-Za-z]{rest}",
+        *([_quiet_tags(quiet, needle, name_end)] if quiet and needle else []),
         r"<(?![A-Za-z/!?])",
         *unnamed.values(),
         r"</>",
         r"</\Z",
     )
     return re.compile("(?:" + "|".join(others) + ")*+")
+
+
+# Characters that cannot start a needle: the tag syntax, and what decoding changes.
+SYNTAX = frozenset("\t\n\f\r />=\"'<&")
+
+
+def _quiet_tags(names: tuple[str, ...], needle: str, name_end: str) -> str:
+    """Start tags named in ``names`` whose text holds no needle, "&", tab, CR or LF.
+
+    :data:`_ATTRIBUTES` with every repetition unable to consume those: none of its parts
+    can pass over one, so a tag holding one fails to match as a whole. Up to the first
+    one, the tag is matched exactly as by :data:`TOKEN`, so a match ends where its tag does.
+    """
+    if SYNTAX & set(needle):
+        raise ValueError(f"needle holds tag syntax: {needle!r}")
+    first, rest = re.escape(needle[0]), re.escape(needle[1:])
+    # needle[0] is consumed only where the rest of the needle does not follow.
+    guard = f"|{first}(?!{rest})" if rest else ""
+
+    def run(excluded: str) -> str:
+        return f"(?:[^{excluded}&\t\n\r{first}]++{guard})*+"
+
+    name = f"(?:[^\t\n\f\r />&{first}]{guard})" + run(r"\t\n\f\r />=")
+    double, single, bare = run('"'), run("'"), run(r"\t\n\f\r >")
+    value = f"(?:\"{double}\"?|'{single}'?|{bare})"
+    attributes = rf"(?:[\f /]++|{name}(?:[\f ]*+=[\f ]*+{value})?+)*+"
+    return rf"<(?i:{'|'.join(names)}){name_end}{attributes}(?:>|\Z)"
 
 
 def tokens(markup: str) -> Iterator[Token]:

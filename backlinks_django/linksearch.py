@@ -6,6 +6,7 @@ import html as html_module
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bs4 import Tag
 
@@ -22,8 +23,10 @@ from backlinks_django.weburl import document_base_url, link_url, same_page_key
 
 # Webmention's rule: an image or a video of the target mentions it too.
 MEDIA_LINKS = {**html.LINKS, "img": "src", "video": "src"}
-# Characters on each side of a found link that are parsed for its excerpt.
-_WINDOW = 16 * 1024
+# Characters of markup on each side of a found link parsed for its excerpt: at least this,
+# and this many per character of context (markup is mostly tags on some pages).
+_WINDOW = 4 * 1024
+_MARKUP_PER_CHARACTER = 32
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,9 @@ def find_link(
     offset = scanner.find(markup)
     if offset is None:
         return None
-    start = markup.find("<", max(0, offset - _WINDOW))
-    window = markup[start : offset + _WINDOW]
+    reach = max(_WINDOW, _MARKUP_PER_CHARACTER * context)
+    start = markup.find("<", max(0, offset - reach))
+    window = markup[start : offset + reach]
     found = _link_context(window, scanner, target, elements, context)
     if found is None:  # the window cut the page badly: fall back to the whole page
         found = _link_context(markup, scanner, target, elements, context)
@@ -98,7 +102,8 @@ class _LinkScanner:
         position = 0
         length = len(markup)
         while True:
-            skipped = _SKIP.match(markup, position)
+            # Once the title is known, <svg> and <math> (whose <title> is a tooltip) don't matter.
+            skipped = _skip(self._needle, foreign=not self.title).match(markup, position)
             assert skipped is not None  # it matches the empty string at worst
             start = skipped.end()
             if start >= length:
@@ -169,14 +174,25 @@ def _needle(base_url: str, target: str) -> str:
     if origin == target.split("/")[2:3]:
         return ""
     segment = target.partition("?")[0].rstrip("/").rpartition("/")[2]
-    return "" if "%" in segment or segment == target.split("/")[2] else segment
+    if "%" in segment or segment == target.split("/")[2] or htmltokens.SYNTAX & set(segment):
+        return ""
+    return segment
 
 
-# The start tags that matter to the scan, and the end tags (of hiding and foreign elements).
-_SKIP = htmltokens.skip_pattern(
-    starts=("a", "img", "video", "base", "noscript", "template", "svg", "math"),
-    ends=("noscript", "template", "svg", "math"),
-)
+@lru_cache(maxsize=64)
+def _skip(needle: str, *, foreign: bool) -> re.Pattern[str]:
+    """The scan's skip pattern: start tags that matter, end tags of hiding (and foreign) elements.
+
+    A linking tag whose text cannot hold ``needle`` is passed over by the regex engine too,
+    so a page of links to elsewhere costs the scan no Python step per link.
+    """
+    tracked = ("noscript", "template", *(("svg", "math") if foreign else ()))
+    return htmltokens.skip_pattern(
+        starts=("a", "img", "video", "base", *tracked),
+        ends=tracked,
+        quiet=("a", "img", "video"),
+        needle=needle,
+    )
 
 
 def find_mention(

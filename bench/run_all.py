@@ -23,6 +23,7 @@ SCRIPTS = [
     ("save_overhead.py", []),
     ("verify.py", []),
     ("linksearch.py", []),
+    ("parsers.py", []),
     ("memory.py", []),
     ("inbound.py", []),
     ("scale.py", ["--postgres"]),

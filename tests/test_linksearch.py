@@ -32,6 +32,53 @@ def title_of(title_markup: str, where: str) -> str:
     return found.title
 
 
+# A page on another host than the target: the scan passes over links that cannot name it
+# without leaving the regex engine, so these disguises must still be seen.
+OTHER_BASE = "https://source.example/2026/a-post/"
+OTHER_TARGET = "https://target.example/articles/the-target/"
+DISGUISED = [
+    pytest.param('<a href="https://target.example/articles/the-target/">', id="plain"),
+    pytest.param(
+        '<a title="x>" href="https://target.example/articles/the-target/">',
+        id="gt-in-quoted-value",
+    ),
+    pytest.param(
+        "<a title='a\"b' href=https://target.example/articles/the-target/>", id="quote-in-value"
+    ),
+    pytest.param(
+        '<a href="https://target.example/articles/&#116;he-target/">', id="entity-in-needle"
+    ),
+    pytest.param(
+        '<a href="https://target.example/articles/the-tar\nget/">', id="newline-in-needle"
+    ),
+    pytest.param('<a\thref="https://target.example/articles/the-target/">', id="tab-separator"),
+    pytest.param(
+        '<a x="<a" href="https://target.example/articles/the-target/">', id="tag-in-value"
+    ),
+    pytest.param('<IMG SRC="https://target.example/articles/the-target/">', id="media-upper-case"),
+    pytest.param(
+        '<base href="https://target.example/articles/"><a href="the-target/">',
+        id="base-then-relative",
+    ),
+    pytest.param(
+        '<a href=x><a href="//target.example/articles/the-target">', id="after-other-links"
+    ),
+]
+
+
+@pytest.mark.parametrize("body", DISGUISED)
+def test_link_from_another_host_is_found_however_spelled(body: str) -> None:
+    markup = "<p>a " + "<a href=/other/>o</a> " * 3 + body + "t</a> z</p>"
+
+    assert find_link(markup, OTHER_BASE, OTHER_TARGET, media=True) is not None
+
+
+def test_link_whose_href_only_mentions_the_target_elsewhere_is_not_found() -> None:
+    markup = '<a title="https://target.example/articles/the-target/" href="/x">t</a>'
+
+    assert find_link(markup, OTHER_BASE, OTHER_TARGET) is None
+
+
 # Whether the page links to the target
 
 LINKING = [
@@ -142,6 +189,15 @@ def test_excerpt_marks_cuts_with_ellipses() -> None:
     assert excerpt.startswith("…")
     assert excerpt.endswith("…")
     assert "the link" in excerpt
+
+
+def test_excerpt_has_the_context_asked_for_on_markup_heavy_pages() -> None:
+    words = '<span class="a-long-class-name-for-each-word">w</span> ' * 2000
+    markup = page(f'<p>{words}<a href="{TARGET}">link</a></p>')
+
+    excerpt = excerpt_for(markup, context=1000)
+
+    assert len(excerpt.partition("link")[0]) > 900
 
 
 def test_excerpt_cuts_on_word_boundaries() -> None:
