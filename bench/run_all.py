@@ -25,6 +25,7 @@ SCRIPTS = [
     ("linksearch.py", []),
     ("memory.py", []),
     ("inbound.py", []),
+    ("inbound_attack.py", []),
     ("scale.py", ["--postgres"]),
 ]
 
