@@ -296,6 +296,44 @@ class Phase:
     answers: Counter[str]
     latencies: list[float]
     seconds: float
+    # CPU seconds the app's processes (gunicorn and task workers) and the database used.
+    app_cpu: float = 0.0
+    db_cpu: float = 0.0
+
+
+def cpu_seconds(*markers: str) -> float:
+    """CPU seconds (user + system) used so far by the live processes whose command line
+    contains every one of ``markers`` (read from /proc; 0 where there is no /proc)."""
+    total = 0
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as file:
+                command = file.read().replace(b"\0", b" ").decode(errors="replace")
+            if not all(marker in command for marker in markers):
+                continue
+            with open(f"/proc/{entry}/stat") as file:
+                fields = file.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+class Meter:
+    """CPU used by the served app, the bench's task workers and the bench database's backends."""
+
+    def __init__(self, port: int, database: str) -> None:
+        self.port = port
+        self.database = database
+
+    def read(self) -> tuple[float, float]:
+        app = cpu_seconds("gunicorn", f"{APP_HOST}:{self.port}") + cpu_seconds(
+            str(ROOT / "bench" / "worker.py")
+        )
+        return app, cpu_seconds("postgres: ", f" {self.database} ")
 
 
 def ping(port: int, source: str, target: str, client_addr: str | None = None) -> tuple[float, str]:
@@ -360,6 +398,7 @@ def run_phase(
     clients: int,
     source_host: str | None = None,
     senders: int = 0,
+    meter: Meter | None = None,
 ) -> Phase:
     """``count`` pings from ``clients`` threads. With ``senders``, ping n comes from the address
     10.0.0.(n % senders) and its source is on blog(n % senders).example (resolved to
@@ -372,11 +411,21 @@ def run_phase(
         host = f"blog{n % senders}.{SENDERS_DOMAIN}:{pings.source.rsplit(':', 1)[1]}"
         return ping(port, *pings.pair(host, n), f"10.0.{n % senders // 256}.{n % senders % 256}")
 
+    app_before, db_before = meter.read() if meter else (0.0, 0.0)
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         results = list(pool.map(one, range(count)))
     seconds = time.perf_counter() - started
-    return Phase(label, clients, Counter(a for _, a in results), [t for t, _ in results], seconds)
+    app_after, db_after = meter.read() if meter else (0.0, 0.0)
+    return Phase(
+        label,
+        clients,
+        Counter(a for _, a in results),
+        [t for t, _ in results],
+        seconds,
+        app_after - app_before,
+        db_after - db_before,
+    )
 
 
 def wait_verified(timeout: float) -> float | None:
@@ -397,7 +446,8 @@ def wait_verified(timeout: float) -> float | None:
 
 def print_phases(phases: list[Phase]) -> None:
     print(
-        f"{'phase':<44}{'clients':>8}{'pings':>7}{'pings/s':>9}{'median':>10}{'p95':>10}  answers"
+        f"{'phase':<44}{'clients':>8}{'pings':>7}{'pings/s':>9}{'median':>10}{'p95':>10}"
+        f"{'CPU app+db':>16}  answers"
     )
     for phase in phases:
         p95 = statistics.quantiles(phase.latencies, n=20)[-1]
@@ -405,7 +455,9 @@ def print_phases(phases: list[Phase]) -> None:
         print(
             f"{phase.label:<44}{phase.clients:>8}{len(phase.latencies):>7}"
             f"{len(phase.latencies) / phase.seconds:>9.1f}"
-            f"{statistics.median(phase.latencies) * 1000:>8.1f}ms{p95 * 1000:>8.1f}ms  {answers}"
+            f"{statistics.median(phase.latencies) * 1000:>8.1f}ms{p95 * 1000:>8.1f}ms"
+            f"{phase.app_cpu / len(phase.latencies) * 1000:>7.1f}+"
+            f"{phase.db_cpu / len(phase.latencies) * 1000:.1f}ms  {answers}"
         )
 
 
@@ -456,6 +508,8 @@ def main() -> None:
     pings = Pings(app_port, source_port)
     phases: list[Phase] = []
     drained: tuple[int, float | None] = (0, None)
+    drained_cpu: tuple[float, ...] = (0.0, 0.0)
+    meter = Meter(app_port, name)
 
     try:
         with bench_database(engine, name):
@@ -480,10 +534,24 @@ def main() -> None:
             with gunicorn(app_port, workers, {}):
                 run_phase("warm-up", app_port, pings, 4 * workers, clients)
                 phases.append(
-                    run_phase("verified in the request, stored", app_port, pings, count, clients)
+                    run_phase(
+                        "verified in the request, stored",
+                        app_port,
+                        pings,
+                        count,
+                        clients,
+                        meter=meter,
+                    )
                 )
                 phases.append(
-                    run_phase("verified in the request, stored", app_port, pings, latency_count, 1)
+                    run_phase(
+                        "verified in the request, stored",
+                        app_port,
+                        pings,
+                        latency_count,
+                        1,
+                        meter=meter,
+                    )
                 )
                 phases.append(
                     run_phase(
@@ -493,12 +561,14 @@ def main() -> None:
                         latency_count,
                         1,
                         source_host=f"www.{BLOCKED}",
+                        meter=meter,
                     )
                 )
             queue_all = {"BENCH_BACKLINKS": json.dumps({"RECEIVE_BUDGET": 0})}
             with gunicorn(app_port, workers, queue_all), task_workers(task_count, queue_all):
                 run_phase("warm-up", app_port, pings, 4 * workers, clients, senders=SENDERS)
                 wait_verified(120)
+                cpu_before = meter.read()
                 started = time.perf_counter()
                 queued = run_phase(
                     f"queued (RECEIVE_BUDGET 0), {SENDERS} senders",
@@ -507,17 +577,26 @@ def main() -> None:
                     count,
                     clients,
                     senders=SENDERS,
+                    meter=meter,
                 )
                 phases.append(queued)
                 done = wait_verified(600)
                 drained = (queued.answers["queued"], None if done is None else done - started)
+                drained_cpu = tuple(
+                    after - before for after, before in zip(meter.read(), cpu_before, strict=True)
+                )
             rate_limited = {"BENCH_RATE_LIMIT_PER_IP": "1/3600"}
             with gunicorn(app_port, workers, rate_limited):
                 # The cache is shared: one ping spends the hour's allowance of 127.0.0.1.
                 run_phase("warm-up", app_port, pings, 2, 1)
                 phases.append(
                     run_phase(
-                        "queued: over the rate (1/h per IP)", app_port, pings, latency_count, 1
+                        "queued: over the rate (1/h per IP)",
+                        app_port,
+                        pings,
+                        latency_count,
+                        1,
+                        meter=meter,
                     )
                 )
             queue_full = {
@@ -527,7 +606,12 @@ def main() -> None:
             with gunicorn(app_port, workers, queue_full):
                 phases.append(
                     run_phase(
-                        "refused: sender's queue share full", app_port, pings, latency_count, 1
+                        "refused: sender's queue share full",
+                        app_port,
+                        pings,
+                        latency_count,
+                        1,
+                        meter=meter,
                     )
                 )
             stored = Backlink.objects.count()
@@ -545,7 +629,8 @@ def main() -> None:
     print(
         f"source pages ({len(source_page(0, pings.app)) / 1000:.1f} KB) from {SOURCE_HOST} in "
         f"another process; {os.cpu_count()} cores shared by server, sources, task workers and "
-        f"clients; rate limits off except where a row says"
+        f"clients; rate limits off except where a row says; CPU app+db: CPU time per ping of "
+        f"the gunicorn and task workers, and of the database's server processes (PostgreSQL)"
     )
     print_phases(phases)
     queued_count, seconds = drained
@@ -555,7 +640,9 @@ def main() -> None:
         print(
             f"queued run: {queued_count} queued pings verified and stored by {task_count} "
             f"db_worker processes {seconds:.1f} s after the first was sent: "
-            f"{queued_count / seconds:.1f}/s"
+            f"{queued_count / seconds:.1f}/s; CPU from the first ping until then, per ping: "
+            f"app {drained_cpu[0] / queued_count * 1000:.1f} ms + database "
+            f"{drained_cpu[1] / queued_count * 1000:.1f} ms"
         )
     registered = sum(p.answers["registered"] for p in phases)
     print(

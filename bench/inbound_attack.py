@@ -280,8 +280,10 @@ def main() -> None:
     parser.add_argument("--cap", type=int, help="burst: fetches per window (default 100)")
     parser.add_argument("--cap-window", type=float, help="burst: the window (default 10 s)")
     parser.add_argument("--drain-timeout", type=int, default=900, help="burst: seconds")
+    parser.add_argument("--seconds", type=float, help="seconds over which the pings are sent")
     args = parser.parse_args()
     count, seconds, window = (20, 1.0, 2.0) if args.quick else (1000, 10.0, 30.0)
+    seconds = args.seconds or seconds
     if args.quick:
         DEFAULT_LIMITS["RATE_LIMIT_PER_IP"] = DEFAULT_LIMITS["RATE_LIMIT_PER_SOURCE_DOMAIN"] = (
             QUICK_RATE

@@ -12,9 +12,9 @@ Environment (bench/_setup.py's ``bench_database`` sets the first two):
 - ``BENCH_TASKS=db``: tasks go to django-tasks-db's DatabaseBackend in the bench database, run
   by ``db_worker`` processes (bench/worker.py); otherwise they run at once (ImmediateBackend).
 
-The cache is Django's DatabaseCache in the bench database (created with the test database), so
-that rate limits count across gunicorn workers and task workers, as a production site's shared
-cache would.
+The cache is Django's DatabaseCache in the bench database (created with the test database), with
+atomic increments (bench/_cache.py), so that rate limits count across gunicorn workers and task
+workers as a production site's shared cache (Redis, Memcached) would.
 """
 
 from __future__ import annotations
@@ -77,10 +77,11 @@ BACKLINKS = {
 for _key, _value in json.loads(os.environ.get("BENCH_BACKLINKS", "{}")).items():
     BACKLINKS[_key] = tuple(_value) if _key.startswith("RATE_LIMIT_PER") and _value else _value
 
-# Shared by every process of the benchmark (locmem would count per process).
+# Shared by every process of the benchmark (locmem would count per process); bench/_cache.py
+# makes its increments atomic, as Redis's and Memcached's are.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "BACKEND": "bench._cache.LockingDatabaseCache",
         "LOCATION": "bench_cache",
     }
 }
