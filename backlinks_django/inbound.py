@@ -141,8 +141,9 @@ def process_next() -> InboundPing | None:
     until = now + timedelta(seconds=app_settings.FETCH_DEADLINE + _CLAIM_MARGIN)
     for row in _candidates(now):
         if InboundPing.objects.claim(row.pk, until):
-            row.refresh_from_db()
-            return _verify(row)
+            # One query for the whole row: the candidate holds only its pk, and refreshing
+            # it would load every other field with a query of its own.
+            return _verify(InboundPing.objects.select_related("site").get(pk=row.pk))
     return None
 
 

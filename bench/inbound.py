@@ -1,4 +1,4 @@
-"""Inbound pingbacks: pingback.ping throughput with verification, and the latency of refusals.
+"""Inbound pingbacks: pingback.ping throughput, verified in the request or queued, and refusals.
 
 The app (tests.testapp's Article at /articles/<slug>/, bench/settings.py) is served by
 gunicorn (``pip install gunicorn==27.0.1``; sync workers, ``bench.wsgi:application``) on
@@ -8,15 +8,23 @@ Site 1's domain is the served host:port, so targets resolve. Source pages (about
 blog HTML that links to the target) come from a threaded HTTP server on 127.0.0.2 in a
 separate process. Every ping is a distinct (source, target) pair, sent over a new connection
 by Python client threads in this process (a new connection is what pingback clients do).
+Queued pings are tasks of django-tasks-db in the same database, run by ``db_worker``
+processes (bench/worker.py); rate limits count in a DatabaseCache shared by every process.
 
 Rows:
 
-- accepted, several clients at once: throughput (rate limits off, ``RATE_LIMIT_* None``);
-- accepted, one client: the latency of a ping that fetches, verifies and stores;
-- rejected, blocked domain: a BlockedDomain row for the source's parent domain (fault 49,
+- verified in the request, several clients at once: throughput (rate limits off); one client:
+  the latency of a ping that fetches, verifies and stores;
+- refused, blocked domain: a BlockedDomain row for the source's parent domain (fault 49,
   answered before anything is fetched);
-- rejected, rate limited: the server restarted with RATE_LIMIT_PER_IP = 1 an hour, after a
-  warm-up that spends every worker's allowance (locmem cache: limits are per worker).
+- queued (``RECEIVE_BUDGET`` 0), with ``--task-workers`` db_worker processes verifying
+  meanwhile: pings answered per second, and below the table the rate at which they were
+  verified and stored (from the first ping sent until the queue was empty). The pings come from
+  100 senders (X-Bench-Client-Addr, see bench/wsgi.py) with sources on 100 domains
+  (blog<n>.example, resolved to 127.0.0.2 by bench/_loopback.py), since the queue serves each
+  sender and each domain at most ``INBOUND_CONCURRENCY`` at a time;
+- queued, over the rate: RATE_LIMIT_PER_IP = 1 an hour; no worker runs, rows stay queued;
+- refused, queue share full: the same with INBOUND_QUEUE_PER_SENDER = 1 (fault 49).
 
 Everything shares the machine's cores: the workers, the source server and the clients.
 
@@ -30,6 +38,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import importlib.util
+import json
 import multiprocessing
 import os
 import signal
@@ -42,7 +51,7 @@ import threading
 import time
 import xmlrpc.client
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,6 +65,9 @@ APP_HOST = "127.0.0.1"
 SOURCE_HOST = "127.0.0.2"
 ARTICLES = 50
 BLOCKED = "blocked.example"
+# Sources of the queued run: blog<n>.example, each its own registrable domain, all on SOURCE_HOST.
+SENDERS_DOMAIN = "example"
+SENDERS = 100
 
 
 # --- Source pages (separate process) ------------------------------------------------------------
@@ -77,7 +89,22 @@ def source_page(n: int, target: str) -> bytes:
     ).encode()
 
 
-def serve_sources(app_base: str, ready: Connection) -> None:
+def serve_sources(
+    app_base: str,
+    ready: Connection,
+    host: str = SOURCE_HOST,
+    page: Callable[[int, str], bytes] | None = None,
+    drip: float = 0.0,
+) -> None:
+    """Serve /post/<n>/<slug>/ (a page linking to the article <slug>) on ``host``, and /hits:
+    the times (``time.time()``, one a line) of every /post/ request so far.
+
+    ``page`` makes the body (default :func:`source_page`); ``drip`` > 0 sends it one byte
+    every ``drip`` seconds, without a length (a slow-drip source).
+    """
+    hits: list[float] = []
+    make = page or source_page
+
     class Source(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -85,22 +112,75 @@ def serve_sources(app_base: str, ready: Connection) -> None:
             pass
 
         def do_GET(self) -> None:
+            if self.path == "/hits":
+                self._send("\n".join(f"{t:.6f}" for t in hits).encode(), "text/plain")
+                return
             # /post/<n>/<slug>/ links to the article <slug>.
             parts = self.path.strip("/").split("/")
             if len(parts) != 3 or parts[0] != "post":
                 self.send_error(404)
                 return
-            body = source_page(int(parts[1]), f"{app_base}/articles/{parts[2]}/")
+            hits.append(time.time())
+            body = make(int(parts[1]), f"{app_base}/articles/{parts[2]}/")
+            if drip <= 0:
+                self._send(body, "text/html; charset=utf-8")
+                return
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            try:
+                for i in range(len(body)):
+                    self.wfile.write(body[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(drip)
+            except OSError:
+                pass  # the reader gave up, as it should
+            self.close_connection = True
+
+        def _send(self, body: bytes, content_type: str) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer((SOURCE_HOST, 0), Source)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: object, client_address: object) -> None:
+            pass  # a client that hung up (the fetcher cutting a slow drip off)
+
+    server = Server((host, 0), Source)
     ready.send(server.server_address[1])
     server.serve_forever()
+
+
+def start_sources(
+    app_base: str,
+    host: str = SOURCE_HOST,
+    page: Callable[[int, str], bytes] | None = None,
+    drip: float = 0.0,
+) -> tuple[multiprocessing.Process, int]:
+    """:func:`serve_sources` in a forked process (before Django opens anything); its port."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(
+        target=serve_sources, args=(app_base, sender, host, page, drip), daemon=True
+    )
+    process.start()
+    return process, int(receiver.recv())
+
+
+def source_hits(host: str, port: int) -> list[float]:
+    """The times of the requests a source server answered (its /hits)."""
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        conn.request("GET", "/hits")
+        text = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    return [float(line) for line in text.split()]
 
 
 # --- The served app ------------------------------------------------------------------------------
@@ -167,6 +247,45 @@ def gunicorn(port: int, workers: int, extra_env: dict[str, str]) -> Iterator[Non
         log.close()
 
 
+@contextmanager
+def task_workers(count: int, extra_env: dict[str, str]) -> Iterator[None]:
+    """``count`` db_worker processes (bench/worker.py) on the bench database's task queue."""
+    processes = []
+    logs = []
+    for n in range(count):
+        log = tempfile.NamedTemporaryFile("w+", prefix="bench-worker-", suffix=".log")
+        command = [
+            sys.executable,
+            str(ROOT / "bench" / "worker.py"),
+            *("--no-reload", "--no-startup-delay", "--interval", "0.1"),
+            *("--worker-id", f"bench-worker-{n}"),
+        ]
+        processes.append(
+            subprocess.Popen(  # noqa: S603 -- our own interpreter and script
+                command, env={**os.environ, **extra_env}, stdout=log, stderr=subprocess.STDOUT
+            )
+        )
+        logs.append(log)
+    try:
+        yield
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        errors = []
+        for log in logs:
+            log.seek(0)
+            errors += [line for line in log if "Traceback" in line or "ERROR" in line]
+            log.close()
+        if errors:
+            print(f"task workers logged {len(errors)} errors, e.g.: {errors[0].strip()}")
+
+
 # --- Client --------------------------------------------------------------------------------------
 
 
@@ -177,14 +296,57 @@ class Phase:
     answers: Counter[str]
     latencies: list[float]
     seconds: float
+    # CPU seconds the app's processes (gunicorn and task workers) and the database used.
+    app_cpu: float = 0.0
+    db_cpu: float = 0.0
 
 
-def ping(port: int, source: str, target: str) -> tuple[float, str]:
+def cpu_seconds(*markers: str) -> float:
+    """CPU seconds (user + system) used so far by the live processes whose command line
+    contains every one of ``markers`` (read from /proc; 0 where there is no /proc)."""
+    total = 0
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as file:
+                command = file.read().replace(b"\0", b" ").decode(errors="replace")
+            if not all(marker in command for marker in markers):
+                continue
+            with open(f"/proc/{entry}/stat") as file:
+                fields = file.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+class Meter:
+    """CPU used by the served app, the bench's task workers and the bench database's backends."""
+
+    def __init__(self, port: int, database: str) -> None:
+        self.port = port
+        self.database = database
+
+    def read(self) -> tuple[float, float]:
+        app = cpu_seconds("gunicorn", f"{APP_HOST}:{self.port}") + cpu_seconds(
+            str(ROOT / "bench" / "worker.py")
+        )
+        return app, cpu_seconds("postgres: ", f" {self.database} ")
+
+
+def ping(port: int, source: str, target: str, client_addr: str | None = None) -> tuple[float, str]:
+    """Send one pingback.ping; its latency and a word for the answer: "registered" (verified and
+    stored), "queued", "fault 49 (...)", ... ``client_addr`` is sent as X-Bench-Client-Addr."""
     body = xmlrpc.client.dumps((source, target), "pingback.ping").encode()
+    headers = {"Content-Type": "text/xml"}
+    if client_addr:
+        headers["X-Bench-Client-Addr"] = client_addr
     started = time.perf_counter()
     conn = http.client.HTTPConnection(APP_HOST, port, timeout=120)
     try:
-        conn.request("POST", "/backlinks/xmlrpc/", body, {"Content-Type": "text/xml"})
+        conn.request("POST", "/backlinks/xmlrpc/", body, headers)
         response = conn.getresponse()
         data = response.read()
     except OSError as exc:
@@ -195,13 +357,13 @@ def ping(port: int, source: str, target: str) -> tuple[float, str]:
     if response.status != 200:
         return elapsed, f"HTTP {response.status}"
     try:
-        xmlrpc.client.loads(data)
+        (answer,), _method = xmlrpc.client.loads(data)
     except xmlrpc.client.Fault as fault:
         if fault.faultCode == 49:
             why = "rate limited" if "Too many" in fault.faultString else "blocked"
             return elapsed, f"fault 49 ({why})"
         return elapsed, f"fault {fault.faultCode}"
-    return elapsed, "registered"
+    return elapsed, "queued" if "queued" in str(answer) else "registered"
 
 
 class Pings:
@@ -213,10 +375,14 @@ class Pings:
         self._next = 0
         self._lock = threading.Lock()
 
-    def pair(self, source_host: str | None = None) -> tuple[str, str]:
+    def number(self) -> int:
         with self._lock:
             n = self._next
             self._next += 1
+        return n
+
+    def pair(self, source_host: str | None = None, n: int | None = None) -> tuple[str, str]:
+        n = self.number() if n is None else n
         slug = f"article-{n % ARTICLES}"
         source = f"{self.source}/post/{n}/{slug}/"
         if source_host is not None:
@@ -225,16 +391,74 @@ class Pings:
 
 
 def run_phase(
-    label: str, port: int, pings: Pings, count: int, clients: int, source_host: str | None = None
+    label: str,
+    port: int,
+    pings: Pings,
+    count: int,
+    clients: int,
+    source_host: str | None = None,
+    senders: int = 0,
+    meter: Meter | None = None,
 ) -> Phase:
-    def one(_index: int) -> tuple[float, str]:
-        return ping(port, *pings.pair(source_host))
+    """``count`` pings from ``clients`` threads. With ``senders``, ping n comes from the address
+    10.0.0.(n % senders) and its source is on blog(n % senders).example (resolved to
+    SOURCE_HOST by bench/_loopback.py): as many senders and source domains."""
 
+    def one(_index: int) -> tuple[float, str]:
+        n = pings.number()
+        if not senders:
+            return ping(port, *pings.pair(source_host, n))
+        host = f"blog{n % senders}.{SENDERS_DOMAIN}:{pings.source.rsplit(':', 1)[1]}"
+        return ping(port, *pings.pair(host, n), f"10.0.{n % senders // 256}.{n % senders % 256}")
+
+    app_before, db_before = meter.read() if meter else (0.0, 0.0)
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         results = list(pool.map(one, range(count)))
     seconds = time.perf_counter() - started
-    return Phase(label, clients, Counter(a for _, a in results), [t for t, _ in results], seconds)
+    app_after, db_after = meter.read() if meter else (0.0, 0.0)
+    return Phase(
+        label,
+        clients,
+        Counter(a for _, a in results),
+        [t for t, _ in results],
+        seconds,
+        app_after - app_before,
+        db_after - db_before,
+    )
+
+
+def wait_verified(timeout: float) -> float | None:
+    """Wait until no InboundPing waits; the time.perf_counter() it was seen empty, or None."""
+    from django.db import connection
+
+    from backlinks_django.models import InboundPing
+
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if not InboundPing.objects.waiting().exists():
+            connection.close()
+            return time.perf_counter()
+        time.sleep(0.05)
+    connection.close()
+    return None
+
+
+def print_phases(phases: list[Phase]) -> None:
+    print(
+        f"{'phase':<44}{'clients':>8}{'pings':>7}{'pings/s':>9}{'median':>10}{'p95':>10}"
+        f"{'CPU app+db':>16}  answers"
+    )
+    for phase in phases:
+        p95 = statistics.quantiles(phase.latencies, n=20)[-1]
+        answers = ", ".join(f"{n} {a}" for a, n in phase.answers.most_common())
+        print(
+            f"{phase.label:<44}{phase.clients:>8}{len(phase.latencies):>7}"
+            f"{len(phase.latencies) / phase.seconds:>9.1f}"
+            f"{statistics.median(phase.latencies) * 1000:>8.1f}ms{p95 * 1000:>8.1f}ms"
+            f"{phase.app_cpu / len(phase.latencies) * 1000:>7.1f}+"
+            f"{phase.db_cpu / len(phase.latencies) * 1000:.1f}ms  {answers}"
+        )
 
 
 # --- Main ----------------------------------------------------------------------------------------
@@ -246,16 +470,23 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument("--workers", type=int, help="gunicorn sync workers (default 4)")
     parser.add_argument("--clients", type=int, help="concurrent clients (default 2 x workers)")
-    parser.add_argument("--pings", type=int, help="pings in the throughput run (default 2,000)")
+    parser.add_argument("--pings", type=int, help="pings in the throughput runs (default 2,000)")
     parser.add_argument("--latency-pings", type=int, help="pings per latency row (default 300)")
+    parser.add_argument(
+        "--task-workers", type=int, help="db_worker processes verifying the queue (default 4)"
+    )
     args = parser.parse_args()
     workers = args.workers or (2 if args.quick else 4)
     clients = args.clients or 2 * workers
     count = args.pings or (100 if args.quick else 2000)
     latency_count = args.latency_pings or (30 if args.quick else 300)
+    task_count = args.task_workers or (2 if args.quick else 4)
 
     if importlib.util.find_spec("gunicorn") is None:
         print(f"inbound.py: skipped, gunicorn is not installed (pip install {GUNICORN})")
+        sys.exit(0 if args.quick else 1)
+    if importlib.util.find_spec("django_tasks_db") is None:
+        print("inbound.py: skipped, django-tasks-db is not installed")
         sys.exit(0 if args.quick else 1)
     if args.postgres:
         reason = postgres_unavailable()
@@ -267,17 +498,18 @@ def main() -> None:
     else:
         engine, name = "sqlite", os.path.join(tempfile.gettempdir(), "backlinks_bench_inbound.db")
         database = f"SQLite file {name}"
+    # Queued pings are tasks in the bench database, run by db_worker processes.
+    os.environ["BENCH_TASKS"] = "db"
+    os.environ["BENCH_HOSTS"] = f"{SENDERS_DOMAIN}={SOURCE_HOST}"
 
     app_port = free_port(APP_HOST)
     # Fork the source server before Django opens anything.
-    receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
-    sources = multiprocessing.get_context("fork").Process(
-        target=serve_sources, args=(f"http://{APP_HOST}:{app_port}", sender), daemon=True
-    )
-    sources.start()
-    source_port = int(receiver.recv())
+    sources, source_port = start_sources(f"http://{APP_HOST}:{app_port}")
     pings = Pings(app_port, source_port)
     phases: list[Phase] = []
+    drained: tuple[int, float | None] = (0, None)
+    drained_cpu: tuple[float, ...] = (0.0, 0.0)
+    meter = Meter(app_port, name)
 
     try:
         with bench_database(engine, name):
@@ -302,34 +534,84 @@ def main() -> None:
             with gunicorn(app_port, workers, {}):
                 run_phase("warm-up", app_port, pings, 4 * workers, clients)
                 phases.append(
-                    run_phase("accepted: verified, stored", app_port, pings, count, clients)
-                )
-                phases.append(
-                    run_phase("accepted: verified, stored", app_port, pings, latency_count, 1)
+                    run_phase(
+                        "verified in the request, stored",
+                        app_port,
+                        pings,
+                        count,
+                        clients,
+                        meter=meter,
+                    )
                 )
                 phases.append(
                     run_phase(
-                        "rejected: blocked source domain",
+                        "verified in the request, stored",
+                        app_port,
+                        pings,
+                        latency_count,
+                        1,
+                        meter=meter,
+                    )
+                )
+                phases.append(
+                    run_phase(
+                        "refused: blocked source domain",
                         app_port,
                         pings,
                         latency_count,
                         1,
                         source_host=f"www.{BLOCKED}",
+                        meter=meter,
                     )
                 )
-            with gunicorn(app_port, workers, {"BENCH_RATE_LIMIT_PER_IP": "1/3600"}):
-                # Spend each worker's allowance of one ping: a worker busy verifying its one
-                # accepted ping leaves the next connections to the others.
-                spent = 0
-                for _batch in range(50):
-                    spent += run_phase("warm-up", app_port, pings, 4 * workers, clients).answers[
-                        "registered"
-                    ]
-                    if spent >= workers:
-                        break
+            queue_all = {"BENCH_BACKLINKS": json.dumps({"RECEIVE_BUDGET": 0})}
+            with gunicorn(app_port, workers, queue_all), task_workers(task_count, queue_all):
+                run_phase("warm-up", app_port, pings, 4 * workers, clients, senders=SENDERS)
+                wait_verified(120)
+                cpu_before = meter.read()
+                started = time.perf_counter()
+                queued = run_phase(
+                    f"queued (RECEIVE_BUDGET 0), {SENDERS} senders",
+                    app_port,
+                    pings,
+                    count,
+                    clients,
+                    senders=SENDERS,
+                    meter=meter,
+                )
+                phases.append(queued)
+                done = wait_verified(600)
+                drained = (queued.answers["queued"], None if done is None else done - started)
+                drained_cpu = tuple(
+                    after - before for after, before in zip(meter.read(), cpu_before, strict=True)
+                )
+            rate_limited = {"BENCH_RATE_LIMIT_PER_IP": "1/3600"}
+            with gunicorn(app_port, workers, rate_limited):
+                # The cache is shared: one ping spends the hour's allowance of 127.0.0.1.
+                run_phase("warm-up", app_port, pings, 2, 1)
                 phases.append(
                     run_phase(
-                        "rejected: rate limited (1/h per IP)", app_port, pings, latency_count, 1
+                        "queued: over the rate (1/h per IP)",
+                        app_port,
+                        pings,
+                        latency_count,
+                        1,
+                        meter=meter,
+                    )
+                )
+            queue_full = {
+                **rate_limited,
+                "BENCH_BACKLINKS": json.dumps({"INBOUND_QUEUE_PER_SENDER": 1}),
+            }
+            with gunicorn(app_port, workers, queue_full):
+                phases.append(
+                    run_phase(
+                        "refused: sender's queue share full",
+                        app_port,
+                        pings,
+                        latency_count,
+                        1,
+                        meter=meter,
                     )
                 )
             stored = Backlink.objects.count()
@@ -341,27 +623,31 @@ def main() -> None:
 
     print(
         f"Inbound pingback.ping: gunicorn {gunicorn_package.__version__}, {workers} sync workers; "
-        f"{database}; Python {sys.version.split()[0]}, Django {django.get_version()}"
+        f"{database}; Python {sys.version.split()[0]}, Django {django.get_version()}; "
+        f"load {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print(
         f"source pages ({len(source_page(0, pings.app)) / 1000:.1f} KB) from {SOURCE_HOST} in "
-        f"another process; {os.cpu_count()} cores shared by server, sources and clients"
+        f"another process; {os.cpu_count()} cores shared by server, sources, task workers and "
+        f"clients; rate limits off except where a row says; CPU app+db: CPU time per ping of "
+        f"the gunicorn and task workers, and of the database's server processes (PostgreSQL)"
     )
-    print(
-        f"{'phase':<38}{'clients':>8}{'pings':>7}{'pings/s':>9}{'median':>10}{'p95':>10}  answers"
-    )
-    for phase in phases:
-        p95 = statistics.quantiles(phase.latencies, n=20)[-1]
-        answers = ", ".join(f"{n} {a}" for a, n in phase.answers.most_common())
+    print_phases(phases)
+    queued_count, seconds = drained
+    if seconds is None:
+        print(f"queued run: {queued_count} queued pings not all verified within 600 s")
+    else:
         print(
-            f"{phase.label:<38}{phase.clients:>8}{len(phase.latencies):>7}"
-            f"{len(phase.latencies) / phase.seconds:>9.1f}"
-            f"{statistics.median(phase.latencies) * 1000:>8.1f}ms{p95 * 1000:>8.1f}ms  {answers}"
+            f"queued run: {queued_count} queued pings verified and stored by {task_count} "
+            f"db_worker processes {seconds:.1f} s after the first was sent: "
+            f"{queued_count / seconds:.1f}/s; CPU from the first ping until then, per ping: "
+            f"app {drained_cpu[0] / queued_count * 1000:.1f} ms + database "
+            f"{drained_cpu[1] / queued_count * 1000:.1f} ms"
         )
     registered = sum(p.answers["registered"] for p in phases)
     print(
         f"stored: {stored} backlinks ({', '.join(f'{n} {s}' for s, n in statuses.items())}); "
-        f"{registered} registered answers above, the rest from warm-ups"
+        f"{registered} registered answers above, the rest queued or from warm-ups"
     )
 
 

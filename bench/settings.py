@@ -6,11 +6,20 @@ Environment (bench/_setup.py's ``bench_database`` sets the first two):
 - ``BENCH_DB_NAME``: the SQLite file, or the PostgreSQL database (created and dropped by the
   benchmark; ``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGPASSWORD`` as for the test suite);
 - ``BENCH_RATE_LIMIT_PER_IP``: ``"EVENTS/SECONDS"`` for the rate-limit latency run; unset, every
-  rate limit is off so that throughput measures the pipeline, not the limiter.
+  rate limit is off so that throughput measures the pipeline, not the limiter;
+- ``BENCH_BACKLINKS``: JSON of ``BACKLINKS`` keys laid over the above (bench/inbound_attack.py
+  puts the app's default limits back this way, with a fetched-host cap of its choosing);
+- ``BENCH_TASKS=db``: tasks go to django-tasks-db's DatabaseBackend in the bench database, run
+  by ``db_worker`` processes (bench/worker.py); otherwise they run at once (ImmediateBackend).
+
+The cache is Django's DatabaseCache in the bench database (created with the test database), with
+atomic increments (bench/_cache.py), so that rate limits count across gunicorn workers and task
+workers as a production site's shared cache (Redis, Memcached) would.
 """
 
 from __future__ import annotations
 
+import json
 import os
 
 from tests.settings import *  # noqa: F403
@@ -64,3 +73,19 @@ BACKLINKS = {
     "RATE_LIMIT_PER_SOURCE_DOMAIN": None,
     "RATE_LIMIT_PER_FETCHED_HOST": None,
 }
+
+for _key, _value in json.loads(os.environ.get("BENCH_BACKLINKS", "{}")).items():
+    BACKLINKS[_key] = tuple(_value) if _key.startswith("RATE_LIMIT_PER") and _value else _value
+
+# Shared by every process of the benchmark (locmem would count per process); bench/_cache.py
+# makes its increments atomic, as Redis's and Memcached's are.
+CACHES = {
+    "default": {
+        "BACKEND": "bench._cache.LockingDatabaseCache",
+        "LOCATION": "bench_cache",
+    }
+}
+
+if os.environ.get("BENCH_TASKS") == "db":
+    INSTALLED_APPS = [*INSTALLED_APPS, "django_tasks_db"]  # noqa: F405
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
