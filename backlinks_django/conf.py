@@ -148,6 +148,10 @@ class BacklinksSettings:
         return max(0.0, float(self._get("RECEIVE_BUDGET")))
 
     @property
+    def RECEIVE_CONCURRENCY(self) -> int:
+        return max(0, int(self._get("RECEIVE_CONCURRENCY")))
+
+    @property
     def INBOUND_QUEUE_PER_SENDER(self) -> int:
         return int(self._get("INBOUND_QUEUE_PER_SENDER"))
 

@@ -89,6 +89,9 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a web request may spend verifying a Pingback or TrackBack; what is not verified
     # by then (a slow or large source) is queued for a task. 0 queues every ping.
     "RECEIVE_BUDGET": 1.0,
+    # Verifications running inside web requests at once, site-wide (one per sender and per
+    # source domain); more are queued. Keep it below the number of web workers.
+    "RECEIVE_CONCURRENCY": 2,
     # Queued pings one sender (IPV6_PREFIX) may have waiting, and all senders together;
     # beyond them pings are refused with fault 49 / HTTP 429.
     "INBOUND_QUEUE_PER_SENDER": 1000,

@@ -25,7 +25,7 @@ from django.db import models
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from backlinks_django import keys, limits, registry
+from backlinks_django import keys, limits, registry, throttle
 from backlinks_django.admission import admit, rate_wait
 from backlinks_django.choices import Kind, Status
 from backlinks_django.conf import app_settings
@@ -86,11 +86,23 @@ def accept(ping: Ping, site: Site) -> Accepted:
     budget = app_settings.RECEIVE_BUDGET
     if ping.kind == Kind.WEBMENTION or over_rate or (ping.verify and budget <= 0):
         return Accepted(queued=_enqueue(ping, site), fresh=True)
-    try:
-        return Accepted(backlink=receive(ping, site=site, budget=budget))
-    except VerifyLater as later:
-        logger.info("Verifying %s later: %s", ping.source_url, later.message)
-        return Accepted(queued=_enqueue(ping, site), fresh=True)
+    if not ping.verify:  # nothing to fetch: stored at once
+        return Accepted(backlink=receive(ping, site=site))
+    # One verification at a time per sender and per source domain, and RECEIVE_CONCURRENCY in
+    # all, may hold web workers: a flood of slow sources holds that many, for the budget each.
+    owners = [("sender", keys.sender_key(ping.remote_ip)), ("domain", _domain(ping.source_url))]
+    with throttle.holding(owners, app_settings.RECEIVE_CONCURRENCY, budget + 5) as free:
+        if not free:
+            return Accepted(queued=_enqueue(ping, site), fresh=True)
+        try:
+            return Accepted(backlink=receive(ping, site=site, budget=budget))
+        except VerifyLater as later:
+            logger.info("Verifying %s later: %s", ping.source_url, later.message)
+    return Accepted(queued=_enqueue(ping, site), fresh=True)
+
+
+def _domain(url: str) -> str:
+    return keys.domain_key(urlsplit(url).hostname or "")[: limits.HOST]
 
 
 def _waiting_twin(ping: Ping, site: Site) -> InboundPing | None:
@@ -125,7 +137,7 @@ def _enqueue(ping: Ping, site: Site) -> InboundPing:
         remote_ip=ping.remote_ip,
         user_agent=ping.user_agent,
         sender=sender,
-        source_domain=keys.domain_key(urlsplit(ping.source_url).hostname or "")[: limits.HOST],
+        source_domain=_domain(ping.source_url),
     )
 
 

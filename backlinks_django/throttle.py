@@ -1,4 +1,4 @@
-"""Fixed-window rate limits kept in Django's cache framework.
+"""Fixed-window rate limits, and held slots for work running at once, in Django's cache.
 
 Several processes share a limit only when they share the cache (Redis,
 Memcached, the database cache); the default local-memory cache limits each
@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from django.core.cache import caches
 
@@ -50,6 +53,35 @@ def peek(scope: str, key: str, limit: tuple[int, float] | None) -> float | None:
     if count >= events:
         return _wait(window_index, window, now)
     return None
+
+
+@contextmanager
+def holding(owners: Sequence[tuple[str, str]], pool: int, seconds: float) -> Iterator[bool]:
+    """Hold, for the block, one slot per (scope, key) in ``owners`` and one of ``pool`` slots
+    shared by everyone; yield whether all of them were free (if not, none is held).
+
+    A slot frees itself after ``seconds`` should its holder die without leaving the block.
+    """
+    cache = caches[app_settings.RATE_LIMIT_CACHE]
+    timeout = math.ceil(seconds) + 1
+    held: list[str] = []
+    names = [_cache_key(f"hold:{scope}", key, 0) for scope, key in owners]
+    got = all(_take(cache, name, timeout, held) for name in names)
+    if got:
+        got = any(
+            _take(cache, _cache_key("hold:pool", str(i), 0), timeout, held) for i in range(pool)
+        )
+    try:
+        yield got
+    finally:
+        cache.delete_many(held)
+
+
+def _take(cache: Any, name: str, timeout: int, held: list[str]) -> bool:
+    if cache.add(name, 1, timeout=timeout):
+        held.append(name)
+        return True
+    return False
 
 
 def _cache_key(scope: str, key: str, window_index: int) -> str:

@@ -380,3 +380,51 @@ def test_verification_goes_to_its_own_queue_so_sending_never_waits_behind_it(
         assert [(r.task.name, r.task.queue_name) for r in backend.results] == [
             ("verify_inbound", "inbound")
         ]
+
+
+def test_a_sender_verifies_one_ping_at_a_time_in_web_requests(
+    xmlrpc_call, site, serve_source, client
+):
+    """A slow-drip flood held every web worker for the budget: one per sender, then queued."""
+    from backlinks_django import throttle
+
+    targets = articles(2)
+    mine = serve_source(page_linking_to(targets[0]), path="/mine")
+    other = serve_source(page_linking_to(targets[1]), path="/other")
+
+    with throttle.holding([("sender", "127.0.0.1")], 2, 10) as held:
+        assert held  # as if a verification from this sender were running in another worker
+        mine_answer = xmlrpc_call("pingback.ping", mine, targets[0])
+        body = xmlrpc.client.dumps((other, targets[1]), "pingback.ping")
+        response = client.post(
+            "/backlinks/xmlrpc/", body, content_type="text/xml", REMOTE_ADDR="198.51.100.7"
+        )
+    other_answer = xmlrpc.client.loads(response.content)[0][0]
+
+    assert "queued for verification" in mine_answer
+    assert "registered" in other_answer
+
+
+@override_settings(BACKLINKS={**BASE, "RECEIVE_CONCURRENCY": 1})
+def test_verifications_in_web_requests_are_capped_site_wide(xmlrpc_call, site, serve_source):
+    from backlinks_django import throttle
+
+    (target,) = articles(1)
+    source = serve_source(page_linking_to(target))
+
+    with throttle.holding([("sender", "203.0.113.50")], 1, 10) as held:
+        assert held  # another sender's verification holds the one slot
+        answer = xmlrpc_call("pingback.ping", source, target)
+
+    assert "queued for verification" in answer
+    assert "registered" in xmlrpc_call("pingback.ping", source + "?again", target)
+
+
+def test_slots_are_free_again_after_the_block(site):
+    from backlinks_django import throttle
+
+    for _ in range(3):
+        with throttle.holding([("sender", "a")], 1, 10) as held:
+            assert held
+            with throttle.holding([("sender", "b")], 1, 10) as second:
+                assert not second  # the pool's one slot is taken
