@@ -210,6 +210,7 @@ def _verify(row: InboundPing) -> InboundPing:
         row.not_before = timezone.now() + timedelta(seconds=max(1.0, later.retry_after))
         row.claimed_until = None
         row.detail = later.message[: limits.MESSAGE]
+        _defer_domain(row)
     except BacklinkError as error:
         _finish(row, InboundPing.State.REJECTED, error.message, error.detail)
     except Exception:
@@ -224,6 +225,15 @@ def _verify(row: InboundPing) -> InboundPing:
             _finish(row, InboundPing.State.ACCEPTED, "")
     row.save()
     return row
+
+
+def _defer_domain(row: InboundPing) -> None:
+    """The source's server was fetched too often lately: its domain's other due rows wait for
+    the same moment, in one statement, rather than each being claimed only to learn that."""
+    if row.source_domain:
+        InboundPing.objects.due().filter(
+            state=InboundPing.State.QUEUED, source_domain=row.source_domain
+        ).exclude(pk=row.pk).update(not_before=row.not_before, detail=row.detail)
 
 
 def _finish(row: InboundPing, state: str, message: str, detail: str = "") -> None:

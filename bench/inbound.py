@@ -247,6 +247,12 @@ def gunicorn(port: int, workers: int, extra_env: dict[str, str]) -> Iterator[Non
         log.close()
 
 
+def _lower_priority() -> None:
+    niceness = int(os.environ.get("BENCH_WORKER_NICE", "0"))
+    if niceness:
+        os.nice(niceness)
+
+
 @contextmanager
 def task_workers(count: int, extra_env: dict[str, str]) -> Iterator[None]:
     """``count`` db_worker processes (bench/worker.py) on the bench database's task queue."""
@@ -262,7 +268,13 @@ def task_workers(count: int, extra_env: dict[str, str]) -> Iterator[None]:
         ]
         processes.append(
             subprocess.Popen(  # noqa: S603 -- our own interpreter and script
-                command, env={**os.environ, **extra_env}, stdout=log, stderr=subprocess.STDOUT
+                command,
+                env={**os.environ, **extra_env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # BENCH_WORKER_NICE=10: task workers below the web workers' CPU priority, as a
+                # site running both on one machine would set them.
+                preexec_fn=_lower_priority,
             )
         )
         logs.append(log)
