@@ -1,8 +1,8 @@
 """Fixed-window rate limits, and held slots for work running at once, in Django's cache.
 
-Several processes share a limit only when they share the cache (Redis,
-Memcached, the database cache); the default local-memory cache limits each
-process on its own.
+Several processes share a limit only when they share the cache: Redis and Memcached count
+exactly (atomic increments); Django's database cache loses counts when processes count at once;
+the default local-memory cache limits each process on its own.
 """
 
 from __future__ import annotations
