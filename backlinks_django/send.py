@@ -189,7 +189,7 @@ def _new_rows(
 def deliver(
     rows: Iterable[OutboundPing], source: Source, site: Site, site_settings: SiteSettings
 ) -> None:
-    """Deliver the given claimed rows and record each result."""
+    """Deliver the given claimed rows and record each result as soon as it comes."""
     remote: list[OutboundPing] = []
     for row in rows:
         if _is_update_service(row) or row.requested or not is_on_site(row.target_url, site):
@@ -219,9 +219,11 @@ def deliver(
         )
         for row in remote
     ]
-    results = delivery.deliver_all(jobs, source, seconds=seconds)
-    for row, result in zip(remote, results, strict=True):
-        row.record_result(result)
+    # Each result is stored (one UPDATE, committed at once) as soon as its link is done, while
+    # the others are still being sent: a worker that dies mid-batch loses only the links
+    # still in flight, which its claim's recovery sends again.
+    for index, result in delivery.deliver_each(jobs, source, seconds=seconds):
+        remote[index].record_result(result)
 
 
 def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> list[OutboundPing]:
