@@ -19,7 +19,7 @@ DATABASES = {
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 BACKLINKS = {
     **BACKLINKS,
-    "SEND_DEADLINE": 4.0,
+    "SEND_DEADLINE": 6.0,
     "FETCH_DEADLINE": 3.0,
     "SEND_HOST_INTERVAL": 0,
     # Every ping queued: the verification happens in the worker the test kills.

@@ -357,7 +357,7 @@ def test_a_worker_killed_mid_batch_loses_no_link_and_resends_none_delivered(site
                 tmp_path / "worker.log"
             ).read_text()
             four_recorded = wait_for(
-                lambda: [outcomes_in(db).get(p.url) for p in fast] == ["success"] * 4, 2.0
+                lambda: [outcomes_in(db).get(p.url) for p in fast] == ["success"] * 4, 3.5
             )
         finally:
             kill(worker)
