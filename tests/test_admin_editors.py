@@ -3,6 +3,7 @@ buttons, the pending count, the outbound log's words."""
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 import pytest
@@ -13,7 +14,7 @@ from django.urls import reverse
 from backlinks_django import results
 from backlinks_django.admin import roles
 from backlinks_django.choices import Outcome
-from backlinks_django.models import Backlink, SiteSettings, Status
+from backlinks_django.models import Backlink, OutboundPing, SiteSettings, Status
 from tests.helpers import messages_of, outbound_row
 
 pytestmark = pytest.mark.django_db
@@ -319,3 +320,18 @@ def test_outbound_row_page_says_the_outcome_in_words(admin_client, article):
 
     assert "Fault: the linked page does not exist there" in html
     assert "Fault code" not in html
+
+
+def test_the_log_line_of_a_result_omits_an_empty_fault_code(article, caplog):
+    outbound_row(article, "https://a.example/p/")
+    outbound_row(article, "https://b.example/p/")
+    first, second = OutboundPing.objects.order_by("pk").claim(60).rows
+
+    with caplog.at_level(logging.INFO, logger="backlinks_django.models.outbound"):
+        first.record_result(results.Result(Outcome.SUCCESS))
+        second.record_result(results.Result(Outcome.SUCCESS, fault_code=48))
+
+    assert caplog.messages == [
+        "Ping to https://a.example/p/: success",
+        "Ping to https://b.example/p/: success (fault 48)",
+    ]
