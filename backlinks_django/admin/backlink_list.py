@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin, messages
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import (
     HttpRequest,
@@ -165,7 +164,7 @@ def status_cell(backlink: Backlink) -> SafeString:
 
 
 def source_column(
-    modeladmin: BacklinkModelAdmin, request: HttpRequest
+    modeladmin: BacklinkModelAdmin, request: HttpRequest, *, may_moderate: bool
 ) -> Callable[[Backlink], SafeString]:
     """The source column for this request: its links keep the list's filters, and it has the
     buttons when the user may moderate."""
@@ -174,7 +173,6 @@ def source_column(
         "opts": opts,
         "preserved_filters": modeladmin.get_preserved_filters(request),
     }
-    may_moderate = request.user.has_perm(f"{opts.app_label}.moderate_backlink")
 
     def url(name: str, backlink: Backlink) -> str:
         path = reverse(
@@ -194,11 +192,10 @@ def source_column(
 def moderate_view(
     modeladmin: BacklinkModelAdmin, request: HttpRequest, object_id: str
 ) -> HttpResponse:
-    """One row's button: POST ``step``; then back to the changelist with its filters."""
+    """One row's button, for a user who may moderate: POST ``step``; then back to the
+    changelist with its filters."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    if not request.user.has_perm(f"{modeladmin.opts.app_label}.moderate_backlink"):
-        raise PermissionDenied
     step = STEPS.get(request.POST.get("step", ""))
     if step is None:
         return HttpResponseBadRequest(gettext("Unknown moderation step."))

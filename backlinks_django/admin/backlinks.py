@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -289,6 +290,9 @@ class BacklinkAdmin(RefuseNulParameters, BacklinkModelAdmin):
         return [moderate, *super().get_urls()]
 
     def moderate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """A row's Approve, Spam, Reject… button (POST)."""
+        if not self.has_moderate_permission(request):
+            raise PermissionDenied
         return backlink_list.moderate_view(self, request, object_id)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Backlink]:
@@ -296,8 +300,11 @@ class BacklinkAdmin(RefuseNulParameters, BacklinkModelAdmin):
         return super().get_queryset(request).prefetch_related("target")
 
     def get_list_display(self, request: HttpRequest) -> list[Callable[[Any], str | bool] | str]:
+        may_moderate = self.has_moderate_permission(request)
         return [
-            backlink_list.source_column(self, request) if name == "source_summary" else name
+            backlink_list.source_column(self, request, may_moderate=may_moderate)
+            if name == "source_summary"
+            else name
             for name in super().get_list_display(request)
         ]
 
