@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.contrib import admin, messages
-from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import quote, unquote
 from django.db.models import QuerySet
 from django.http import (
     HttpRequest,
@@ -36,7 +35,6 @@ from backlinks_django.choices import Status
 from backlinks_django.models import Backlink
 
 if TYPE_CHECKING:
-    from django.db.models.options import Options
     from django.utils.safestring import SafeString
     from django_stubs_ext import StrOrPromise
 
@@ -169,17 +167,15 @@ def source_column(
     """The source column for this request: its links keep the list's filters, and it has the
     buttons when the user may moderate."""
     opts = modeladmin.opts
-    context: dict[str, Options[Any] | str] = {
-        "opts": opts,
-        "preserved_filters": modeladmin.get_preserved_filters(request),
-    }
+    site = modeladmin.admin_site.name
+    # A row's pages are under the changelist's URL (as Django's admin lays them out): one
+    # reverse() per page rather than two per row.
+    changelist = reverse(f"{site}:{opts.app_label}_{opts.model_name}_changelist")
+    filters = modeladmin.get_preserved_filters(request)
+    query = f"?{filters}" if filters else ""
 
     def url(name: str, backlink: Backlink) -> str:
-        path = reverse(
-            f"{modeladmin.admin_site.name}:{opts.app_label}_{opts.model_name}_{name}",
-            args=[backlink.pk],
-        )
-        return add_preserved_filters(context, path)
+        return f"{changelist}{quote(backlink.pk)}/{name}/{query}"
 
     @admin.display(description=_("source"), ordering="title")
     def source_summary(backlink: Backlink) -> SafeString:
