@@ -187,5 +187,10 @@ class OutboundPing(models.Model):
                 "Ping to %s: changed while it was sent; result not stored", self.target_url
             )
             return False
-        logger.info("Ping to %s: %s (fault %s)", self.target_url, self.outcome, self.fault_code)
+        if self.fault_code is None:
+            logger.info("Ping to %s: %s", self.target_url, self.outcome)
+        else:
+            logger.info(
+                "Ping to %s: %s (fault %d)", self.target_url, self.outcome, self.fault_code
+            )
         return True
