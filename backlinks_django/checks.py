@@ -129,3 +129,30 @@ def check_environment(
             )
         ]
     return []
+
+
+@register(Tags.models)
+def check_registrations(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Every string accessor given to ``register()`` names an attribute its model has."""
+    from backlinks_django import registry
+
+    errors: list[CheckMessage] = []
+    for registration in registry.registrations():
+        model = registration.model
+        if app_configs is not None and model._meta.app_config not in app_configs:
+            continue
+        for problem in registry.accessor_problems(registration):
+            errors.append(
+                Error(
+                    f"register({model.__name__}, {problem.argument}={problem.accessor!r}): "
+                    f"{problem.owner._meta.label} has no attribute {problem.missing!r}.",
+                    hint=f"Add the field, property or method {problem.missing!r}, correct "
+                    "the name, leave the argument out if it is optional, or pass a function of "
+                    "the object.",
+                    obj=model,
+                    id="backlinks_django.E020",
+                )
+            )
+    return errors
