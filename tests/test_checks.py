@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from django.core.checks import WARNING
 from django.test import override_settings
 
@@ -81,3 +82,51 @@ def test_akismet_key_with_the_library_passes():
 @override_settings(BACKLINKS={"MAX_URL_LENGTH": 5000})
 def test_url_length_beyond_the_columns_is_e007():
     assert ids() == ["backlinks_django.E007"]
+
+
+# --- the tasks framework: Django 6, or the backport ---------------------------------------------
+
+
+def test_without_any_tasks_framework_start_up_names_the_package(monkeypatch):
+    import importlib
+    import importlib.util
+    import sys
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    from backlinks_django import compat
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: (
+            None if name.startswith(("django.tasks", "django_tasks")) else real(name, *a)
+        ),
+    )
+    monkeypatch.setitem(sys.modules, "django_tasks", None)  # `import django_tasks` fails
+    try:
+        with pytest.raises(
+            ImproperlyConfigured, match=r'pip install "backlinks_django\[django52\]"'
+        ):
+            importlib.reload(compat)
+    finally:
+        monkeypatch.undo()
+        importlib.reload(compat)
+
+
+def test_the_backport_is_a_dependency_on_python_311_only():
+    import tomllib
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+
+    pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    (backport,) = [
+        Requirement(r)
+        for r in pyproject["project"]["dependencies"]
+        if Requirement(r).name == "django-tasks"
+    ]
+    assert backport.marker is not None
+    assert backport.marker.evaluate({"python_version": "3.11"})
+    assert not backport.marker.evaluate({"python_version": "3.12"})
