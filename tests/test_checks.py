@@ -130,3 +130,87 @@ def test_the_backport_is_a_dependency_on_python_311_only():
     assert backport.marker is not None
     assert backport.marker.evaluate({"python_version": "3.11"})
     assert not backport.marker.evaluate({"python_version": "3.12"})
+
+
+# --- the Site's domain (W020, W021) -------------------------------------------------------------
+
+
+def site_ids() -> list[str]:
+    from backlinks_django.checks import check_site_domain
+
+    return [m.id for m in check_site_domain()]
+
+
+@pytest.mark.django_db
+def test_startprojects_example_com_site_is_w020():
+    from django.contrib.sites.models import Site
+
+    assert Site.objects.get(pk=1).domain == "example.com"  # what migrate creates
+
+    from backlinks_django.checks import check_site_domain
+
+    (message,) = check_site_domain()
+    assert message.id == "backlinks_django.W020"
+    assert message.level == WARNING
+    assert "fault 33" in message.msg
+    assert "update_or_create" in message.hint
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("domain", "allowed_hosts", "debug"),
+    [
+        ("blog.example.org", ["blog.example.org"], False),
+        ("blog.example.org", [".example.org"], False),
+        ("blog.example.org:8000", ["blog.example.org"], False),
+        ("testserver", ["*"], False),
+        ("127.0.0.1:8000", [], True),  # DEBUG allows loopback and .localhost when empty
+        ("blog.localhost", [], True),
+    ],
+)
+def test_a_site_domain_that_allowed_hosts_allows_is_quiet(domain, allowed_hosts, debug):
+    from django.contrib.sites.models import Site
+
+    Site.objects.filter(pk=1).update(domain=domain)
+    with override_settings(ALLOWED_HOSTS=allowed_hosts, DEBUG=debug):
+        assert site_ids() == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("domain", "allowed_hosts", "debug"),
+    [
+        ("blog.example.org", ["www.example.org"], False),
+        ("blog.example.org", [], True),
+        ("127.0.0.1:8000", [], False),  # DEBUG off: nothing is allowed
+        ("", ["*"], False),
+    ],
+)
+def test_a_site_domain_that_allowed_hosts_refuses_is_w021(domain, allowed_hosts, debug):
+    from django.contrib.sites.models import Site
+
+    Site.objects.filter(pk=1).update(domain=domain)
+    with override_settings(ALLOWED_HOSTS=allowed_hosts, DEBUG=debug):
+        assert site_ids() == ["backlinks_django.W021"]
+
+
+@pytest.mark.django_db
+@override_settings(SITE_ID=None)
+def test_without_site_id_every_site_is_checked():
+    from django.contrib.sites.models import Site
+
+    Site.objects.filter(pk=1).update(domain="blog.example.org")
+    Site.objects.create(domain="example.com", name="placeholder")
+
+    assert site_ids() == ["backlinks_django.W020"]
+
+
+def test_site_check_is_quiet_without_a_database(monkeypatch):
+    from django.contrib.sites.models import Site
+    from django.db import OperationalError
+
+    def no_table(*args, **kwargs):
+        raise OperationalError("no such table: django_site")
+
+    monkeypatch.setattr(type(Site.objects), "filter", no_table)
+    assert site_ids() == []

@@ -123,7 +123,8 @@ def test_a_model_without_get_absolute_url_and_no_url_is_e020(reregister):
         registry.unregister(BlockedDomain)
 
 
-def test_manage_py_check_fails_on_it(reregister):
+@pytest.mark.django_db
+def test_manage_py_check_fails_on_it(reregister, site):
     reregister(Note, **readme_register_example())
 
     with pytest.raises(SystemCheckError, match=r"backlinks_django.E020"):
