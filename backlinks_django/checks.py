@@ -220,3 +220,23 @@ def check_site_domain(
                 )
             )
     return warnings
+
+
+@register(Tags.security)
+def check_local_development(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``LOCAL_DEVELOPMENT`` belongs on a developer's machine, where DEBUG is on."""
+    user = getattr(settings, "BACKLINKS", {})
+    if not isinstance(user, dict) or not user.get("LOCAL_DEVELOPMENT") or settings.DEBUG:
+        return []
+    return [
+        Warning(
+            "BACKLINKS['LOCAL_DEVELOPMENT'] is on while DEBUG is off: the fetcher reaches "
+            "loopback and private networks on any port, so anyone who can send a ping can make "
+            "this server request pages of its own network.",
+            hint="Turn LOCAL_DEVELOPMENT off outside a developer's machine (or set DEBUG on "
+            "there).",
+            id="backlinks_django.W022",
+        )
+    ]

@@ -214,3 +214,83 @@ def test_site_check_is_quiet_without_a_database(monkeypatch):
 
     monkeypatch.setattr(type(Site.objects), "filter", no_table)
     assert site_ids() == []
+
+
+# --- LOCAL_DEVELOPMENT (W022) -------------------------------------------------------------------
+
+
+def local_ids() -> list[str]:
+    from backlinks_django.checks import check_local_development
+
+    return [m.id for m in check_local_development()]
+
+
+@override_settings(BACKLINKS={"LOCAL_DEVELOPMENT": True}, DEBUG=False)
+def test_local_development_with_debug_off_is_w022():
+    assert local_ids() == ["backlinks_django.W022"]
+    assert ids() == []  # a known key
+
+
+@pytest.mark.parametrize(
+    ("backlinks", "debug"),
+    [({"LOCAL_DEVELOPMENT": True}, True), ({}, False), ({"LOCAL_DEVELOPMENT": False}, False)],
+)
+def test_local_development_on_with_debug_or_off_is_quiet(backlinks, debug):
+    with override_settings(BACKLINKS=backlinks, DEBUG=debug):
+        assert local_ids() == []
+
+
+def test_local_development_is_off_by_default_and_changes_nothing_then():
+    import ipaddress
+
+    from backlinks_django.conf import app_settings
+
+    with override_settings(BACKLINKS={}):
+        assert app_settings.LOCAL_DEVELOPMENT is False
+        assert app_settings.ALLOWED_NETWORKS == []
+        assert app_settings.ALLOWED_PORTS == frozenset({80, 443})
+        assert app_settings.SCHEME == "https"
+
+    with override_settings(BACKLINKS={"LOCAL_DEVELOPMENT": True}):
+        networks = app_settings.ALLOWED_NETWORKS
+        assert app_settings.ALLOWED_PORTS is None
+        assert app_settings.SCHEME == "http"
+
+    def allowed(ip: str) -> bool:
+        return any(ipaddress.ip_address(ip) in network for network in networks)
+
+    assert all(allowed(ip) for ip in ["127.0.0.1", "::1", "10.1.2.3", "172.17.0.2", "192.168.1.9"])
+    assert not allowed("169.254.169.254")  # cloud metadata stays refused
+    assert not allowed("8.8.8.8")
+
+
+@override_settings(
+    BACKLINKS={"LOCAL_DEVELOPMENT": True, "SCHEME": "https", "ALLOWED_PORTS": [8000]}
+)
+def test_keys_set_beside_local_development_win():
+    from backlinks_django.conf import app_settings
+
+    assert app_settings.SCHEME == "https"
+    assert app_settings.ALLOWED_PORTS == frozenset({8000})
+    assert app_settings.ALLOWED_NETWORKS  # not set: LOCAL_DEVELOPMENT's
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("local", "stored"), [(True, True), (False, False)])
+def test_local_development_alone_receives_a_ping_from_a_runserver_page(
+    xmlrpc_call, serve_source, article_url, local, stored
+):
+    import xmlrpc.client
+
+    from backlinks_django.models import Backlink
+    from tests.conftest import page_linking_to
+
+    source = serve_source(page_linking_to(article_url))  # 127.0.0.1, a random port
+
+    with override_settings(BACKLINKS={"LOCAL_DEVELOPMENT": local}):
+        try:
+            xmlrpc_call("pingback.ping", source, article_url)
+        except xmlrpc.client.Fault:
+            pass
+
+    assert Backlink.objects.filter(source_url=source).exists() is stored
