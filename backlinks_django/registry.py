@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import (
     FieldDoesNotExist,
     MultipleObjectsReturned,
@@ -332,6 +331,9 @@ def _resolve_either_slash(path: str) -> ResolverMatch:
 
 def trackback_path(obj: models.Model) -> str:
     """The path of ``obj``'s TrackBack ping URL (its per-object endpoint)."""
+    # Imported here: apps.py modules import this one before the models are ready.
+    from django.contrib.contenttypes.models import ContentType
+
     return reverse(
         "backlinks_django:trackback",
         kwargs={

@@ -220,3 +220,20 @@ def test_a_deletion_with_a_failing_url_accessor_deletes_and_logs(
 
     assert not Article.objects.exists()
     assert "register(Article, url='permalink') raised AttributeError" in caplog.text
+
+
+def test_the_registry_imports_before_the_apps_are_ready():
+    # The README's register() example imports it at the top of an apps.py, which Django
+    # imports before any model: importing a model there raises AppRegistryNotReady.
+    import subprocess
+    import sys
+
+    code = (
+        "import django.conf; django.conf.settings.configure(INSTALLED_APPS=["
+        "'django.contrib.contenttypes', 'django.contrib.sites', 'backlinks_django']); "
+        "from backlinks_django.registry import register"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=README.parent
+    )
+    assert result.returncode == 0, result.stderr
