@@ -111,6 +111,26 @@ DEFAULTS: dict[str, Any] = {
     "DELETE_BACKLINKS_WITH_OBJECT": True,
     # Longest source or target URL accepted.
     "MAX_URL_LENGTH": 2000,
+    # A developer's machine: LOCAL_DEVELOPMENT_VALUES below replace the defaults of their keys
+    # (keys set in BACKLINKS still win). Never on by default; check W022 warns when it is on
+    # with DEBUG off.
+    "LOCAL_DEVELOPMENT": False,
+}
+
+# What LOCAL_DEVELOPMENT = True sets: fetch pages of this machine and the local network on
+# any port (sources and targets served by runserver), and name this site's pages http://.
+# Link-local addresses (169.254.0.0/16, cloud metadata) stay refused.
+LOCAL_DEVELOPMENT_VALUES: dict[str, Any] = {
+    "ALLOWED_NETWORKS": [
+        "127.0.0.0/8",
+        "::1/128",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "fc00::/7",
+    ],
+    "ALLOWED_PORTS": None,
+    "SCHEME": "http",
 }
 
 # Keys renamed since they were introduced: old name → new name. The old name is still read
