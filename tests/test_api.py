@@ -50,6 +50,7 @@ def test_a_reply_entry_has_the_jf2_shape(client, make_backlink, article):
         author_name="Ana",
         author_url="https://ana.example/",
         author_photo="https://ana.example/me.jpg",
+        avatar="backlinks/avatars/1-abc.webp",
         title="Re: target",
         excerpt="Well <said>.",
         published=published,
@@ -63,7 +64,8 @@ def test_a_reply_entry_has_the_jf2_shape(client, make_backlink, article):
             "type": "card",
             "name": "Ana",
             "url": "https://ana.example/",
-            "photo": "https://ana.example/me.jpg",
+            # The stored copy: a reader's browser never asks the author's server.
+            "photo": "http://testserver/media/backlinks/avatars/1-abc.webp",
         },
         "url": "https://social.example/@ana/1",
         "name": "Re: target",
@@ -199,3 +201,11 @@ def test_any_object_key_is_answered_without_a_server_error(client, article, obje
     for prefix in ("json", "feed"):
         response = client.get(f"/backlinks/{prefix}/{ct}/{quoted}/")
         assert response.status_code in (200, 404), (prefix, object_pk)
+
+
+def test_a_photo_not_stored_is_left_out_not_hot_linked(client, make_backlink, article):
+    make_backlink(Status.APPROVED, author_name="Bo", author_photo="https://bo.example/me.jpg")
+
+    (entry,) = client.get(json_path(article)).json()["children"]
+
+    assert entry["author"] == {"type": "card", "name": "Bo"}
