@@ -18,8 +18,9 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import Storage
+from django.core.files.storage import FileSystemStorage, Storage
 from django.db import models, transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -41,6 +42,14 @@ def storage() -> Storage:
     field = Backlink._meta.get_field("avatar")
     assert isinstance(field, models.FileField)
     return field.storage
+
+
+def storage_problem() -> str | None:
+    """Why copies cannot be kept, or None: a file-system storage needs ``MEDIA_ROOT``, else
+    the files would land in whatever directory the process runs in."""
+    if isinstance(storage(), FileSystemStorage) and not settings.MEDIA_ROOT:
+        return "MEDIA_ROOT is not set"
+    return None  # another storage (S3 and the like) has its own settings
 
 
 def name_for(backlink: Backlink) -> str:
@@ -114,6 +123,10 @@ def store(backlink: Backlink) -> bool:
 
 def store_for(ids: Iterable[int]) -> int:
     """Store the photos of those of these backlinks that are approved; return how many."""
+    problem = storage_problem()
+    if problem is not None:
+        logger.warning("Author photos are not stored: %s (system check W030)", problem)
+        return 0
     backlinks = (
         Backlink.objects.approved()
         .filter(pk__in=list(ids))

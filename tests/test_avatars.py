@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from pytest_httpserver import HTTPServer
 
-from backlinks_django import moderation, privacy
+from backlinks_django import checks, moderation, privacy
 from backlinks_django.models import Backlink, Kind, ModerationPolicy, SiteSettings, Status
 from backlinks_django.signals import backlink_received
 from tests.conftest import page_linking_to
@@ -259,6 +259,17 @@ def test_erasing_a_persons_data_deletes_their_photo_copies(
     assert not stored.exists()
 
 
+def test_an_export_names_the_stored_copy(httpserver, liked, django_capture_on_commit_callbacks):
+    backlink = approve(
+        liked(serve(httpserver, image()), author_url="https://ana.example/"),
+        django_capture_on_commit_callbacks,
+    )
+
+    data = privacy.export(privacy.Selector(author_urls=("https://ana.example/",)))
+
+    assert [row["avatar"] for row in data["backlinks"]] == [backlink.avatar.name]
+
+
 def test_a_spam_backlink_received_gets_no_photo_fetched(
     httpserver, liked, django_capture_on_commit_callbacks
 ):
@@ -270,3 +281,34 @@ def test_a_spam_backlink_received_gets_no_photo_fetched(
         backlink_received.send(sender=Backlink, backlink=backlink)
 
     assert len(httpserver.log) == 0
+
+
+def check_ids() -> list[str]:
+    return [message.id for message in checks.check_avatar_storage() if message.id]
+
+
+def test_w030_without_media_root_and_nothing_stored(
+    httpserver, liked, settings, media, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = ""
+
+    assert check_ids() == ["backlinks_django.W030"]
+    backlink = approve(liked(serve(httpserver, image())), django_capture_on_commit_callbacks)
+    assert backlink.avatar.name == ""
+    assert len(httpserver.log) == 0
+
+
+def test_no_w030_with_media_root_or_with_avatars_off(settings):
+    assert check_ids() == []
+    settings.MEDIA_ROOT = ""
+    settings.BACKLINKS = {**BASE, "AVATARS": False}
+    assert check_ids() == []
+
+
+def test_no_w030_with_another_storage(settings):
+    settings.MEDIA_ROOT = ""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    assert check_ids() == []
