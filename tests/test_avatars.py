@@ -10,10 +10,13 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from PIL import Image
 from pytest_httpserver import HTTPServer
 
-from backlinks_django import checks, moderation, privacy
+from backlinks_django import avatars, checks, moderation, privacy
 from backlinks_django.models import Backlink, Kind, ModerationPolicy, SiteSettings, Status
 from backlinks_django.signals import backlink_received
 from tests.conftest import page_linking_to
@@ -312,3 +315,28 @@ def test_no_w030_with_another_storage(settings):
         "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     }
     assert check_ids() == []
+
+
+SEEDS = {
+    fmt: image(fmt, (24, 16), "RGBA" if fmt in ("PNG", "WEBP") else "RGB")
+    for fmt in ("JPEG", "PNG", "GIF", "WEBP")
+}
+
+
+@hypothesis_settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.sampled_from(sorted(SEEDS)),
+    edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=8),
+    cut=st.integers(0, 10_000),
+)
+def test_a_damaged_image_is_refused_never_an_error(seed, edits, cut):
+    data = bytearray(SEEDS[seed])
+    for position, value in edits:
+        data[position % len(data)] = value
+    damaged = bytes(data[: max(8, len(data) - cut % len(data))])
+
+    try:
+        small = avatars.thumbnail(damaged)
+    except avatars.AvatarRefused:
+        return
+    assert Image.open(io.BytesIO(small)).size == (96, 96)
