@@ -16,7 +16,8 @@ from django.db import DatabaseError
 from django.http.request import split_domain_port, validate_host
 from django.utils.module_loading import import_string
 
-from backlinks_django import environment, limits
+from backlinks_django import avatars, environment, limits
+from backlinks_django.conf import app_settings
 from backlinks_django.defaults import DEFAULTS, RENAMED
 
 
@@ -238,5 +239,25 @@ def check_local_development(
             hint="Turn LOCAL_DEVELOPMENT off outside a developer's machine (or set DEBUG on "
             "there).",
             id="backlinks_django.W022",
+        )
+    ]
+
+
+@register(Tags.compatibility)
+def check_avatar_storage(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Author photos (``AVATARS``) need a default storage that keeps files somewhere set."""
+    if not isinstance(getattr(settings, "BACKLINKS", {}) or {}, dict):
+        return []  # E002 says so
+    problem = avatars.storage_problem() if app_settings.AVATARS else None
+    if problem is None:
+        return []
+    return [
+        Warning(
+            f"backlinks_django cannot store author photos: {problem}.",
+            hint="Set MEDIA_ROOT and MEDIA_URL (and serve them), configure another default "
+            "storage, or set BACKLINKS['AVATARS'] = False to show initials only.",
+            id="backlinks_django.W040",
         )
     ]

@@ -238,5 +238,29 @@ class BacklinksSettings:
     def LOCAL_DEVELOPMENT(self) -> bool:
         return bool(self._get("LOCAL_DEVELOPMENT"))
 
+    @property
+    def AVATARS(self) -> bool:
+        return bool(self._get("AVATARS"))
+
+    @property
+    def AVATAR_PATH(self) -> str:
+        return str(self._get("AVATAR_PATH"))
+
+    @property
+    def AVATAR_SIZE(self) -> int:
+        return max(1, int(self._get("AVATAR_SIZE")))
+
+    @property
+    def AVATAR_MAX_BYTES(self) -> int:
+        return int(self._get("AVATAR_MAX_BYTES"))
+
+    @property
+    def AVATAR_MAX_PIXELS(self) -> int:
+        return int(self._get("AVATAR_MAX_PIXELS"))
+
+    @property
+    def AVATAR_FORMATS(self) -> list[str]:
+        return [str(f).upper() for f in self._get("AVATAR_FORMATS")]
+
 
 app_settings = BacklinksSettings()

@@ -115,6 +115,19 @@ DEFAULTS: dict[str, Any] = {
     # (keys set in BACKLINKS still win). Never on by default; check W022 warns when it is on
     # with DEBUG off.
     "LOCAL_DEVELOPMENT": False,
+    # Fetch an approved backlink's author photo and keep a small copy in the default storage
+    # (readers never load it from the author's server); False shows generated initials only.
+    "AVATARS": True,
+    # Where in the default storage the copies go (a prefix of their names).
+    "AVATAR_PATH": "backlinks/avatars/",
+    # Side in pixels of the square copy (stored as WebP; pages show it at 40 px).
+    "AVATAR_SIZE": 96,
+    # Largest photo downloaded, in bytes, and largest in pixels (width x height) decoded:
+    # more is refused, so that a small file cannot expand into gigabytes (a decompression bomb).
+    "AVATAR_MAX_BYTES": 1_000_000,
+    "AVATAR_MAX_PIXELS": 4096 * 4096,
+    # Image formats accepted (Pillow's names); anything else is refused.
+    "AVATAR_FORMATS": ["JPEG", "PNG", "GIF", "WEBP"],
 }
 
 # What LOCAL_DEVELOPMENT = True sets: fetch pages of this machine and the local network on

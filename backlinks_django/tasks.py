@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from backlinks_django import inbound, notifications, registry, send
+from backlinks_django import avatars, inbound, notifications, registry, send
 from backlinks_django.choices import Status
 from backlinks_django.compat import task, task_backends
 from backlinks_django.conf import app_settings
@@ -32,6 +32,8 @@ RECOVERY_DELAY = 5.0
 # Recovery wakes of the inbound queue are rounded up to this many seconds: one for all the
 # verification tasks that started within that time.
 _WAKE_STEP = 10
+# Author photos fetched by one store_avatars task: a bulk approval becomes short tasks.
+_AVATARS_PER_TASK = 20
 
 
 @task()
@@ -259,3 +261,36 @@ def author_notice_on_approved(
 ) -> None:
     """``backlink_approved`` receiver: the authors hear of backlinks an editor approved."""
     queue_author_notices(backlinks.only("content_type_id", "object_id", "status", "updated_at"))
+
+
+@task()
+def store_avatars(backlink_ids: list[int]) -> int:
+    """Fetch and keep the author photos of these backlinks (those still approved)."""
+    return avatars.store_for(backlink_ids)
+
+
+def queue_avatars(backlink_ids: list[int]) -> None:
+    """Once the transaction commits, queue :func:`store_avatars` (``AVATARS`` on), a few
+    backlinks per task."""
+    if not backlink_ids or not app_settings.AVATARS:
+        return
+    for start in range(0, len(backlink_ids), _AVATARS_PER_TASK):
+        chunk = backlink_ids[start : start + _AVATARS_PER_TASK]
+        transaction.on_commit(functools.partial(_enqueue_avatars, chunk))
+
+
+def _enqueue_avatars(backlink_ids: list[int]) -> None:
+    store_avatars.using(backend=app_settings.TASK_BACKEND).enqueue(backlink_ids)
+
+
+def avatars_on_received(sender: type[Backlink], backlink: Backlink, **kwargs: Any) -> None:
+    """``backlink_received`` receiver: a backlink approved on arrival gets its photo stored."""
+    if backlink.status == Status.APPROVED and backlink.author_photo:
+        queue_avatars([backlink.pk])
+
+
+def avatars_on_approved(
+    sender: type[Backlink], backlinks: QuerySet[Backlink], **kwargs: Any
+) -> None:
+    """``backlink_approved`` receiver: approved backlinks get their photos stored."""
+    queue_avatars(list(backlinks.exclude(author_photo="").values_list("pk", flat=True)))

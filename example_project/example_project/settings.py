@@ -90,6 +90,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Author photos of approved backlinks are copied here (BACKLINKS["AVATARS"]), one folder per
+# demo database; served by urls.py while DEBUG is on.
+MEDIA_URL = "media/"
+MEDIA_ROOT = DEMO_DB.with_name(f"{DEMO_DB.stem}-media")
 
 # Both demo sites run on 127.0.0.1, and browsers share cookies between ports: name the
 # cookies after the database so that logging in to one site's admin keeps the other's.
