@@ -91,10 +91,12 @@ def main() -> None:
         if reason:
             print(f"inbound_profile.py --postgres: skipped, {reason}")
             sys.exit(0 if args.quick else 1)
-        engine, name, database = "postgres", "backlinks_bench_profile", "backlinks_bench_profile"
+        # A name of this process's own: two runs at once must not share a database.
+        engine = "postgres"
+        name = database = f"backlinks_bench_profile_{os.getpid()}"
     else:
         engine, database = "sqlite", ""
-        name = os.path.join(tempfile.gettempdir(), "backlinks_bench_profile.db")
+        name = os.path.join(tempfile.gettempdir(), f"backlinks_bench_profile_{os.getpid()}.db")
 
     sources, source_port = start_sources(f"http://{SITE}")
     source = f"http://{SOURCE_HOST}:{source_port}"
