@@ -104,14 +104,18 @@ def parse_rendered(markup: str) -> BeautifulSoup | None:
     soup = parse_html(markup)
     if soup is None:
         return None
-    for name in _HIDDEN:
-        drop(soup, name)
+    drop_hidden(soup)
     return soup
 
 
-def drop(soup: BeautifulSoup, name: str) -> None:
-    """Remove every ``name`` element, with its content, from the tree."""
-    for tag in soup.find_all(name):
+def drop_hidden(soup: BeautifulSoup) -> None:
+    """Remove the elements never rendered (script, style, noscript, template) from the tree."""
+    drop(soup, *_HIDDEN)
+
+
+def drop(soup: BeautifulSoup, *names: str) -> None:
+    """Remove every element named in ``names``, with its content, from the tree (one walk)."""
+    for tag in soup.find_all(list(names)):
         # An element nested in one already removed has been destroyed with it.
         if isinstance(tag, Tag) and not tag.decomposed:
             tag.decompose()

@@ -49,6 +49,8 @@ logger = logging.getLogger(__name__)
 _CLAIM_MARGIN = 60.0
 # Seconds a sender refused for a full queue share is told to wait before trying again.
 _RETRY_AFTER = 60.0
+# Claimable rows, the oldest first, ranked for a claim (see _candidates).
+_RANKED = 100
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def accept(ping: Ping, site: Site) -> Accepted:
     if ping.kind == Kind.WEBMENTION or over_rate or (ping.verify and budget <= 0):
         return Accepted(queued=_enqueue(ping, site), fresh=True)
     if not ping.verify:  # nothing to fetch: stored at once
-        return Accepted(backlink=receive(ping, site=site))
+        return Accepted(backlink=receive(ping, site=site, admitted=admitted))
     # One verification at a time per sender and per source domain, and RECEIVE_CONCURRENCY in
     # all, may hold web workers: a flood of slow sources holds that many, for the budget each.
     owners = [("sender", keys.sender_key(ping.remote_ip)), ("domain", _domain(ping.source_url))]
@@ -96,7 +98,7 @@ def accept(ping: Ping, site: Site) -> Accepted:
         if not free:
             return Accepted(queued=_enqueue(ping, site), fresh=True)
         try:
-            return Accepted(backlink=receive(ping, site=site, budget=budget))
+            return Accepted(backlink=receive(ping, site=site, budget=budget, admitted=admitted))
         except VerifyLater as later:
             logger.info("Verifying %s later: %s", ping.source_url, later.message)
     return Accepted(queued=_enqueue(ping, site), fresh=True)
@@ -202,13 +204,16 @@ def _candidates(now: datetime) -> list[InboundPing]:
     busy = InboundPing.objects.filter(state=InboundPing.State.VERIFYING, claimed_until__gt=now)
     busy_senders = busy.values("sender").annotate(n=Count("pk")).filter(n__gte=cap)
     busy_domains = busy.values("source_domain").annotate(n=Count("pk")).filter(n__gte=cap)
-    return list(
+    claimable = (
         InboundPing.objects.due(now)
         .exclude(sender__in=busy_senders.values("sender"))
         .exclude(source_domain__in=busy_domains.values("source_domain"))
-        .fair_order()
-        .only("pk")[:20]
     )
+    # Ranked among the oldest claimable rows only, so a claim costs the same with 10,000 rows
+    # waiting as with 100 (the state/received_at index finds them). The first is the same row
+    # as over the whole queue: the oldest claimable row is its sender's and its domain's first.
+    oldest = claimable.order_by("received_at").values("pk")[:_RANKED]
+    return list(InboundPing.objects.filter(pk__in=oldest).fair_order().only("pk")[:20])
 
 
 def _verify(row: InboundPing) -> InboundPing:
@@ -269,9 +274,10 @@ def _ping(row: InboundPing) -> Ping:
 
 
 def _target(row: InboundPing) -> models.Model | None:
-    if row.target_content_type is None:
+    if row.target_content_type_id is None:
         return None
-    model = row.target_content_type.model_class()
+    # ContentType's cache, not a query per row.
+    model = ContentType.objects.get_for_id(row.target_content_type_id).model_class()
     objects = None if model is None else model._default_manager
     target = None if objects is None else objects.filter(pk=row.target_object_id).first()
     if target is None or registry.get_registration(target) is None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import html as html_module
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bs4 import Tag
+from bs4 import BeautifulSoup, Tag
 
 from backlinks_django import html, htmltokens
 from backlinks_django.text import (
@@ -38,11 +39,23 @@ class LinkContext:
 
 
 def find_link(
-    markup: str, base_url: str, target_url: str, context: int = 100, *, media: bool = False
+    markup: str,
+    base_url: str,
+    target_url: str,
+    context: int = 100,
+    *,
+    media: bool = False,
+    on_tree: Callable[[BeautifulSoup], None] | None = None,
+    tree_limit: int = 0,
 ) -> LinkContext | None:
     """The first <a href> pointing at target_url, with the page title and an excerpt around it.
 
     With ``media`` an ``<img src>`` or ``<video src>`` counts too (Webmention's rule).
+
+    With ``on_tree``, a page that links to the target is parsed once, as a tree of its first
+    ``tree_limit`` characters, which ``on_tree`` reads first (microformats); the link's
+    context then comes from that same tree when the link lies within it, so a page read
+    for both costs one tree, not two.
     """
     if "<" not in markup:
         return None
@@ -55,6 +68,14 @@ def find_link(
     offset = scanner.find(markup)
     if offset is None:
         return None
+    if on_tree is not None:
+        soup = html.parse_html(markup[:tree_limit])
+        if soup is not None:
+            on_tree(soup)
+            html.drop_hidden(soup)
+            found = _context_in(soup, scanner, target, elements, context)
+            if found is not None:
+                return found
     reach = max(_WINDOW, _MARKUP_PER_CHARACTER * context)
     start = markup.find("<", max(0, offset - reach))
     window = markup[start : offset + reach]
@@ -70,6 +91,13 @@ def _link_context(
     soup = html.parse_rendered(markup)
     if soup is None:
         return None
+    return _context_in(soup, scanner, target, elements, context)
+
+
+def _context_in(
+    soup: BeautifulSoup, scanner: _LinkScanner, target: str, elements: dict[str, str], context: int
+) -> LinkContext | None:
+    """The context of the first element of the rendered tree ``soup`` linking to the target."""
     for anchor, url in html.linking_elements(soup, scanner.base_url, elements):
         if same_page_key(url) == target:
             title = scanner.title or html.document_title(soup)

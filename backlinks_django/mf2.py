@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import mf2py
+from bs4 import BeautifulSoup
 from django.utils.dateparse import parse_datetime
 
 from backlinks_django import limits
@@ -42,6 +43,11 @@ def read_entry(document: str, url: str, target_url: str) -> Entry:
     soup = parse_html(document)
     if soup is None:
         return Entry()
+    return entry_from_tree(soup, url, target_url)
+
+
+def entry_from_tree(soup: BeautifulSoup, url: str, target_url: str) -> Entry:
+    """:func:`read_entry` of a page already parsed by ``html.parse_html`` (left unchanged)."""
     # mf2py reads our tree: its own parsers (html.parser, html5lib) are not linear.
     try:
         parsed = mf2py.parse(doc=soup, url=url)

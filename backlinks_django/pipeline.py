@@ -15,7 +15,7 @@ from django.contrib.sites.models import Site
 from django.db import IntegrityError, models, transaction
 
 from backlinks_django import html, limits, spam, text
-from backlinks_django.admission import admit, charge_source
+from backlinks_django.admission import Admitted, admit, charge_source
 from backlinks_django.choices import Kind, ModerationPolicy, Status
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import AlreadyRegistered, NoLinkToTarget, SourceGone
@@ -65,7 +65,13 @@ def _ip_address(value: str | None) -> str | None:
         return None
 
 
-def receive(ping: Ping, *, site: Site | None = None, budget: float | None = None) -> Backlink:
+def receive(
+    ping: Ping,
+    *,
+    site: Site | None = None,
+    budget: float | None = None,
+    admitted: Admitted | None = None,
+) -> Backlink:
     """Check, verify and store one ping; return the stored backlink.
 
     A Webmention for a (target, source) already stored updates it, and marks it
@@ -73,11 +79,21 @@ def receive(ping: Ping, *, site: Site | None = None, budget: float | None = None
     of a stored Webmention is moderated again. Rate limits are the caller's
     (:mod:`~backlinks_django.inbound`); ``budget`` bounds the verification's time, past
     which VerifyLater is raised.
+
+    ``admitted`` is the admission of this very ping that the caller has just made
+    (:func:`~backlinks_django.inbound.accept`, in the same request), so it is not made
+    twice; such a caller has refused a ping other than a Webmention already stored, too.
     """
     site = site or Site.objects.get_current()
-    admitted = admit(ping.kind, ping.source_url, ping.target_url, site, target=ping.target)
+    if admitted is None:
+        admitted = admit(ping.kind, ping.source_url, ping.target_url, site, target=ping.target)
+        known_new = False
+    else:
+        known_new = ping.kind != Kind.WEBMENTION
     target, source_url, target_url = admitted.target, admitted.source_url, admitted.target_url
-    existing = Backlink.objects.for_object(target).filter(source_url=source_url).first()
+    existing = None
+    if not known_new:
+        existing = Backlink.objects.for_object(target).filter(source_url=source_url).first()
     if existing is not None and ping.kind != Kind.WEBMENTION:
         raise AlreadyRegistered()
 

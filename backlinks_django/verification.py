@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+from bs4 import BeautifulSoup
 from django.contrib.sites.models import Site
 
 from backlinks_django import fetch, limits, linksearch, mf2, moderation
@@ -57,21 +58,33 @@ def verify_source(
     if response.status >= 400:
         raise SourceNotFound(f"The source URL answered HTTP {response.status}.")
     context = app_settings.EXCERPT_CONTEXT
-    if kind == Kind.WEBMENTION:
+    if not response.is_html:
+        if kind != Kind.WEBMENTION:
+            raise NoLinkToTarget("The source is not an HTML page.")
         found = linksearch.find_mention(
             response.text, response.content_type, response.url, target_url, context
         )
-    elif response.is_html:
-        found = linksearch.find_link(response.text, response.url, target_url, context)
-    else:
-        raise NoLinkToTarget("The source is not an HTML page.")
-    found = _found(found)
+        return Verified(_found(found))
     # Whatever the protocol, the page was fetched: its microformats say who wrote it and
-    # whether it replies to, likes or reposts the target.
-    entry = None
-    if response.is_html:
-        entry = mf2.read_entry(response.text[: limits.MICROFORMATS], response.url, target_url)
-    return Verified(found, entry)
+    # whether it replies to, likes or reposts the target. One tree of the page's first
+    # MICROFORMATS characters serves them and the link's context alike.
+    entries: list[mf2.Entry] = []
+
+    def read_microformats(soup: BeautifulSoup) -> None:
+        entries.append(mf2.entry_from_tree(soup, response.url, target_url))
+
+    found = _found(
+        linksearch.find_link(
+            response.text,
+            response.url,
+            target_url,
+            context,
+            media=kind == Kind.WEBMENTION,
+            on_tree=read_microformats,
+            tree_limit=limits.MICROFORMATS,
+        )
+    )
+    return Verified(found, entries[0] if entries else mf2.Entry())
 
 
 def _fetch_source(

@@ -4,6 +4,8 @@ The measurement behind issue #11's choice of parser. Each candidate that is inst
 (selectolax's Lexbor backend, lxml's libxml2 HTML parser, markupever's html5ever) parses
 the page as UTF-8 bytes and selects the ``<a>`` elements whose href holds the target's
 last path segment, in C; "found" tells whether the link appended to the page was seen.
+``libxml2-sax`` is lxml's parser in target mode: no tree, a Python call per start and end
+tag, stopping at the first link (a candidate tokenizer for ``linksearch``'s scan).
 A size whose run would take over ``--budget`` seconds, judged from the previous size
 as if the cost were quadratic, is skipped ("skip"); growing ms/MB is superlinear time.
 
@@ -37,6 +39,47 @@ def libxml2(markup: bytes) -> bool:
     return root is not None and bool(root.xpath(f'//a[contains(@href, "{NEEDLE}")]'))
 
 
+class _Seen(Exception):
+    pass
+
+
+class _LinkTarget:
+    """lxml parser target: no tree, Python sees start and end tags only (no text)."""
+
+    def __init__(self) -> None:
+        self.hidden = 0
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        if tag in ("noscript", "template"):
+            self.hidden += 1
+        elif tag == "a" and not self.hidden and NEEDLE in (attrib.get("href") or ""):
+            raise _Seen
+
+    def end(self, tag: str) -> None:
+        if tag in ("noscript", "template") and self.hidden:
+            self.hidden -= 1
+
+    def close(self) -> None:
+        pass
+
+
+def libxml2_sax(markup: bytes) -> bool:
+    """libxml2's HTML tokenizer (2.14: HTML5's rules) in lxml's target mode, as a link scan."""
+    from lxml import etree
+
+    parser = etree.HTMLParser(
+        target=_LinkTarget(), encoding="utf-8", recover=True, no_network=True, huge_tree=True
+    )
+    try:
+        parser.feed(markup)
+        parser.close()
+    except _Seen:
+        return True
+    except etree.XMLSyntaxError:
+        pass
+    return False
+
+
 def html5ever(markup: bytes) -> bool:
     import markupever
 
@@ -47,6 +90,7 @@ def html5ever(markup: bytes) -> bool:
 CANDIDATES: dict[str, tuple[str, Callable[[bytes], bool]]] = {
     "lexbor": ("selectolax", lexbor),
     "libxml2": ("lxml", libxml2),
+    "libxml2-sax": ("lxml", libxml2_sax),
     "html5ever": ("markupever", html5ever),
 }
 

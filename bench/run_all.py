@@ -26,6 +26,7 @@ SCRIPTS = [
     ("parsers.py", []),
     ("memory.py", []),
     ("inbound.py", []),
+    ("inbound_profile.py", []),
     ("inbound_attack.py", []),
     ("scale.py", ["--postgres"]),
     ("privacy.py", ["--postgres"]),

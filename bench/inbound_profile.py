@@ -1,0 +1,212 @@
+"""CPU and queries per received ping, in one process: where inbound's time goes.
+
+No gunicorn and no clients: Django's test client posts to the app in this process, so
+``time.process_time()`` is the app's CPU alone, robust to whatever else shares the machine.
+Source pages (bench/inbound.py's, about 6 KB) come from a server on 127.0.0.2 in another
+process. Rows:
+
+- ``pingback.ping`` verified in the request: XML-RPC view, ``inbound.accept``, fetch,
+  verification, pipeline, save;
+- a Webmention answered (queued; its task is not run) and then verified by
+  ``inbound.process_next`` (claim, fetch, verification, pipeline, save);
+- the claim query alone (``inbound._candidates``) with 0, 1,000 and 10,000 rows due.
+
+CPU ms per ping (the database server's too with ``--postgres``, read from /proc), and queries
+per ping. ``--profile`` prints cProfile's top functions of each row.
+
+    python bench/inbound_profile.py                 # SQLite file, 200 pings a row
+    python bench/inbound_profile.py --postgres --profile
+    python bench/inbound_profile.py --quick         # 20 pings a row, claims at 0 and 1,000 rows
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import sys
+import tempfile
+import time
+import xmlrpc.client
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from _setup import bench_database, postgres_unavailable
+from inbound import ARTICLES, SOURCE_HOST, cpu_seconds, start_sources
+
+SITE = "testserver"
+
+
+def measure(
+    label: str,
+    count: int,
+    one: Callable[[int], object],
+    database: str,
+    profile: bool,
+    show_queries: bool = False,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    profiler = cProfile.Profile(time.process_time) if profile else None
+    db_before = cpu_seconds("postgres: ", f" {database} ") if database else 0.0
+    with CaptureQueriesContext(connection) as queries:
+        started = time.process_time()
+        if profiler:
+            profiler.enable()
+        for n in range(count):
+            one(n)
+        if profiler:
+            profiler.disable()
+        cpu = time.process_time() - started
+    db = (cpu_seconds("postgres: ", f" {database} ") - db_before) if database else 0.0
+    print(
+        f"{label:<44}{cpu / count * 1000:>8.2f}{db / count * 1000:>8.2f}"
+        f"{len(queries.captured_queries) / count:>9.1f}",
+        flush=True,
+    )
+    if show_queries:
+        per_ping = len(queries.captured_queries) // count
+        for query in queries.captured_queries[-per_ping:]:
+            print(f"    {query['sql'][:300]}")
+    if profiler:
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("cumulative").print_stats(30)
+        stats.sort_stats("tottime").print_stats(20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20 pings a row")
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
+    parser.add_argument("--pings", type=int, help="pings per row (default 200)")
+    parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
+    parser.add_argument("--queries", action="store_true", help="print the last ping's queries")
+    args = parser.parse_args()
+    count = args.pings or (20 if args.quick else 200)
+    queue_sizes = [0, 1000] if args.quick else [0, 1000, 10_000]
+    if args.postgres:
+        reason = postgres_unavailable()
+        if reason:
+            print(f"inbound_profile.py --postgres: skipped, {reason}")
+            sys.exit(0 if args.quick else 1)
+        # A name of this process's own: two runs at once must not share a database.
+        engine = "postgres"
+        name = database = f"backlinks_bench_profile_{os.getpid()}"
+    else:
+        engine, database = "sqlite", ""
+        name = os.path.join(tempfile.gettempdir(), f"backlinks_bench_profile_{os.getpid()}.db")
+
+    sources, source_port = start_sources(f"http://{SITE}")
+    source = f"http://{SOURCE_HOST}:{source_port}"
+    try:
+        with bench_database(engine, name):
+            import django
+            from django.contrib.sites.models import Site
+            from django.test import Client
+            from django.utils import timezone
+
+            from backlinks_django import inbound, tasks
+            from backlinks_django.models import Backlink, InboundPing
+            from tests.testapp.models import Article
+
+            Site.objects.filter(pk=1).update(domain=SITE, name="bench")
+            published = timezone.now() - timezone.timedelta(days=1)
+            Article.objects.bulk_create(
+                Article(title=f"Article {i}", slug=f"article-{i}", body="", published_at=published)
+                for i in range(ARTICLES)
+            )
+            client = Client()
+
+            def pair(n: int) -> tuple[str, str]:
+                slug = f"article-{n % ARTICLES}"
+                return f"{source}/post/{n}/{slug}/", f"http://{SITE}/articles/{slug}/"
+
+            def pingback(n: int) -> None:
+                body = xmlrpc.client.dumps(pair(n), "pingback.ping")
+                response = client.post("/backlinks/xmlrpc/", body, content_type="text/xml")
+                assert b"registered" in response.content, response.content[:300]
+
+            def webmention(n: int) -> None:
+                source_url, target_url = pair(n)
+                response = client.post(
+                    "/backlinks/webmention/",
+                    urlencode({"source": source_url, "target": target_url}),
+                    content_type="application/x-www-form-urlencoded",
+                    REMOTE_ADDR=f"10.0.0.{n % 100}",
+                )
+                assert response.status_code in (201, 202), response.content[:300]
+
+            def verify(_n: int) -> None:
+                row = inbound.process_next()
+                assert row is not None and row.state == InboundPing.State.ACCEPTED, row
+
+            print(
+                f"Python {sys.version.split()[0]}, Django {django.get_version()}, {engine}; "
+                f"load {', '.join(f'{x:.2f}' for x in os.getloadavg())}; {count} pings a row"
+            )
+            print(f"{'':<44}{'app ms':>8}{'db ms':>8}{'queries':>9}")
+            for n in range(2 * ARTICLES):  # warm-up: imports, caches, each target's patterns
+                pingback(10**6 + n)
+            measure(
+                "pingback.ping verified in the request",
+                count,
+                pingback,
+                database,
+                args.profile,
+                args.queries,
+            )
+            queue_accepted = tasks.queue_accepted
+            tasks.queue_accepted = lambda accepted: None  # the task is run below, by hand
+            try:
+                offset = 2 * 10**6
+                measure(
+                    "Webmention answered (queued)",
+                    count,
+                    lambda n: webmention(offset + n),
+                    database,
+                    args.profile,
+                    args.queries,
+                )
+            finally:
+                tasks.queue_accepted = queue_accepted
+            measure(
+                "Webmention verified by process_next",
+                count,
+                verify,
+                database,
+                args.profile,
+                args.queries,
+            )
+            assert not InboundPing.objects.waiting().exists()
+            for size in queue_sizes:
+                InboundPing.objects.all().delete()
+                site = Site.objects.get(pk=1)
+                InboundPing.objects.bulk_create(
+                    InboundPing(
+                        kind="webmention",
+                        site=site,
+                        source_url=f"{source}/post/{n}/article-0/",
+                        target_url=f"http://{SITE}/articles/article-0/",
+                        sender=f"10.0.0.{n % 100}",
+                        source_domain=f"blog{n % 300}.example",
+                    )
+                    for n in range(size)
+                )
+                now = timezone.now()
+                measure(
+                    f"claim query, {size:,} rows due",
+                    max(10, count // 10),
+                    lambda _n, now=now: inbound._candidates(now),
+                    database,
+                    False,
+                )
+            print(f"stored: {Backlink.objects.count()} backlinks")
+    finally:
+        sources.terminate()
+        sources.join()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""What one received ping costs: queries from request to stored row, and one tree per page.
+
+The query counts are pinned: a change that adds a query to every received ping shows here
+(and in bench/inbound_profile.py), not only as a slower site.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib.sites.models import Site
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from backlinks_django import html, inbound
+from backlinks_django.models import InboundPing, Kind
+from tests.conftest import page_linking_to
+from tests.settings import BACKLINKS as BASE
+
+pytestmark = pytest.mark.django_db
+
+
+def _sql(queries: CaptureQueriesContext) -> list[str]:
+    # Transaction control is not a query of the app's.
+    return [
+        query["sql"]
+        for query in queries.captured_queries
+        if not query["sql"].startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))
+    ]
+
+
+def test_a_pingback_verified_in_the_request_is_admitted_once(
+    xmlrpc_call, article_url, serve_source
+):
+    source = serve_source(page_linking_to(article_url))
+    Site.objects.get_current()  # cached, as in a running site
+
+    with CaptureQueriesContext(connection) as queries:
+        answer = xmlrpc_call("pingback.ping", source, article_url)
+
+    assert "registered" in answer
+    sql = _sql(queries)
+    # The target, the site's settings, blocked domains, a stored twin, a queued twin, the row.
+    assert len(sql) == 6, "\n".join(sql)
+    assert sum("backlinks_django_sitesettings" in query for query in sql) == 1
+    assert sum("backlinks_django_blockeddomain" in query for query in sql) == 1
+
+
+@override_settings(BACKLINKS={**BASE, "RECEIVE_BUDGET": 0})
+def test_answering_a_webmention_takes_seven_queries(
+    client, article_url, django_capture_on_commit_callbacks
+):
+    Site.objects.get_current()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            "/backlinks/webmention/",
+            urlencode({"source": "http://blog.example/post", "target": article_url}),
+            content_type="application/x-www-form-urlencoded",
+        )
+    assert response.status_code in (201, 202)
+    # The target, site settings, blocked domains, a queued twin, the sender's share and the
+    # queue's size, the row.
+    assert len(_sql(queries)) == 7, "\n".join(_sql(queries))
+
+
+@override_settings(BACKLINKS={**BASE, "RECEIVE_BUDGET": 0})
+def test_verifying_a_queued_ping_takes_nine_queries(site, article_url, serve_source):
+    source = serve_source(page_linking_to(article_url))
+    accepted = inbound.accept(
+        inbound.Ping(Kind.WEBMENTION, source, article_url, remote_ip="198.51.100.7"), site
+    )
+    assert accepted.queued is not None
+
+    with CaptureQueriesContext(connection) as queries:
+        row = inbound.process_next()
+
+    assert row is not None and row.state == InboundPing.State.ACCEPTED
+    # Claim: candidates, update, load; the target, site settings, blocked domains, a stored
+    # twin, the row; the queue row's end.
+    assert len(_sql(queries)) == 9, "\n".join(_sql(queries))
+
+
+def test_a_verified_page_becomes_one_tree(xmlrpc_call, article_url, serve_source, monkeypatch):
+    trees = []
+
+    class Counting(html.BeautifulSoup):
+        def __init__(self, markup: str, *args: Any, **kwargs: Any) -> None:
+            if article_url in markup:  # the page, not a title or an excerpt
+                trees.append(len(markup))
+            super().__init__(markup, *args, **kwargs)
+
+    monkeypatch.setattr(html, "BeautifulSoup", Counting)
+    source = serve_source(page_linking_to(article_url))
+
+    assert "registered" in xmlrpc_call("pingback.ping", source, article_url)
+    assert len(trees) == 1
+
+
+@override_settings(BACKLINKS={**BASE, "RECEIVE_BUDGET": 0})
+def test_a_claim_ranks_a_bounded_number_of_rows(site):
+    now = timezone.now()
+    InboundPing.objects.bulk_create(
+        InboundPing(
+            kind=Kind.WEBMENTION,
+            site=site,
+            source_url=f"http://blog{n}.example/p",
+            target_url="http://testserver/articles/x/",
+            sender=f"198.51.100.{n % 200}",
+            source_domain=f"blog{n}.example",
+            received_at=now - datetime.timedelta(seconds=1000 - n),
+        )
+        for n in range(1000)
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        candidates = inbound._candidates(timezone.now())
+
+    (sql,) = _sql(queries)
+    assert "LIMIT 100" in sql  # the window functions see the oldest 100 rows, not 1,000
+    oldest = InboundPing.objects.order_by("received_at").first()
+    assert oldest is not None and candidates[0].pk == oldest.pk
