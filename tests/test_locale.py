@@ -12,6 +12,7 @@ import pytest
 from django.utils import translation
 
 import backlinks_django
+from backlinks_django import results
 from backlinks_django.models import Kind, Status
 from tests.test_admin import CHANGELIST, run_action
 from tests.test_display import render
@@ -115,5 +116,12 @@ def test_the_admin_changelist_speaks_german(admin_client, make_backlink, setting
 
     assert "Ausgewählte Backlinks freigeben" in page
     assert "Ausgewählte Backlinks als Spam markieren" in page
-    assert "Ausstehend" in page
+    assert "Ausstehend (1)" in page  # the status filter's pending count
+    assert ">Freigeben</button>" in page  # the row's own buttons
     assert "1 Backlink wurde freigegeben." in approved
+
+
+def test_an_outbound_outcome_reads_in_german():
+    with translation.override("de"):
+        assert results.describe("success", 48) == "Zugestellt (dort bereits eingetragen)"
+        assert results.describe("fault", 51) == "Fehlermeldung (Code 51)"
