@@ -290,7 +290,7 @@ def check_ids() -> list[str]:
     return [message.id for message in checks.check_avatar_storage() if message.id]
 
 
-def test_w030_without_media_root_and_nothing_stored(
+def test_w040_without_media_root_and_nothing_stored(
     httpserver, liked, settings, media, django_capture_on_commit_callbacks
 ):
     settings.MEDIA_ROOT = ""
@@ -301,14 +301,14 @@ def test_w030_without_media_root_and_nothing_stored(
     assert len(httpserver.log) == 0
 
 
-def test_no_w030_with_media_root_or_with_avatars_off(settings):
+def test_no_w040_with_media_root_or_with_avatars_off(settings):
     assert check_ids() == []
     settings.MEDIA_ROOT = ""
     settings.BACKLINKS = {**BASE, "AVATARS": False}
     assert check_ids() == []
 
 
-def test_no_w030_with_another_storage(settings):
+def test_no_w040_with_another_storage(settings):
     settings.MEDIA_ROOT = ""
     settings.STORAGES = {
         **settings.STORAGES,
