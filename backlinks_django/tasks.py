@@ -49,7 +49,8 @@ def send_pings(
         return 0
     claim = send.send_object(obj, force=force, due_only=due_only, on_claim=schedule_recovery)
     if claim.busy_until is not None:
-        schedule_send(content_type_id, object_pk, claim.busy_until, "Links busy in another task")
+        why = "Links busy in another task"
+        schedule_send(content_type_id, object_pk, claim.busy_until, why, due_only=due_only)
     schedule_retry(content_type_id, object_pk, claim.rows)
     return len(claim.rows)
 
