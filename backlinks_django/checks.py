@@ -261,3 +261,71 @@ def check_avatar_storage(
             id="backlinks_django.W040",
         )
     ]
+
+
+@register(Tags.caches)
+def check_rate_limit_cache(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Warn when a production site counts its rate limits where processes cannot share them.
+
+    Rate limits, slots held by verifications and author batches live in
+    ``BACKLINKS['RATE_LIMIT_CACHE']``. A local-memory cache gives every web process and worker
+    a budget of its own (four gunicorn workers let four times the limit through); the dummy
+    cache counts nothing; a cache whose ``incr`` is Django's generic read-then-write (the file
+    and database caches) loses counts when processes count at once. Redis (Django's built-in
+    ``RedisCache``) and Memcached count atomically for all processes.
+    """
+    if settings.DEBUG and not environment.current().sends:
+        return []
+    from django.core.cache import BaseCache
+    from django.core.cache.backends.dummy import DummyCache
+    from django.core.cache.backends.locmem import LocMemCache
+
+    user = getattr(settings, "BACKLINKS", {})
+    alias = (user if isinstance(user, dict) else {}).get(
+        "RATE_LIMIT_CACHE", DEFAULTS["RATE_LIMIT_CACHE"]
+    )
+    # The class, not an instance: making one may import a client library or connect.
+    try:
+        backend = settings.CACHES[alias]["BACKEND"]
+        cache_class = import_string(backend)
+    except (KeyError, TypeError, ImportError):
+        return [
+            Error(
+                f"BACKLINKS['RATE_LIMIT_CACHE'] names the cache {alias!r}, which CACHES lacks "
+                "or whose BACKEND cannot be imported.",
+                id="backlinks_django.E030",
+            )
+        ]
+    if not isinstance(cache_class, type):
+        return []
+    hint = (
+        "Count them in a cache every process shares and increments atomically: Django's "
+        "django.core.cache.backends.redis.RedisCache (or Memcached). See docs/deployment.md."
+    )
+    if issubclass(cache_class, LocMemCache | DummyCache):
+        what = (
+            "which counts nothing: no limit holds"
+            if issubclass(cache_class, DummyCache)
+            else "which each process keeps to itself: every web process and worker lets the "
+            "whole limit through"
+        )
+        return [
+            Warning(
+                f"Rate limits are counted in the cache {alias!r} ({backend}), {what}.",
+                hint=hint,
+                id="backlinks_django.W030",
+            )
+        ]
+    if getattr(cache_class, "incr", None) is BaseCache.incr:
+        return [
+            Warning(
+                f"Rate limits are counted in the cache {alias!r} ({backend}), whose increments "
+                "are not atomic: processes counting at once lose counts, and more than the "
+                "limit gets through.",
+                hint=hint,
+                id="backlinks_django.W030",
+            )
+        ]
+    return []

@@ -76,9 +76,13 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
 
 
 @pytest.fixture(autouse=True)
-def _logs_on_failure(request: pytest.FixtureRequest, sites: Sites) -> Iterator[None]:
-    """Print every process's log under a failed test ("Captured stdout teardown")."""
+def _logs_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Print every process's log under a failed test ("Captured stdout teardown"), for the
+    tests using ``sites`` or ``deployment`` (test_deployment.py); starts neither."""
     yield
     report = request.node.stash.get(call_report_key, None)
-    if report is not None and report.failed:
-        print(sites.processes.logs())
+    if report is None or not report.failed:
+        return
+    for name in ("sites", "deployment"):
+        if name in request.fixturenames:
+            print(request.getfixturevalue(name).processes.logs())

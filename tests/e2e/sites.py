@@ -93,7 +93,7 @@ class DemoSite:
         env.update(extra)
         return env
 
-    def manage(self, *args: str, timeout: float = 60, **env: str) -> str:
+    def manage(self, *args: str, timeout: float = 180, **env: str) -> str:
         """Run ``manage.py ARGS`` to completion on this site; return its output."""
         completed = subprocess.run(
             [sys.executable, "manage.py", *args],
@@ -201,9 +201,10 @@ class Processes:
                 start_new_session=True,  # its own process group: gunicorn's workers too
             )
 
-    def check_alive(self) -> None:
+    def check_alive(self, *names: str) -> None:
+        """Fail if one of the processes ``names`` (default: all) has exited."""
         for name, process in self.running.items():
-            if process.poll() is not None:
+            if (not names or name in names) and process.poll() is not None:
                 raise AssertionError(f"{name} exited with {process.returncode}")
 
     def wait_until_serving(self, site: DemoSite) -> None:
