@@ -13,6 +13,7 @@ import pytest
 
 from tests.e2e.sites import DemoSite
 from tests.interop.wordpress.actions import (
+    POLL_TIMEOUT,
     backlinks_from,
     comments_on,
     outbound,
@@ -269,4 +270,82 @@ def test_get_pingbacks_of_each_side_lists_what_the_other_sent(
     )
     assert wordpress.php(ask_us, server=server, target=target) == [
         wordpress_pingback["post"]["url"]
+    ]
+
+
+def test_wordpress_pingback_from_a_slow_page_is_queued_then_verified(
+    our_site: DemoSite, wordpress: WordPress
+) -> None:
+    # The mu-plugin slow-posts.php makes this post answer after 2 s: longer than our
+    # RECEIVE_BUDGET (1 s), so the request queues the ping and our worker verifies it.
+    target = publish_entry(
+        our_site, f"read-slowly-{wordpress.name}", "Read slowly", "<p>An entry.</p>"
+    )
+    post = publish_post(
+        wordpress,
+        "Slow: a page that takes its time",
+        f'<p>I read <a href="{target}">an entry of a Django blog</a> at leisure.</p>',
+    )
+    answers = wordpress.php(
+        """
+        $answers = array();
+        add_action(
+            'http_api_debug',
+            function ( $response, $context, $class, $args, $url ) use ( &$answers ) {
+                if ( false !== strpos( $url, '/backlinks/xmlrpc/' ) ) {
+                    $answers[] = is_wp_error( $response )
+                        ? $response->get_error_message()
+                        : wp_remote_retrieve_body( $response );
+                }
+            },
+            10,
+            5
+        );
+        do_all_pings();
+        $result = $answers;
+        """,
+        timeout=120,
+    )
+
+    # WordPress heard the pingback protocol's success answer (a string, no fault)...
+    assert len(answers) == 1
+    assert "queued for verification" in answers[0]
+    assert "faultCode" not in answers[0]
+    # ... so it counts the link as notified and will not ping it again.
+    assert post_pings(wordpress, post["id"])["pinged"] == [target]
+    # Our worker fetched the slow page again, outside any web request, and stored it.
+    queued = our_site.shell(
+        """
+        from backlinks_django.models import Backlink, InboundPing
+
+        def done():
+            rows = list(
+                InboundPing.objects.filter(source_url=params["source"]).values(
+                    "kind", "state", "message"
+                )
+            )
+            finished = rows and all(
+                row["state"] in ("accepted", "rejected") for row in rows
+            )
+            stored = Backlink.objects.filter(source_url=params["source"]).exists()
+            return rows if finished and stored else None
+
+        result = wait_until(done, timeout=params["poll_timeout"]) or list(
+            InboundPing.objects.filter(source_url=params["source"]).values()
+        )
+        """,
+        source=post["url"],
+        poll_timeout=POLL_TIMEOUT,
+        timeout=POLL_TIMEOUT + 30,
+    )
+    assert [(row["kind"], row["state"]) for row in queued] == [("pingback", "accepted")]
+    assert backlinks_from(our_site, post["url"]) == [
+        {
+            "kind": "pingback",
+            "status": "pending",
+            "target_url": target,
+            "title": f"Slow: a page that takes its time – {wordpress.blog_name}",
+            "excerpt": "I read an entry of a Django blog at leisure.",
+            "blog_name": "",
+        }
     ]
