@@ -77,10 +77,10 @@ def cpu_of(pid: int) -> float:
     return sum(int(n) for n in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_matching(*markers: str) -> float:
-    """CPU seconds used so far by the live processes whose command line holds every marker
-    (e.g. a PostgreSQL database's backends: ``"postgres: "``, ``" NAME "``)."""
-    total = 0.0
+def cpu_matching(*markers: str) -> dict[int, float]:
+    """CPU seconds used so far by each live process whose command line holds every marker
+    (e.g. a PostgreSQL database's backends: ``"postgres: "``, ``" NAME "``), by pid."""
+    found = {}
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if not entry.isdigit():
             continue
@@ -90,8 +90,25 @@ def cpu_matching(*markers: str) -> float:
         except OSError:
             continue
         if all(marker in command for marker in markers):
-            total += cpu_of(int(entry))
-    return total
+            found[int(entry)] = cpu_of(int(entry))
+    return found
+
+
+class CPUTracker:
+    """CPU used by processes that come and go (a database's backends), read now and then:
+    a process that ends counts up to its last reading."""
+
+    def __init__(self, *markers: str) -> None:
+        self.markers = markers
+        self.first = cpu_matching(*markers)
+        self.last = dict(self.first)
+
+    def read(self) -> None:
+        self.last.update(cpu_matching(*self.markers))
+
+    def used(self) -> float:
+        """CPU seconds used since the tracker was made (as of the last reading)."""
+        return sum(cpu - self.first.get(pid, 0.0) for pid, cpu in self.last.items())
 
 
 @dataclass

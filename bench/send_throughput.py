@@ -152,11 +152,14 @@ def sampler(
     started: float,
     posts_before: int,
     stop: threading.Event,
+    db_cpu: _workers.CPUTracker,
 ) -> None:
     from django.db import connection
 
     try:
         while not stop.wait(0.25):
+            if len(result.samples) % 4 == 0:
+                db_cpu.read()  # the savers' backends end with them
             ready, running = queue_counts(engine)
             pinged = int(peers.stats()["posts"]) - posts_before
             result.samples.append(Sample(time.time() - started, ready, running, pinged))
@@ -203,12 +206,14 @@ def run(
         time.sleep(1.5)  # every worker past its start-up delay
         clean(engine)
         before = peers.stats()
-        cpu = (pool.cpu(), _db_cpu(database), time.process_time(), peers.cpu())
+        cpu = (pool.cpu(), time.process_time(), peers.cpu())
+        db_cpu = _workers.CPUTracker("postgres: ", f" {database} ")
         result.load_before = load()
         stop = threading.Event()
         started = time.time()
         watcher = threading.Thread(
-            target=sampler, args=(engine, result, peers, started, int(before["posts"]), stop)
+            target=sampler,
+            args=(engine, result, peers, started, int(before["posts"]), stop, db_cpu),
         )
         watcher.start()
         interval = seconds / entries
@@ -253,20 +258,16 @@ def run(
         watcher.join()
         after = peers.stats()
         result.cpu_workers = pool.cpu() - cpu[0]
-        result.cpu_db = _db_cpu(database) - cpu[1]
-        result.cpu_saver = time.process_time() - cpu[2]
-        result.cpu_peers = peers.cpu() - cpu[3]
+        db_cpu.read()
+        result.cpu_db = db_cpu.used()
+        result.cpu_saver = time.process_time() - cpu[1]
+        result.cpu_peers = peers.cpu() - cpu[2]
         result.load_after = load()
     result.pinged = int(after["posts"]) - int(before["posts"])
     result.duplicates = int(after["duplicates"]) - int(before["duplicates"])
     result.delivered_in = float(after["last_post"]) - started
     result.recorded = OutboundPing.objects.filter(outcome=Outcome.SUCCESS).count()
     return result
-
-
-def _db_cpu(database: str) -> float:
-    """CPU of the bench database's PostgreSQL backends (0 for SQLite: in the processes)."""
-    return _workers.cpu_matching("postgres: ", f" {database} ")
 
 
 def print_results(results: list[Result], delay: float, peers: int, database: str) -> None:
