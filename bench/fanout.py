@@ -6,14 +6,18 @@ trips (2 x DELAY) is the floor. Two measures:
 
 - in this process: ``send.send_object`` with the default concurrency and with one link at a
   time (the sequential baseline, which is how WordPress sends);
-- through task workers (issue #12): an entry saved in this process, its task picked up by a
-  worker started as scripts/demo starts the demo's (``db_worker`` with the demo's flags), until
+- through a task worker (issue #12): an entry saved in this process, its task picked up by a
+  worker started as the project starts it (``db_worker`` with scripts/demo's flags, or with
+  ``--engine rq`` ``rqworker`` with those example_project/settings_redis.py documents), until
   the last peer has answered its ping. Repeated ``--runs`` times, each save at a random moment
-  of the worker's poll cycle; median and worst.
+  of the worker's poll cycle; median and worst. Then the worker's CPU while its queue is empty.
+
+The database is a SQLite file as in the demo (WAL, IMMEDIATE transactions), or PostgreSQL.
 
     python bench/fanout.py            # 100 peers in this process; 50 through the worker, 10 runs
     python bench/fanout.py --quick    # 10 peers, 50 ms each, 3 runs (CI: keeps the script alive)
     python bench/fanout.py --postgres # PostgreSQL instead of the demo's SQLite file
+    python bench/fanout.py --engine rq --skip-in-process   # RQ on Redis (scripts/start-redis)
 """
 
 from __future__ import annotations

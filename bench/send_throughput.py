@@ -214,48 +214,16 @@ def run(
         watcher = threading.Thread(
             target=sampler,
             args=(engine, result, peers, started, int(before["posts"]), stop, db_cpu),
+            daemon=True,
         )
         watcher.start()
-        interval = seconds / entries
-
-        def save_share(first: int) -> None:
-            """Entries first, first + savers, ...: each at its moment of the schedule."""
-            from django.db import connection
-
-            try:
-                for n in range(first, entries, savers):
-                    pause = started + n * interval - time.time()
-                    if pause > 0:
-                        time.sleep(pause)
-                    with transaction.atomic():
-                        Article.objects.create(
-                            title=f"Entry {n}",
-                            slug=f"e{n}",
-                            body=body(peers.addresses, tag, n, links),
-                            published_at=timezone.now(),
-                        )
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=save_share, args=(i,)) for i in range(savers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        result.saved_in = time.time() - started
-        expected = entries * links
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if int(peers.stats()["posts"]) - int(before["posts"]) >= expected:
-                break
-            time.sleep(0.25)
-        # The tasks record their results after their last answer.
-        recorded = OutboundPing.objects.filter(outcome=Outcome.SUCCESS)
-        while time.monotonic() < deadline and recorded.count() < expected:
-            time.sleep(0.1)
-        result.recorded_in = time.time() - started
-        stop.set()
-        watcher.join()
+        try:
+            _save_and_wait(
+                result, peers, tag, started, before, entries, links, seconds, savers, timeout
+            )
+        finally:
+            stop.set()
+            watcher.join()
         after = peers.stats()
         result.cpu_workers = pool.cpu() - cpu[0]
         db_cpu.read()
@@ -268,6 +236,66 @@ def run(
     result.delivered_in = float(after["last_post"]) - started
     result.recorded = OutboundPing.objects.filter(outcome=Outcome.SUCCESS).count()
     return result
+
+
+def _save_and_wait(
+    result: Result,
+    peers: PeerProcess,
+    tag: str,
+    started: float,
+    before: dict[str, float],
+    entries: int,
+    links: int,
+    seconds: float,
+    savers: int,
+    timeout: float,
+) -> None:
+    """Save ``entries`` on schedule with ``savers`` threads; wait until every ping is
+    delivered and recorded (or ``timeout``)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from backlinks_django.models import OutboundPing, Outcome
+    from tests.testapp.models import Article
+
+    interval = seconds / entries
+
+    def save_share(first: int) -> None:
+        """Entries first, first + savers, ...: each at its moment of the schedule."""
+        from django.db import connection
+
+        try:
+            for n in range(first, entries, savers):
+                pause = started + n * interval - time.time()
+                if pause > 0:
+                    time.sleep(pause)
+                with transaction.atomic():
+                    Article.objects.create(
+                        title=f"Entry {n}",
+                        slug=f"e{n}",
+                        body=body(peers.addresses, tag, n, links),
+                        published_at=timezone.now(),
+                    )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=save_share, args=(i,)) for i in range(savers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.saved_in = time.time() - started
+    expected = entries * links
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if int(peers.stats()["posts"]) - int(before["posts"]) >= expected:
+            break
+        time.sleep(0.25)
+    # The tasks record their results after their last answer.
+    recorded = OutboundPing.objects.filter(outcome=Outcome.SUCCESS)
+    while time.monotonic() < deadline and recorded.count() < expected:
+        time.sleep(0.1)
+    result.recorded_in = time.time() - started
 
 
 def print_results(results: list[Result], delay: float, peers: int, database: str) -> None:
