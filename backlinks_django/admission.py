@@ -76,10 +76,34 @@ def is_on_site(url: str, site: Site) -> bool:
 def resolve_target(url: str, site: Site) -> models.Model:
     """The registered object of this site that ``url`` names."""
     if not is_on_site(url, site):
+        site = _reread(site)
+    if not is_on_site(url, site):
+        logger.warning(
+            "Fault 33 for a ping to %s: its host is not this site's domain %r (Site %s). If "
+            "pings to that host are meant for this site, set the Site's domain to it.",
+            url,
+            site.domain,
+            site.pk,
+        )
         raise TargetNotPingable("The target URL is not on this site.")
     parts = urlsplit(url)
     path = parts.path or "/"
     return registry.resolve_path(f"{path}?{parts.query}" if parts.query else path)
+
+
+def _reread(site: Site) -> Site:
+    """``site`` as the database has it now, and Django's Site cache emptied if it changed.
+
+    ``Site.objects.get_current()`` keeps a Site in each process until that process saves it;
+    a domain set from another process (``manage.py shell``, another web worker) would leave a
+    running server refusing every ping to the new domain. Read only when a target looks
+    foreign, so the pings that reach this site cost no query.
+    """
+    fresh = Site.objects.filter(pk=site.pk).first()
+    if fresh is None or fresh.domain == site.domain:
+        return site
+    Site.objects.clear_cache()
+    return fresh
 
 
 def rate_wait(remote_ip: str | None, source_url: str) -> float | None:

@@ -30,15 +30,17 @@ def _compact(values: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value not in ("", None, {})}
 
 
-def jf2_entry(backlink: Backlink) -> dict[str, Any]:
-    """One backlink as a JF2 entry: public fields only (no IP, user agent or reason)."""
+def jf2_entry(backlink: Backlink, request: HttpRequest) -> dict[str, Any]:
+    """One backlink as a JF2 entry: public fields only (no IP, user agent or reason), and the
+    stored copy of the author photo, never the remote one."""
+    photo = display.photo_url(backlink)
     prop = WM_PROPERTY.get(backlink.mention_type, "mention-of")
     author = _compact(
         {
             "type": "card",
             "name": display.author(backlink),
             "url": display.web_link(backlink.author_url),
-            "photo": display.web_link(backlink.author_photo),
+            "photo": request.build_absolute_uri(photo) if photo else "",
         }
     )
     return _compact(
@@ -79,7 +81,7 @@ class BacklinksJSONView(View):
             "type": "feed",
             "name": str(obj),
             "url": request.build_absolute_uri(registration.get_url(obj)),
-            "children": [jf2_entry(b) for b in display.public_backlinks(obj)],
+            "children": [jf2_entry(b, request) for b in display.public_backlinks(obj)],
         }
         body = json.dumps(feed, ensure_ascii=False, separators=(",", ":")).encode()
         response = HttpResponse(body, content_type="application/json")

@@ -34,3 +34,13 @@ class BacklinksConfig(AppConfig):
         backlink_approved.connect(
             author_notice_on_approved, dispatch_uid="backlinks_django.author"
         )
+        # Author photos are copied to this site's storage on approval, and go with the backlink.
+        from backlinks_django.avatars import delete_on_delete
+        from backlinks_django.models import Backlink
+        from backlinks_django.tasks import avatars_on_approved, avatars_on_received
+
+        backlink_received.connect(avatars_on_received, dispatch_uid="backlinks_django.avatars")
+        backlink_approved.connect(avatars_on_approved, dispatch_uid="backlinks_django.avatars")
+        post_delete.connect(
+            delete_on_delete, sender=Backlink, dispatch_uid="backlinks_django.avatar_files"
+        )

@@ -11,9 +11,13 @@ from typing import Any
 from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Info, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
+from django.http.request import split_domain_port, validate_host
 from django.utils.module_loading import import_string
 
-from backlinks_django import environment, limits
+from backlinks_django import avatars, environment, limits
+from backlinks_django.conf import app_settings
 from backlinks_django.defaults import DEFAULTS, RENAMED
 
 
@@ -129,3 +133,131 @@ def check_environment(
             )
         ]
     return []
+
+
+@register(Tags.models)
+def check_registrations(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Every string accessor given to ``register()`` names an attribute its model has."""
+    from backlinks_django import registry
+
+    errors: list[CheckMessage] = []
+    for registration in registry.registrations():
+        model = registration.model
+        if app_configs is not None and model._meta.app_config not in app_configs:
+            continue
+        for problem in registry.accessor_problems(registration):
+            errors.append(
+                Error(
+                    f"register({model.__name__}, {problem.argument}={problem.accessor!r}): "
+                    f"{problem.owner._meta.label} has no attribute {problem.missing!r}.",
+                    hint=f"Add the field, property or method {problem.missing!r}, correct "
+                    "the name, leave the argument out if it is optional, or pass a function of "
+                    "the object.",
+                    obj=model,
+                    id="backlinks_django.E020",
+                )
+            )
+    return errors
+
+
+# How to set the Site's domain, told by W020 and W021 (the README says the same).
+SET_DOMAIN_HINT = (
+    "Set the domain to the host (and port, if not 80 or 443) of your pages, in the admin's "
+    'Sites or with: python manage.py shell -c "from django.contrib.sites.models import Site; '
+    "Site.objects.update_or_create(pk=1, defaults={'domain': 'blog.example.org', "
+    "'name': 'My blog'})\". A running server takes the new domain without a restart."
+)
+
+
+@register(Tags.sites)
+def check_site_domain(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """The current Site's domain is a real host of this site: pings to other hosts get fault 33.
+
+    Reads the database; before ``migrate`` (no table, no database) it says nothing.
+    """
+    if not apps.is_installed("django.contrib.sites"):
+        return []  # E001 says so
+    from django.contrib.sites.models import Site
+
+    site_id = getattr(settings, "SITE_ID", None)
+    try:
+        if site_id is None:  # the Site is found by the request's host: check them all
+            sites = list(Site.objects.order_by("pk")[:100])
+        else:
+            sites = list(Site.objects.filter(pk=site_id))
+    except (DatabaseError, ImproperlyConfigured):
+        return []
+    allowed = list(settings.ALLOWED_HOSTS)
+    if settings.DEBUG and not allowed:  # what Django allows then
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    warnings: list[CheckMessage] = []
+    for site in sites:
+        which = f"The Site {site.pk}" + (" (SITE_ID)" if site.pk == site_id else "")
+        host, _port = split_domain_port(site.domain)
+        if site.domain.strip().lower() == "example.com":
+            warnings.append(
+                Warning(
+                    f"{which} has the domain 'example.com', Django's placeholder: every ping "
+                    "to this site's pages is refused with fault 33 (target not on this site), "
+                    "and pings sent name example.com pages as their source.",
+                    hint=SET_DOMAIN_HINT,
+                    obj=site,
+                    id="backlinks_django.W020",
+                )
+            )
+        elif not host or not validate_host(host, allowed):
+            warnings.append(
+                Warning(
+                    f"{which} has the domain {site.domain!r}, which ALLOWED_HOSTS "
+                    f"({allowed!r}) does not allow: requests to it are refused, and pings "
+                    "to other hosts get fault 33 (target not on this site).",
+                    hint=SET_DOMAIN_HINT + " Or add the host to ALLOWED_HOSTS.",
+                    obj=site,
+                    id="backlinks_django.W021",
+                )
+            )
+    return warnings
+
+
+@register(Tags.security)
+def check_local_development(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``LOCAL_DEVELOPMENT`` belongs on a developer's machine, where DEBUG is on."""
+    user = getattr(settings, "BACKLINKS", {})
+    if not isinstance(user, dict) or not user.get("LOCAL_DEVELOPMENT") or settings.DEBUG:
+        return []
+    return [
+        Warning(
+            "BACKLINKS['LOCAL_DEVELOPMENT'] is on while DEBUG is off: the fetcher reaches "
+            "loopback and private networks on any port, so anyone who can send a ping can make "
+            "this server request pages of its own network.",
+            hint="Turn LOCAL_DEVELOPMENT off outside a developer's machine (or set DEBUG on "
+            "there).",
+            id="backlinks_django.W022",
+        )
+    ]
+
+
+@register(Tags.compatibility)
+def check_avatar_storage(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Author photos (``AVATARS``) need a default storage that keeps files somewhere set."""
+    if not isinstance(getattr(settings, "BACKLINKS", {}) or {}, dict):
+        return []  # E002 says so
+    problem = avatars.storage_problem() if app_settings.AVATARS else None
+    if problem is None:
+        return []
+    return [
+        Warning(
+            f"backlinks_django cannot store author photos: {problem}.",
+            hint="Set MEDIA_ROOT and MEDIA_URL (and serve them), configure another default "
+            "storage, or set BACKLINKS['AVATARS'] = False to show initials only.",
+            id="backlinks_django.W040",
+        )
+    ]

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
-from backlinks_django.defaults import DEFAULTS, RENAMED
+from backlinks_django.defaults import DEFAULTS, LOCAL_DEVELOPMENT_VALUES, RENAMED
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -16,7 +16,9 @@ class BacklinksSettings:
     """Attribute access to ``BACKLINKS`` merged with :data:`DEFAULTS`.
 
     A renamed key (:data:`RENAMED`) is still read under its old name when the new one is not
-    set. Nothing is cached, so ``override_settings`` works in tests.
+    set. With ``LOCAL_DEVELOPMENT`` on, the keys of :data:`LOCAL_DEVELOPMENT_VALUES` not set
+    in ``BACKLINKS`` take its values instead of the defaults. Nothing is cached, so
+    ``override_settings`` works in tests.
     """
 
     def _get(self, name: str) -> Any:
@@ -26,6 +28,8 @@ class BacklinksSettings:
         for old, new in RENAMED.items():
             if new == name and old in user:
                 return user[old]
+        if name in LOCAL_DEVELOPMENT_VALUES and user.get("LOCAL_DEVELOPMENT"):
+            return LOCAL_DEVELOPMENT_VALUES[name]
         return DEFAULTS[name]
 
     @property
@@ -229,6 +233,34 @@ class BacklinksSettings:
     @property
     def MAX_URL_LENGTH(self) -> int:
         return int(self._get("MAX_URL_LENGTH"))
+
+    @property
+    def LOCAL_DEVELOPMENT(self) -> bool:
+        return bool(self._get("LOCAL_DEVELOPMENT"))
+
+    @property
+    def AVATARS(self) -> bool:
+        return bool(self._get("AVATARS"))
+
+    @property
+    def AVATAR_PATH(self) -> str:
+        return str(self._get("AVATAR_PATH"))
+
+    @property
+    def AVATAR_SIZE(self) -> int:
+        return max(1, int(self._get("AVATAR_SIZE")))
+
+    @property
+    def AVATAR_MAX_BYTES(self) -> int:
+        return int(self._get("AVATAR_MAX_BYTES"))
+
+    @property
+    def AVATAR_MAX_PIXELS(self) -> int:
+        return int(self._get("AVATAR_MAX_PIXELS"))
+
+    @property
+    def AVATAR_FORMATS(self) -> list[str]:
+        return [str(f).upper() for f in self._get("AVATAR_FORMATS")]
 
 
 app_settings = BacklinksSettings()

@@ -111,6 +111,39 @@ DEFAULTS: dict[str, Any] = {
     "DELETE_BACKLINKS_WITH_OBJECT": True,
     # Longest source or target URL accepted.
     "MAX_URL_LENGTH": 2000,
+    # A developer's machine: LOCAL_DEVELOPMENT_VALUES below replace the defaults of their keys
+    # (keys set in BACKLINKS still win). Never on by default; check W022 warns when it is on
+    # with DEBUG off.
+    "LOCAL_DEVELOPMENT": False,
+    # Fetch an approved backlink's author photo and keep a small copy in the default storage
+    # (readers never load it from the author's server); False shows generated initials only.
+    "AVATARS": True,
+    # Where in the default storage the copies go (a prefix of their names).
+    "AVATAR_PATH": "backlinks/avatars/",
+    # Side in pixels of the square copy (stored as WebP; pages show it at 40 px).
+    "AVATAR_SIZE": 96,
+    # Largest photo downloaded, in bytes, and largest in pixels (width x height) decoded:
+    # more is refused, so that a small file cannot expand into gigabytes (a decompression bomb).
+    "AVATAR_MAX_BYTES": 1_000_000,
+    "AVATAR_MAX_PIXELS": 4096 * 4096,
+    # Image formats accepted (Pillow's names); anything else is refused.
+    "AVATAR_FORMATS": ["JPEG", "PNG", "GIF", "WEBP"],
+}
+
+# What LOCAL_DEVELOPMENT = True sets: fetch pages of this machine and the local network on
+# any port (sources and targets served by runserver), and name this site's pages http://.
+# Link-local addresses (169.254.0.0/16, cloud metadata) stay refused.
+LOCAL_DEVELOPMENT_VALUES: dict[str, Any] = {
+    "ALLOWED_NETWORKS": [
+        "127.0.0.0/8",
+        "::1/128",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "fc00::/7",
+    ],
+    "ALLOWED_PORTS": None,
+    "SCHEME": "http",
 }
 
 # Keys renamed since they were introduced: old name → new name. The old name is still read

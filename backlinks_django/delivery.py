@@ -1,8 +1,8 @@
 """Delivering pings over the network: discovery, the protocol calls, and what came of them.
 
 Nothing here touches the database (nor imports the models): threads of
-:func:`deliver_all` only talk to peers, and the caller records the results, so one task
-holds one database connection whatever the number of links.
+:func:`deliver_each` only talk to peers, and the caller records each result in its own thread
+as it comes, so one task holds one database connection whatever the number of links.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -41,7 +41,7 @@ from backlinks_django.results import Result
 
 logger = logging.getLogger(__name__)
 
-# Seconds after the sending deadline that deliver_all waits for requests cut off at it.
+# Seconds after the sending deadline that deliver_each waits for requests cut off at it.
 DEADLINE_GRACE = 2.0
 UNEXPECTED = "Unexpected error; see the server log."
 
@@ -105,37 +105,55 @@ class HostGate:
 
 
 def deliver_all(jobs: Sequence[Job], source: Source, *, seconds: float) -> list[Result]:
-    """Deliver ``jobs`` concurrently, every request ending within ``seconds``; their results.
+    """Deliver ``jobs`` concurrently (:func:`deliver_each`); their results, in their order."""
+    results: list[Result | None] = [None] * len(jobs)
+    for index, result in deliver_each(jobs, source, seconds=seconds):
+        results[index] = result
+    return [result for result in results if result is not None]
 
-    At most ``SEND_CONCURRENCY`` jobs at once and ``SEND_PER_HOST`` requests per host. A job
-    still running at the deadline is a timeout; an unexpected error is logged and recorded
-    as unreachable, and the other jobs still go.
+
+def deliver_each(
+    jobs: Sequence[Job], source: Source, *, seconds: float
+) -> Iterator[tuple[int, Result]]:
+    """Deliver ``jobs`` concurrently, every request ending within ``seconds``; yield each
+    job's index and result as soon as that job has finished, in the caller's thread.
+
+    The caller records each result as it comes: a worker that dies mid-batch has recorded what
+    was delivered before, and only the rest goes again. At most ``SEND_CONCURRENCY`` jobs at
+    once and ``SEND_PER_HOST`` requests per host. A job still running at the deadline is a
+    timeout (yielded last); an unexpected error is logged and yielded as unreachable, and the
+    other jobs still go.
     """
     if not jobs:
-        return []
+        return
     ends_at = time.monotonic() + seconds
     gate = HostGate(app_settings.SEND_PER_HOST, app_settings.SEND_HOST_INTERVAL, ends_at)
     pool = ThreadPoolExecutor(max_workers=min(app_settings.SEND_CONCURRENCY, len(jobs)))
-    futures: list[Future[Result]] = [
-        pool.submit(deliver_remote, job, source, gate) for job in jobs
-    ]
-    # Every fetch ends by ends_at (fetch.ending_by), so the pool drains just after it; the
-    # grace lets a request cut off at the deadline report its own outcome.
-    done, _ = wait(futures, timeout=seconds + DEADLINE_GRACE)
-    pool.shutdown(wait=False, cancel_futures=True)
-    results = []
-    for job, future in zip(jobs, futures, strict=True):
-        if future not in done:
-            result = Result(Outcome.TIMEOUT, message="The sending deadline passed.", retry=True)
-        else:
-            try:
-                result = future.result()
-            except Exception:
-                # A bug of ours met by some peer's answer: record it, and the other jobs still.
-                logger.exception("Unexpected error while pinging %s", job.target_url)
-                result = Result(Outcome.UNREACHABLE, message=UNEXPECTED)
-        results.append(result)
-    return results
+    running: dict[Future[Result], int] = {
+        pool.submit(deliver_remote, job, source, gate): index for index, job in enumerate(jobs)
+    }
+    try:
+        # Every fetch ends by ends_at (fetch.ending_by), so the pool drains just after it; the
+        # grace lets a request cut off at the deadline report its own outcome. The timeout
+        # counts from here, the caller's time recording results included.
+        for future in as_completed(list(running), timeout=seconds + DEADLINE_GRACE):
+            index = running.pop(future)
+            yield index, _result_of(jobs[index], future)
+    except TimeoutError:
+        pass
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    for index in sorted(running.values()):
+        yield index, Result(Outcome.TIMEOUT, message="The sending deadline passed.", retry=True)
+
+
+def _result_of(job: Job, future: Future[Result]) -> Result:
+    try:
+        return future.result()
+    except Exception:
+        # A bug of ours met by some peer's answer: record it, and the other jobs still.
+        logger.exception("Unexpected error while pinging %s", job.target_url)
+        return Result(Outcome.UNREACHABLE, message=UNEXPECTED)
 
 
 def deliver_remote(job: Job, source: Source, gate: HostGate) -> Result:

@@ -16,7 +16,8 @@ from backlinks_django.choices import Kind, MentionType
 from backlinks_django.models import Backlink, BacklinkQuerySet
 from backlinks_django.weburl import has_control_chars
 
-# What a public page, feed or API may show: no IP, no user agent, no moderation reason.
+# What a public page, feed or API may show: no IP, no user agent, no moderation reason, and
+# not the author photo's remote URL (readers get the stored copy, ``avatar``).
 PUBLIC_FIELDS = (
     "id",
     "kind",
@@ -30,7 +31,7 @@ PUBLIC_FIELDS = (
     "blog_name",
     "author_name",
     "author_url",
-    "author_photo",
+    "avatar",
     "published",
     "original_url",
     "received_at",
@@ -88,7 +89,8 @@ class Item:
 
     @property
     def photo(self) -> str:
-        return web_link(self.backlink.author_photo)
+        """The stored copy of the author photo, or "" (the template then draws initials)."""
+        return photo_url(self.backlink)
 
     @property
     def initial(self) -> str:
@@ -140,6 +142,14 @@ def group(backlinks: list[Backlink]) -> Groups:
 def web_link(url: str) -> str:
     """``url`` if it is an http(s) URL, else "": only those go into ``href`` and ``src``."""
     return url if urlsplit(url).scheme in ("http", "https") else ""
+
+
+def photo_url(backlink: Backlink) -> str:
+    """The URL of the author photo's copy in this site's storage, or "" when none is kept.
+
+    Never the remote photo itself: loading it would tell its server who reads the page.
+    """
+    return backlink.avatar.url if backlink.avatar else ""
 
 
 def link(backlink: Backlink) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -146,26 +147,35 @@ def _reaches(rows: models.QuerySet[InboundPing], cap: int) -> bool:
     return cap <= 0 or rows.values("pk")[:cap].count() >= cap
 
 
-def process_next() -> InboundPing | None:
+def process_next(on_claim: Callable[[datetime], None] | None = None) -> InboundPing | None:
     """Claim the fairest due row and verify it; the row as it ended, or None if no row could
-    be claimed (none due, or every due row's sender or domain at its concurrency cap)."""
+    be claimed (none due, or every due row's sender or domain at its concurrency cap).
+
+    ``on_claim`` is called with the claim's end, after the claim and before the verification:
+    a verifier that dies leaves the row to whoever takes it once that time has passed.
+    """
     now = timezone.now()
     until = now + timedelta(seconds=app_settings.FETCH_DEADLINE + _CLAIM_MARGIN)
     for row in _candidates(now):
         if InboundPing.objects.claim(row.pk, until):
+            if on_claim is not None:
+                on_claim(until)
             # One query for the whole row: the candidate holds only its pk, and refreshing
             # it would load every other field with a query of its own.
             return _verify(InboundPing.objects.select_related("site").get(pk=row.pk))
     return None
 
 
-def verify_for(seconds: float) -> tuple[int, bool]:
+def verify_for(
+    seconds: float, on_claim: Callable[[datetime], None] | None = None
+) -> tuple[int, bool]:
     """Verify queued pings, the fairest first, until none can be claimed or ``seconds`` have
-    passed; return how many, and whether time ran out with pings still to take."""
+    passed; return how many, and whether time ran out with pings still to take. ``on_claim``:
+    see :func:`process_next`."""
     ends = time.monotonic() + seconds
     count = 0
     while time.monotonic() < ends:
-        if process_next() is None:
+        if process_next(on_claim) is None:
             return count, False
         count += 1
     return count, True

@@ -193,6 +193,7 @@ BACKLINK_FIELDS = (
     "author_name",
     "author_url",
     "author_photo",
+    "avatar",  # the stored copy's name in the site's storage (deleted with the backlink)
     "published",
     "remote_ip",
     "user_agent",

@@ -6,6 +6,7 @@ links as handled instead (after the commit, as pings would be queued), and a del
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,20 @@ from backlinks_django.models import Backlink
 
 # The message of links recorded unsent by a save inside muted().
 MUTED = "Not sent: saved inside backlinks_django.muted()."
+
+logger = logging.getLogger(__name__)
+
+
+def _log_failed(action: str, instance: models.Model, error: registry.AccessorFailed) -> None:
+    """Log an accessor that raised: the save or deletion goes on, without backlinks' part."""
+    logger.error(
+        "Not %s for %s %s: %s (system check backlinks_django.E020 finds missing names)",
+        action,
+        error.model._meta.label,
+        instance.pk,
+        error,
+        exc_info=error,
+    )
 
 
 def queue_pings_on_save(
@@ -36,7 +51,14 @@ def queue_pings_on_save(
     if not muted and not environment.current().sends:
         return  # staging, development: the start-up check (backlinks_django.I001) says so
     registration = registry.get_registration(sender)
-    if registration is None or not registration.is_open(instance):
+    if registration is None:
+        return
+    try:
+        is_open = registration.is_open(instance)
+    except registry.AccessorFailed as error:  # the row is saved: never undo that over pings
+        _log_failed("queuing pings", instance, error)
+        return
+    if not is_open:
         return
     content_type_id = ContentType.objects.db_manager(using).get_for_model(instance).pk
     callback: _QueuePings | _RecordUnsent
@@ -78,8 +100,12 @@ class _RecordUnsent:
 
         model = ContentType.objects.get_for_id(self.content_type_id).model_class()
         obj = None if model is None else model._default_manager.filter(pk=self.object_pk).first()
-        if obj is not None:
+        if obj is None:
+            return
+        try:
             record_unsent(obj, MUTED)
+        except registry.AccessorFailed as error:
+            _log_failed("recording the links unsent", obj, error)
 
 
 def notify_on_delete(
@@ -93,7 +119,11 @@ def notify_on_delete(
         return
     from django.contrib.sites.models import Site
 
-    source_url = registration.absolute_url(instance, Site.objects.get_current().domain)
+    try:
+        source_url = registration.absolute_url(instance, Site.objects.get_current().domain)
+    except registry.AccessorFailed as error:  # the deletion goes on, untold
+        _log_failed("telling Webmention targets of the deletion", instance, error)
+        return
     content_type_id = ContentType.objects.db_manager(using).get_for_model(instance).pk
     object_pk = str(instance.pk)
 

@@ -8,8 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist, ValidationError
+from django.core.exceptions import (
+    FieldDoesNotExist,
+    MultipleObjectsReturned,
+    ObjectDoesNotExist,
+    ValidationError,
+)
 from django.db import models
 from django.urls import Resolver404, ResolverMatch, resolve, reverse
 from django.utils import timezone
@@ -20,6 +24,40 @@ from backlinks_django.exceptions import TargetNotFound, TargetNotPingable
 from backlinks_django.weburl import has_control_chars
 
 Accessor = str | Callable[[Any], Any]
+
+# The arguments of register() that read the object, in the order system checks report them.
+ACCESSORS = ("content", "published", "pings_open", "url", "author_email")
+
+
+class AccessorFailed(Exception):
+    """Reading one of a registration's accessors raised (a missing attribute, a failing method).
+
+    The message names the model, the argument of :func:`register` and the accessor; the
+    original exception is the ``__cause__``.
+    """
+
+    def __init__(
+        self, model: type[models.Model], argument: str, accessor: Accessor, error: Exception
+    ) -> None:
+        self.model = model
+        self.argument = argument
+        self.accessor = accessor
+        shown = accessor if isinstance(accessor, str) else getattr(accessor, "__qualname__", "?")
+        super().__init__(
+            f"register({model.__name__}, {argument}={shown!r}) raised "
+            f"{type(error).__name__}: {error}"
+        )
+
+
+@dataclass(frozen=True)
+class AccessorProblem:
+    """A string accessor naming an attribute its model does not have (system check E020)."""
+
+    argument: str
+    accessor: str
+    # The missing attribute, and the model it is missing on (a related one for dotted names).
+    missing: str
+    owner: type[models.Model]
 
 
 def _read(obj: Any, accessor: Accessor) -> Any:
@@ -48,9 +86,20 @@ class Registration:
     lookups: Mapping[str, str] = field(default_factory=dict)
     author_email: Accessor | None = None
 
+    def read(self, obj: models.Model, argument: str) -> Any:
+        """The value of the accessor given as ``argument`` (``"pings_open"``) for ``obj``.
+
+        Raises :class:`AccessorFailed` (from the original error) when reading it raises.
+        """
+        accessor: Accessor = getattr(self, argument)
+        try:
+            return _read(obj, accessor)
+        except Exception as error:
+            raise AccessorFailed(self.model, argument, accessor, error) from error
+
     def get_url(self, obj: models.Model) -> str:
         """The object's URL as its ``url`` accessor gives it (usually a path)."""
-        return str(_read(obj, self.url))
+        return str(self.read(obj, "url"))
 
     def absolute_url(self, obj: models.Model, domain: str) -> str:
         """The object's absolute URL on ``domain`` with the ``SCHEME`` setting."""
@@ -61,19 +110,19 @@ class Registration:
 
     def get_content(self, obj: models.Model) -> str:
         """The object's HTML content."""
-        return str(_read(obj, self.content) or "")
+        return str(self.read(obj, "content") or "")
 
     def get_author_email(self, obj: models.Model) -> str:
         """The e-mail address of the object's author, or "" if it has none (or no accessor)."""
         if self.author_email is None:
             return ""
-        return str(_read(obj, self.author_email) or "").strip()
+        return str(self.read(obj, "author_email") or "").strip()
 
     def get_published(self, obj: models.Model) -> datetime.datetime | None:
         """When the object was published, or None if it is not."""
         if self.published is None:
             return None
-        value = _read(obj, self.published)
+        value = self.read(obj, "published")
         if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
             value = datetime.datetime.combine(value, datetime.time(), datetime.UTC)
         return value  # type: ignore[no-any-return]
@@ -89,7 +138,7 @@ class Registration:
         """Published, with its own pings switch on (if the model has one)."""
         if not self.is_published(obj):
             return False
-        return self.pings_open is None or bool(_read(obj, self.pings_open))
+        return self.pings_open is None or bool(self.read(obj, "pings_open"))
 
     def accepts_pings(self, obj: models.Model) -> bool:
         """Published, its own switch on, and not closed by ``CLOSE_AFTER_DAYS``."""
@@ -125,6 +174,19 @@ def register(
     ``author_email`` gives the address told of backlinks to the object held or approved
     (``"author.email"``, or a function of the object).
     """
+    given = {
+        "content": content,
+        "published": published,
+        "pings_open": pings_open,
+        "url": url,
+        "author_email": author_email,
+    }
+    for argument, accessor in given.items():
+        if accessor is not None and not isinstance(accessor, str) and not callable(accessor):
+            raise TypeError(
+                f"register({model.__name__}, {argument}={accessor!r}): an accessor is an "
+                "attribute name or a function of the object."
+            )
     registration = Registration(
         model=model,
         content=content,
@@ -137,6 +199,41 @@ def register(
     )
     _registry[model] = registration
     return registration
+
+
+def accessor_problems(registration: Registration) -> list[AccessorProblem]:
+    """The string accessors of ``registration`` naming attributes its model does not have.
+
+    A dotted name is followed through relation fields ("author.email" looks for ``email`` on
+    the author's model); past anything else (a property, a method) it cannot be checked
+    without an object, and is not. Functions are not checked either.
+    """
+    problems = []
+    for argument in ACCESSORS:
+        accessor = getattr(registration, argument)
+        if not isinstance(accessor, str):
+            continue
+        owner: type[models.Model] | None = registration.model
+        for name in accessor.split("."):
+            if owner is None:
+                break
+            if not name or not hasattr(owner, name):
+                problems.append(AccessorProblem(argument, accessor, name, owner))
+                break
+            owner = _related_model(owner, name)
+    return problems
+
+
+def _related_model(model: type[models.Model], name: str) -> type[models.Model] | None:
+    """The model a to-one relation ``name`` of ``model`` leads to, or None."""
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:  # a property, a method, a manager
+        return None
+    related = getattr(field, "related_model", None)
+    if (field.many_to_one or field.one_to_one) and isinstance(related, type):
+        return related
+    return None
 
 
 def unregister(model: type[models.Model]) -> None:
@@ -234,6 +331,9 @@ def _resolve_either_slash(path: str) -> ResolverMatch:
 
 def trackback_path(obj: models.Model) -> str:
     """The path of ``obj``'s TrackBack ping URL (its per-object endpoint)."""
+    # Imported here: apps.py modules import this one before the models are ready.
+    from django.contrib.contenttypes.models import ContentType
+
     return reverse(
         "backlinks_django:trackback",
         kwargs={

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -78,6 +78,7 @@ def record_links(
     site: Site,
     *,
     force: bool = False,
+    due_only: bool = False,
     services: Sequence[str] = (),
 ) -> Claim:
     """Store an outbound row for each new link of ``obj`` and each of the update ``services``
@@ -86,13 +87,16 @@ def record_links(
     The claim's ``busy_until`` says when other tasks sending some of these links, perhaps
     from older content, are surely done: send again then, so the receivers get this version.
     An update service is told once per object (its row's existence says it was), and again
-    only when due for a retry, or with ``force``.
+    only when due for a retry, or with ``force``. With ``due_only`` (retries, recovery after
+    a worker died) the Webmention targets already told are not told again.
     """
     OutboundPing.objects.bulk_create(
         _new_rows(obj, links_to_ping(source), services, site), ignore_conflicts=True
     )
     rows = OutboundPing.objects.for_object(obj).to_ping()  # never the links editors unticked
-    if not force:
+    if due_only and not force:
+        rows = rows.due()
+    elif not force:
         # Webmention receivers update (or remove) what they hold when told again, so every
         # save re-sends to old and new Webmention targets: also to those whose last answer
         # was a refusal (a receiver may answer 400 to a notice that the link is gone, and
@@ -101,16 +105,34 @@ def record_links(
     return rows.claim(app_settings.SEND_DEADLINE + delivery.DEADLINE_GRACE + CLAIM_MARGIN)
 
 
-def send_object(obj: models.Model, *, force: bool = False) -> Claim:
-    """Ping every new (or due, or with ``force`` every) link of ``obj``.
+def send_object(
+    obj: models.Model,
+    *,
+    force: bool = False,
+    due_only: bool = False,
+    on_claim: Callable[[Claim], None] | None = None,
+) -> Claim:
+    """Ping every new (or due, or with ``force`` every) link of ``obj``; with ``due_only``,
+    only its due links (:meth:`~backlinks_django.models.OutboundPingQuerySet.due`: new ones,
+    retries whose time has come, and those a dead worker's claim left unrecorded).
 
-    Returns the rows it sent, with their results, and when other tasks' claims on the
-    object's other due links end.
+    ``on_claim`` is called with the claim before anything is sent (the tasks queue the claim's
+    recovery there). Returns the rows it sent, with their results, and when other tasks' claims
+    on the object's other due links end.
+
+    Delivery guarantee: each link is sent at least once, and again after a crash only if its
+    result was not recorded. Each result is committed on its own as soon as its request ends,
+    so a worker that dies mid-batch leaves unrecorded only the links whose requests were in
+    flight (from the POST leaving to the result's commit, milliseconds after the answer) or
+    not yet started; the claim's recovery sends those again, and only those, so a receiver
+    may get a duplicate of an in-flight ping, and nothing else twice.
     """
     env = environment.current()
     if not env.sends:
         logger.info("Not sending the pings of %s %s: %r mode", obj._meta.label, obj.pk, env.name)
         return Claim([], None)
+    if due_only and not force and not OutboundPing.objects.for_object(obj).due().exists():
+        return Claim([], None)  # the usual case of a recovery: the claim's task finished
     registration = registry.get_registration(obj)
     site = Site.objects.get_current()
     site_settings = SiteSettings.objects.for_site(site)
@@ -118,7 +140,9 @@ def send_object(obj: models.Model, *, force: bool = False) -> Claim:
         return Claim([], None)
     source = source_for(obj, registration, site, feed_url=site_settings.feed_url)
     services = site_settings.update_service_urls()
-    claim = record_links(obj, source, site, force=force, services=services)
+    claim = record_links(obj, source, site, force=force, due_only=due_only, services=services)
+    if on_claim is not None and claim.rows:
+        on_claim(claim)
     deliver(claim.rows, source, site, site_settings)
     return claim
 
@@ -156,6 +180,7 @@ def record_unsent(obj: models.Model, message: str, *, waiting_too: bool = False)
             outcome=Outcome.SKIPPED,
             message=message,
             next_attempt_at=None,
+            claimed_until=None,  # an expired claim: not to be recovered
             updated_at=timezone.now(),
         )
     return marked
@@ -189,7 +214,7 @@ def _new_rows(
 def deliver(
     rows: Iterable[OutboundPing], source: Source, site: Site, site_settings: SiteSettings
 ) -> None:
-    """Deliver the given claimed rows and record each result."""
+    """Deliver the given claimed rows and record each result as soon as it comes."""
     remote: list[OutboundPing] = []
     for row in rows:
         if _is_update_service(row) or row.requested or not is_on_site(row.target_url, site):
@@ -219,9 +244,11 @@ def deliver(
         )
         for row in remote
     ]
-    results = delivery.deliver_all(jobs, source, seconds=seconds)
-    for row, result in zip(remote, results, strict=True):
-        row.record_result(result)
+    # Each result is stored (one UPDATE, committed at once) as soon as its link is done, while
+    # the others are still being sent: a worker that dies mid-batch loses only the links
+    # still in flight, which its claim's recovery sends again.
+    for index, result in delivery.deliver_each(jobs, source, seconds=seconds):
+        remote[index].record_result(result)
 
 
 def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> list[OutboundPing]:

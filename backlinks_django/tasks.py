@@ -17,31 +17,42 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from backlinks_django import inbound, notifications, registry, send
+from backlinks_django import avatars, inbound, notifications, registry, send
 from backlinks_django.choices import Status
 from backlinks_django.compat import task, task_backends
 from backlinks_django.conf import app_settings
-from backlinks_django.models import Backlink, OutboundPing
+from backlinks_django.models import Backlink, Claim, OutboundPing
 
 logger = logging.getLogger(__name__)
 
 # Seconds one verify_inbound task goes on taking queued pings before it queues itself again.
 _VERIFY_SLICE = 30.0
+# Seconds after a claim runs out that its recovery task runs (a worker that died holding it).
+RECOVERY_DELAY = 5.0
+# Recovery wakes of the inbound queue are rounded up to this many seconds: one for all the
+# verification tasks that started within that time.
+_WAKE_STEP = 10
+# Author photos fetched by one store_avatars task: a bulk approval becomes short tasks.
+_AVATARS_PER_TASK = 20
 
 
 @task()
-def send_pings(content_type_id: int, object_pk: str, force: bool = False) -> int:
-    """Ping the new links of one object; queue it again for what failed transiently, and for
-    links another task was sending."""
+def send_pings(
+    content_type_id: int, object_pk: str, force: bool = False, due_only: bool = False
+) -> int:
+    """Ping the new links of one object (``due_only``: only its due ones); queue it again for
+    what failed transiently, for links another task was sending, and, before sending, for
+    when this task's claim runs out, in case its worker dies (:func:`schedule_recovery`)."""
     model = ContentType.objects.get_for_id(content_type_id).model_class()
     if model is None:
         return 0
     obj = model._default_manager.filter(pk=object_pk).first()
     if obj is None:
         return 0
-    claim = send.send_object(obj, force=force)
+    claim = send.send_object(obj, force=force, due_only=due_only, on_claim=schedule_recovery)
     if claim.busy_until is not None:
-        schedule_send(content_type_id, object_pk, claim.busy_until, "Links busy in another task")
+        why = "Links busy in another task"
+        schedule_send(content_type_id, object_pk, claim.busy_until, why, due_only=due_only)
     schedule_retry(content_type_id, object_pk, claim.rows)
     return len(claim.rows)
 
@@ -56,8 +67,24 @@ def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> int
 def verify_inbound() -> int:
     """Verify queued pings, the fairest first, for up to ``_VERIFY_SLICE`` seconds; return how
     many. Queued again at once if time ran out; else, if pings wait for a later time (a busy
-    source server, a verifier that died), queued for then."""
-    count, more = inbound.verify_for(_VERIFY_SLICE)
+    source server, a verifier that died), queued for then.
+
+    Before its first verification it queues a wake for when every claim it may take has run
+    out: if its worker dies mid-verification (nothing would queue the next task then), that
+    task verifies the abandoned ping. A backend that cannot defer relies on
+    ``manage.py process_inbound`` from cron instead.
+    """
+    scheduled = False
+
+    def recover_later(claimed_until: datetime) -> None:
+        nonlocal scheduled
+        if not scheduled:
+            scheduled = True
+            # This task's later claims end at most a slice later than its first.
+            last_end = claimed_until + timedelta(seconds=_VERIFY_SLICE + RECOVERY_DELAY)
+            schedule_verification(_rounded_up(last_end, _WAKE_STEP))
+
+    count, more = inbound.verify_for(_VERIFY_SLICE, on_claim=recover_later)
     if more:
         # To the back of the queue: other work sharing it gets its turn.
         enqueue_verification()
@@ -114,6 +141,35 @@ def schedule_verification(when: datetime) -> None:
     ).enqueue()
 
 
+def _rounded_up(when: datetime, step: int) -> datetime:
+    return datetime.fromtimestamp(math.ceil(when.timestamp() / step) * step, tz=UTC)
+
+
+def schedule_recovery(claim: Claim) -> None:
+    """Before a claim's rows are sent: queue :func:`send_pings` with ``due_only`` for
+    ``RECOVERY_DELAY`` seconds after the claim runs out, once per object and second (a shared
+    cache makes that once for all processes), if the backend can defer tasks.
+
+    Should the worker die while sending, that task sends the links left unrecorded, and only
+    those (it does nothing when the claim ended with every result recorded). Without deferral,
+    the object's next save or ``manage.py send_backlinks --due`` (from cron) sends them.
+    """
+    ends = [row.claimed_until for row in claim.rows if row.claimed_until is not None]
+    if not ends:
+        return
+    row = claim.rows[0]  # a claim holds the rows of one object
+    when = max(ends) + timedelta(seconds=RECOVERY_DELAY)
+    if not task_backends[app_settings.TASK_BACKEND].supports_defer:
+        logger.info("Claim on %s ends at %s; the tasks backend cannot defer", row.object_id, when)
+        return
+    second = math.ceil(when.timestamp())
+    key = f"backlinks:send-recovery:{row.content_type_id}:{row.object_id}:{second}"
+    cache = caches[app_settings.RATE_LIMIT_CACHE]
+    if not cache.add(key, 1, timeout=math.ceil(second - time.time()) + 60):
+        return  # already queued for that second
+    schedule_send(row.content_type_id, row.object_id, when, "Recovery", due_only=True)
+
+
 def retry_now(rows: QuerySet[OutboundPing]) -> int:
     """Make ``rows`` due at once and queue their objects; return how many rows.
 
@@ -133,18 +189,23 @@ def schedule_retry(content_type_id: int, object_pk: str, rows: list[OutboundPing
     """
     times = [row.next_attempt_at for row in rows if row.next_attempt_at is not None]
     if times:
-        schedule_send(content_type_id, object_pk, min(times), "Retry due")
+        # Only the due links: the Webmention targets already told are not told again.
+        schedule_send(content_type_id, object_pk, min(times), "Retry due", due_only=True)
 
 
-def schedule_send(content_type_id: int, object_pk: str, when: datetime, why: str) -> None:
+def schedule_send(
+    content_type_id: int, object_pk: str, when: datetime, why: str, *, due_only: bool = False
+) -> None:
     """Queue :func:`send_pings` to run at ``when``, if the backend can defer tasks."""
     backend = task_backends[app_settings.TASK_BACKEND]
     if not backend.supports_defer:
         logger.info("%s: send again at %s; the tasks backend cannot defer it", why, when)
         return
-    send_pings.using(backend=app_settings.TASK_BACKEND, run_after=when).enqueue(
-        content_type_id, object_pk
-    )
+    task = send_pings.using(backend=app_settings.TASK_BACKEND, run_after=when)
+    if due_only:
+        task.enqueue(content_type_id, object_pk, False, True)
+    else:
+        task.enqueue(content_type_id, object_pk)
 
 
 @task()
@@ -200,3 +261,36 @@ def author_notice_on_approved(
 ) -> None:
     """``backlink_approved`` receiver: the authors hear of backlinks an editor approved."""
     queue_author_notices(backlinks.only("content_type_id", "object_id", "status", "updated_at"))
+
+
+@task()
+def store_avatars(backlink_ids: list[int]) -> int:
+    """Fetch and keep the author photos of these backlinks (those still approved)."""
+    return avatars.store_for(backlink_ids)
+
+
+def queue_avatars(backlink_ids: list[int]) -> None:
+    """Once the transaction commits, queue :func:`store_avatars` (``AVATARS`` on), a few
+    backlinks per task."""
+    if not backlink_ids or not app_settings.AVATARS:
+        return
+    for start in range(0, len(backlink_ids), _AVATARS_PER_TASK):
+        chunk = backlink_ids[start : start + _AVATARS_PER_TASK]
+        transaction.on_commit(functools.partial(_enqueue_avatars, chunk))
+
+
+def _enqueue_avatars(backlink_ids: list[int]) -> None:
+    store_avatars.using(backend=app_settings.TASK_BACKEND).enqueue(backlink_ids)
+
+
+def avatars_on_received(sender: type[Backlink], backlink: Backlink, **kwargs: Any) -> None:
+    """``backlink_received`` receiver: a backlink approved on arrival gets its photo stored."""
+    if backlink.status == Status.APPROVED and backlink.author_photo:
+        queue_avatars([backlink.pk])
+
+
+def avatars_on_approved(
+    sender: type[Backlink], backlinks: QuerySet[Backlink], **kwargs: Any
+) -> None:
+    """``backlink_approved`` receiver: approved backlinks get their photos stored."""
+    queue_avatars(list(backlinks.exclude(author_photo="").values_list("pk", flat=True)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import django
 
@@ -14,6 +15,9 @@ TIME_ZONE = "UTC"
 SITE_ID = 1
 ROOT_URLCONF = "tests.urls"
 STATIC_URL = "/static/"
+# Stored author photos (backlinks_django.avatars): tests point MEDIA_ROOT at their tmp_path.
+MEDIA_URL = "/media/"
+MEDIA_ROOT = os.path.join(tempfile.gettempdir(), "backlinks-tests-media")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [

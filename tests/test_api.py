@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -10,12 +12,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from backlinks_django.models import Kind, Status
 
 pytestmark = pytest.mark.django_db
 
 TARGET = "http://testserver/articles/target/"
+FORMAT_CHECKER = FormatChecker()
 
 
 def json_path(obj) -> str:
@@ -50,6 +54,7 @@ def test_a_reply_entry_has_the_jf2_shape(client, make_backlink, article):
         author_name="Ana",
         author_url="https://ana.example/",
         author_photo="https://ana.example/me.jpg",
+        avatar="backlinks/avatars/1-abc.webp",
         title="Re: target",
         excerpt="Well <said>.",
         published=published,
@@ -63,7 +68,8 @@ def test_a_reply_entry_has_the_jf2_shape(client, make_backlink, article):
             "type": "card",
             "name": "Ana",
             "url": "https://ana.example/",
-            "photo": "https://ana.example/me.jpg",
+            # The stored copy: a reader's browser never asks the author's server.
+            "photo": "http://testserver/media/backlinks/avatars/1-abc.webp",
         },
         "url": "https://social.example/@ana/1",
         "name": "Re: target",
@@ -199,3 +205,53 @@ def test_any_object_key_is_answered_without_a_server_error(client, article, obje
     for prefix in ("json", "feed"):
         response = client.get(f"/backlinks/{prefix}/{ct}/{quoted}/")
         assert response.status_code in (200, 404), (prefix, object_pk)
+
+
+def test_a_photo_not_stored_is_left_out_not_hot_linked(client, make_backlink, article):
+    make_backlink(Status.APPROVED, author_name="Bo", author_photo="https://bo.example/me.jpg")
+
+    (entry,) = client.get(json_path(article)).json()["children"]
+
+    assert entry["author"] == {"type": "card", "name": "Bo"}
+
+
+JF2_SCHEMA = json.loads((Path(__file__).parent / "schemas" / "jf2-feed.json").read_text())
+
+
+def test_every_kind_of_backlink_fits_the_jf2_feed_schema(client, make_backlink, article):
+    for mention_type in ("reply", "like", "repost", "bookmark", "mention"):
+        make_backlink(
+            Status.APPROVED,
+            kind=Kind.WEBMENTION,
+            mention_type=mention_type,
+            author_name="Ana",
+            author_url="https://ana.example/",
+            avatar="backlinks/avatars/1-abc.webp",
+            published=article.published_at,
+        )
+    make_backlink(Status.APPROVED, kind=Kind.PINGBACK, title="", excerpt="")
+    make_backlink(Status.APPROVED, kind=Kind.TRACKBACK, blog_name="A blog")
+
+    feed = client.get(json_path(article)).json()
+
+    Draft202012Validator(JF2_SCHEMA, format_checker=FORMAT_CHECKER).validate(feed)
+    assert len(feed["children"]) == 7
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        pytest.param(lambda f: f.pop("type"), id="no-type"),
+        pytest.param(lambda f: f["children"][0].pop("author"), id="no-author"),
+        pytest.param(lambda f: f["children"][0].pop("in-reply-to"), id="no-target-property"),
+        pytest.param(lambda f: f["children"][0].update({"remote_ip": "1.2.3.4"}), id="private"),
+        pytest.param(lambda f: f["children"][0]["author"].update({"photo": ""}), id="empty-photo"),
+    ],
+)
+def test_the_schema_refuses_a_broken_feed(client, make_backlink, article, broken):
+    make_backlink(Status.APPROVED, kind=Kind.WEBMENTION, mention_type="reply", author_name="A")
+    feed = client.get(json_path(article)).json()
+    broken(feed)
+
+    with pytest.raises(ValidationError):
+        Draft202012Validator(JF2_SCHEMA, format_checker=FORMAT_CHECKER).validate(feed)

@@ -139,20 +139,39 @@ def test_a_missing_photo_gets_a_generated_initial_and_no_request(make_backlink, 
     assert not [a for tag, a in page.tags if tag == "img"]
 
 
-def test_a_photo_is_an_image_with_alt_text_that_sends_no_referrer(make_backlink, article):
+def test_a_stored_photo_is_an_image_with_alt_text_that_sends_no_referrer(make_backlink, article):
     make_backlink(
         Status.APPROVED,
         kind=Kind.WEBMENTION,
         mention_type="like",
         author_name="Bo",
         author_photo="https://bo.example/me.jpg",
+        avatar="backlinks/avatars/7-abc.webp",
     )
 
-    (img,) = [a for tag, a in Tags(render(article)).tags if tag == "img"]
+    html = render(article)
+    (img,) = [a for tag, a in Tags(html).tags if tag == "img"]
 
-    assert img["src"] == "https://bo.example/me.jpg"
+    assert img["src"] == "/media/backlinks/avatars/7-abc.webp"
     assert img["alt"] == "Bo"
     assert img["referrerpolicy"] == "no-referrer"
+    assert "bo.example" not in html
+
+
+def test_a_photo_not_stored_is_never_hot_linked(make_backlink, article):
+    make_backlink(
+        Status.APPROVED,
+        kind=Kind.WEBMENTION,
+        mention_type="reply",
+        author_name="Bo",
+        author_photo="https://bo.example/me.jpg",
+    )
+
+    html = render(article)
+
+    assert "bo.example" not in html
+    assert not [a for tag, a in Tags(html).tags if tag == "img"]
+    assert Tags(html).having_class("backlinks-avatar-initial")
 
 
 def test_a_card_avatar_is_decorative_beside_the_name(make_backlink, article):

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import feedparser
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from lxml import etree
 
 from backlinks_django.models import Backlink, Kind, Status
 from tests.testapp.models import Article, Unregistered
@@ -19,6 +22,16 @@ from tests.testapp.models import Article, Unregistered
 pytestmark = pytest.mark.django_db
 
 ATOM = "{http://www.w3.org/2005/Atom}"
+# RFC 4287's elements, cardinalities and datatypes as a RELAX NG grammar (tests/schemas/).
+ATOM_SCHEMA = etree.RelaxNG(etree.parse(str(Path(__file__).parent / "schemas" / "atom.rng")))
+
+
+def assert_valid_atom(content: bytes) -> None:
+    """The feed passes the RFC 4287 grammar, and feedparser reads it as Atom 1.0 cleanly."""
+    document = etree.fromstring(content, etree.XMLParser(resolve_entities=False))
+    assert ATOM_SCHEMA.validate(document), ATOM_SCHEMA.error_log
+    parsed = feedparser.parse(content)
+    assert (parsed.bozo, parsed.version) == (False, "atom10"), parsed.get("bozo_exception")
 
 
 def feed_path(obj) -> str:
@@ -29,6 +42,7 @@ def atom(response) -> ET.Element:
     """The parsed feed, after the checks RFC 4287 makes of every feed and entry."""
     assert response.status_code == 200
     assert response["Content-Type"] == "application/atom+xml; charset=utf-8"
+    assert_valid_atom(response.content)
     feed = ET.fromstring(response.content)
     assert feed.tag == f"{ATOM}feed"
     for name in ("id", "title", "updated"):
@@ -231,3 +245,25 @@ def test_site_feed_queries_do_not_grow_with_backlinks(client, make_backlink, art
 
     assert queries() == few
     assert Backlink.objects.approved().count() == 21
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        pytest.param(
+            lambda f: f.replace(b"<id>", b"<idx>").replace(b"</id>", b"</idx>"), id="no-id"
+        ),
+        pytest.param(
+            lambda f: f.replace(b"</title>", b"</title><title>Two</title>", 1), id="2-titles"
+        ),
+        pytest.param(lambda f: f.replace(b"<updated>", b"<updated>yesterday ", 1), id="bad-date"),
+        pytest.param(lambda f: f.replace(b'href="', b'hreff="', 1), id="link-no-href"),
+    ],
+)
+def test_the_grammar_refuses_what_rfc_4287_forbids(client, make_backlink, article, broken):
+    make_backlink(Status.APPROVED, title="One")
+    good = client.get(feed_path(article)).content
+    assert_valid_atom(good)
+
+    with pytest.raises(AssertionError):
+        assert_valid_atom(broken(good))

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 from tests.testapp import views
 
@@ -15,4 +17,9 @@ urlpatterns = [
     ),
     path("notes/", views.notes, name="notes"),
     path("other/<int:pk>/", views.unregistered, name="unregistered"),
+    # Stored author photos, for the browser test (MEDIA_ROOT read at each request).
+    re_path(
+        r"^media/(?P<path>.*)$",
+        lambda request, path: serve(request, path, document_root=settings.MEDIA_ROOT),
+    ),
 ]

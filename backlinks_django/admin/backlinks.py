@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from backlinks_django import moderation, privacy
+from backlinks_django.admin import backlink_list
 from backlinks_django.admin.common import (
     BacklinkModelAdmin,
     BlockedDomainModelAdmin,
     RefuseNulParameters,
     SiteSettingsModelAdmin,
 )
+from backlinks_django.choices import Status
 from backlinks_django.models import Backlink, BlockedDomain, SiteSettings
 
 if TYPE_CHECKING:
+    from django.contrib.admin.filters import _ListFilterChoices
+    from django.contrib.admin.views.main import ChangeList
     from django_stubs_ext import StrOrPromise
 
 READ_ONLY_FIELDS = (
@@ -233,19 +239,27 @@ def erase_personal_data(
     return _personal_data(modeladmin, request, queryset, "erase")
 
 
+class StatusListFilter(admin.ChoicesFieldListFilter):
+    """The status filter, with the number of backlinks waiting: "Pending (3)"."""
+
+    def choices(self, changelist: ChangeList) -> Iterator[_ListFilterChoices]:
+        for choice in super().choices(changelist):
+            if str(choice["display"]) == str(Status.PENDING.label):
+                count = Backlink.objects.pending().count()
+                choice["display"] = gettext("%(status)s (%(count)d)") % {
+                    "status": Status.PENDING.label,
+                    "count": count,
+                }
+            yield choice
+
+
 @admin.register(Backlink)
 class BacklinkAdmin(RefuseNulParameters, BacklinkModelAdmin):
-    list_display = (
-        "title_or_source",
-        "kind",
-        "mention_type",
-        "author_name",
-        "status",
-        "source_domain",
-        "target_link",
-        "received_at",
-    )
-    list_filter = ("status", "kind", "mention_type", "site", "received_at")
+    # Three columns an editor decides from, narrow enough for 1280 pixels with the admin's
+    # sidebar and the filters open; the source column gets its per-row buttons per request.
+    list_display = ("source_summary", "target_summary", "status_summary")
+    list_display_links = None  # the title in the source column links to the backlink
+    list_filter = (("status", StatusListFilter), "kind", "mention_type", "site", "received_at")
     search_fields = ("source_url", "title", "excerpt", "blog_name", "author_name", "target_url")
     actions = (
         approve,
@@ -262,6 +276,38 @@ class BacklinkAdmin(RefuseNulParameters, BacklinkModelAdmin):
     readonly_fields = READ_ONLY_FIELDS
     list_select_related = ("site",)
 
+    class Media:
+        css = {"all": ("backlinks_django/admin.css",)}
+
+    def get_urls(self) -> list[URLPattern]:
+        opts = self.opts
+        moderate = path(
+            "<path:object_id>/moderate/",
+            self.admin_site.admin_view(self.moderate_view),
+            name=f"{opts.app_label}_{opts.model_name}_moderate",
+        )
+        # Before the inherited patterns, whose "<path:object_id>/" would take it.
+        return [moderate, *super().get_urls()]
+
+    def moderate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """A row's Approve, Spam, Reject… button (POST)."""
+        if not self.has_moderate_permission(request):
+            raise PermissionDenied
+        return backlink_list.moderate_view(self, request, object_id)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Backlink]:
+        # The target column shows each target's title: one query per target model.
+        return super().get_queryset(request).prefetch_related("target")
+
+    def get_list_display(self, request: HttpRequest) -> list[Callable[[Any], str | bool] | str]:
+        may_moderate = self.has_moderate_permission(request)
+        return [
+            backlink_list.source_column(self, request, may_moderate=may_moderate)
+            if name == "source_summary"
+            else name
+            for name in super().get_list_display(request)
+        ]
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Backlinks come from other sites only.
         return False
@@ -269,9 +315,17 @@ class BacklinkAdmin(RefuseNulParameters, BacklinkModelAdmin):
     def has_moderate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("backlinks_django.moderate_backlink")
 
-    @admin.display(description=_("title"), ordering="title")
-    def title_or_source(self, obj: Backlink) -> str:
-        return obj.title or obj.source_url
+    @admin.display(description=_("source"), ordering="title")
+    def source_summary(self, obj: Backlink) -> str:
+        return backlink_list.source_cell(obj, "")
+
+    @admin.display(description=_("target"), ordering="target_url")
+    def target_summary(self, obj: Backlink) -> str:
+        return backlink_list.target_cell(obj)
+
+    @admin.display(description=_("status, received"), ordering="received_at")
+    def status_summary(self, obj: Backlink) -> str:
+        return backlink_list.status_cell(obj)
 
     @admin.display(description=_("source domain"))
     def source_domain(self, obj: Backlink) -> str:

@@ -8,10 +8,13 @@ from django.contrib.contenttypes.admin import GenericTabularInline
 from django.contrib.sites.models import Site
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from backlinks_django import limits, tasks
+from backlinks_django import limits, results, tasks
+from backlinks_django.admin import outbound_list
 from backlinks_django.admin.common import (
     OutboundPingForm,
     OutboundPingModelAdmin,
@@ -37,19 +40,13 @@ def retry_now(
 
 @admin.register(OutboundPing)
 class OutboundPingAdmin(RefuseNulParameters, OutboundPingModelAdmin):
-    list_display = (
-        "target_url",
-        "protocol",
-        "outcome",
-        "fault_code",
-        "attempts",
-        "source_object",
-        "next_attempt_at",
-        "updated_at",
-    )
+    # Three columns that fit 1280 pixels with the admin's sidebar and the filters open.
+    list_display = ("link_summary", "outcome_summary", "updated")
+    list_display_links = None  # the link column links to the row's page
     list_filter = ("outcome", "protocol", "requested", "do_not_ping", "site")
     search_fields = ("target_url", "endpoint", "message")
     actions = (retry_now,)
+    list_select_related = ("content_type",)
     readonly_fields = (
         "site",
         "content_type",
@@ -59,8 +56,7 @@ class OutboundPingAdmin(RefuseNulParameters, OutboundPingModelAdmin):
         "endpoint",
         "requested",
         "do_not_ping",
-        "outcome",
-        "fault_code",
+        "outcome_text",
         "message",
         "attempts",
         "next_attempt_at",
@@ -69,14 +65,34 @@ class OutboundPingAdmin(RefuseNulParameters, OutboundPingModelAdmin):
         "updated_at",
         "sent_at",
     )
+    exclude = ("outcome", "fault_code")  # said in words by outcome_text
+
+    class Media:
+        css = {"all": ("backlinks_django/admin.css",)}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OutboundPing]:
+        # The link column names the content each link is in: one query per content model.
+        return super().get_queryset(request).prefetch_related("source")
+
+    @admin.display(description=_("link"), ordering="target_url")
+    def link_summary(self, obj: OutboundPing) -> str:
+        return outbound_list.link_cell(self, obj)
+
+    @admin.display(description=_("outcome"), ordering="outcome")
+    def outcome_summary(self, obj: OutboundPing) -> str:
+        return outbound_list.outcome_cell(obj)
+
+    @admin.display(description=_("updated"), ordering="updated_at")
+    def updated(self, obj: OutboundPing) -> str:
+        return date_format(localtime(obj.updated_at), "SHORT_DATETIME_FORMAT")
+
+    @admin.display(description=_("outcome"))
+    def outcome_text(self, obj: OutboundPing) -> str:
+        return results.describe(obj.outcome, obj.fault_code)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Rows come from saved content, or from the TrackBack inline on the content's admin.
         return False
-
-    @admin.display(description=_("source"))
-    def source_object(self, obj: OutboundPing) -> str:
-        return f"{obj.content_type.name} {obj.object_id}"
 
 
 class TrackbackForm(OutboundPingForm):

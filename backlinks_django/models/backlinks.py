@@ -59,6 +59,16 @@ class Backlink(models.Model):
     author_name = models.CharField(_("author"), max_length=limits.AUTHOR_NAME, blank=True)
     author_url = models.URLField(_("author URL"), max_length=limits.URL, blank=True)
     author_photo = models.URLField(_("author photo"), max_length=limits.URL, blank=True)
+    avatar = models.FileField(
+        _("stored author photo"),
+        max_length=255,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "A small copy of the author photo, kept in this site's storage so that readers "
+            "never load it from the author's server."
+        ),
+    )
     published = models.DateTimeField(_("published at source"), null=True, blank=True)
     original_url = models.URLField(
         _("original post URL"),

@@ -41,10 +41,14 @@ class OutboundPingQuerySet(models.QuerySet["OutboundPing"]):
         return self.filter(do_not_ping=False)
 
     def due(self) -> OutboundPingQuerySet:
-        """Links that may be pinged, waiting for a first attempt or a retry whose time has come."""
+        """Links that may be pinged, waiting for a first attempt or a retry whose time has come,
+        or abandoned: claimed by a task whose claim ran out with no result recorded (its worker
+        died while sending them)."""
+        now = timezone.now()
         return self.to_ping().filter(
             models.Q(outcome=Outcome.PENDING)
-            | models.Q(next_attempt_at__isnull=False, next_attempt_at__lte=timezone.now())
+            | models.Q(next_attempt_at__isnull=False, next_attempt_at__lte=now)
+            | models.Q(claimed_until__isnull=False, claimed_until__lte=now)
         )
 
     def not_in_flight(self) -> OutboundPingQuerySet:
@@ -60,7 +64,7 @@ class OutboundPingQuerySet(models.QuerySet["OutboundPing"]):
         rows at once (two saves in a row, several workers) never both get a row, and a row
         another task has just delivered is not taken again. Outcomes are left alone;
         :meth:`OutboundPing.record_result` releases the claim, and a task that dies leaves its
-        rows free again when the claim runs out.
+        rows free again when the claim runs out, and :meth:`due` then (until another claim).
         """
         # The claim's end is this task's mark: microseconds of randomness keep two tasks apart.
         mark = timezone.now() + timedelta(seconds=seconds, microseconds=secrets.randbelow(10**6))
@@ -183,5 +187,10 @@ class OutboundPing(models.Model):
                 "Ping to %s: changed while it was sent; result not stored", self.target_url
             )
             return False
-        logger.info("Ping to %s: %s (fault %s)", self.target_url, self.outcome, self.fault_code)
+        if self.fault_code is None:
+            logger.info("Ping to %s: %s", self.target_url, self.outcome)
+        else:
+            logger.info(
+                "Ping to %s: %s (fault %d)", self.target_url, self.outcome, self.fault_code
+            )
         return True

@@ -22,6 +22,8 @@ DEBUG = os.environ.get("DJANGO_DEBUG", "1").lower() not in {"0", "false", "no", 
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 
 INSTALLED_APPS = [
+    # Above the admin, so that its admin index template (with "Backlinks (3 pending)") wins.
+    "backlinks_django",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -32,7 +34,6 @@ INSTALLED_APPS = [
     # Django 6 has the tasks framework built in; 5.2 needs the django-tasks backport.
     *([] if django.VERSION >= (6, 0) else ["django_tasks"]),
     "django_tasks_db",
-    "backlinks_django",
     "blog",
 ]
 SITE_ID = 1
@@ -89,6 +90,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Author photos of approved backlinks are copied here (BACKLINKS["AVATARS"]), one folder per
+# demo database; served by urls.py while DEBUG is on.
+MEDIA_URL = "media/"
+MEDIA_ROOT = DEMO_DB.with_name(f"{DEMO_DB.stem}-media")
 
 # Both demo sites run on 127.0.0.1, and browsers share cookies between ports: name the
 # cookies after the database so that logging in to one site's admin keeps the other's.

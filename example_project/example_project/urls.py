@@ -1,5 +1,7 @@
 """URLs of the example project: the blog, the backlink endpoints and the admin."""
 
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.sites.models import Site
 from django.urls import include, path
@@ -17,4 +19,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("backlinks/", include("backlinks_django.urls")),
     path("", include("blog.urls")),
+    # Stored author photos (a production site serves MEDIA_ROOT from its web server).
+    *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
 ]

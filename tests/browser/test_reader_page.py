@@ -1,7 +1,9 @@
-"""A reader opens an article and sees its responses as cards, facepiles and a list."""
+"""A reader opens an article and sees its responses as cards, facepiles and a list, with
+author photos from this site's storage and generated initials where there is none."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +12,10 @@ from typing import TYPE_CHECKING
 import pytest
 from django.contrib.sites.models import Site
 from django.utils import timezone
+from PIL import Image
+from pytest_httpserver import HTTPServer
 
+from backlinks_django import avatars
 from backlinks_django.models import Backlink, Kind, Status
 from tests.testapp.models import Article
 
@@ -25,9 +30,21 @@ LIKERS = ["Cy", "Dee"]
 REPOSTER = "Eve"
 
 
+def photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (300, 300), "darkorange").save(out, "JPEG")
+    return out.getvalue()
+
+
 @pytest.fixture
-def article(live_server: LiveServer) -> Article:
-    """A published article with approved replies, likes, a repost, a pingback, and a pending one."""
+def article(live_server: LiveServer, httpserver: HTTPServer, settings, tmp_path) -> Article:
+    """A published article with approved replies, likes, a repost, a pingback, and a pending one.
+
+    Ana's and Cy's photos are on their own (loopback) servers and were stored on approval.
+    """
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    httpserver.expect_request("/photo.jpg").respond_with_data(photo(), content_type="image/jpeg")
+    remote_photo = httpserver.url_for("/photo.jpg")
     site = Site.objects.get(pk=1)
     article = Article.objects.create(
         title="Target article",
@@ -47,13 +64,17 @@ def article(live_server: LiveServer) -> Article:
         )
 
     (ana, title, text), (bo, _, text2) = REPLIES
-    backlink(mention_type="reply", author_name=ana, title=title, excerpt=text)
+    backlink(
+        mention_type="reply", author_name=ana, title=title, excerpt=text, author_photo=remote_photo
+    )
     backlink(mention_type="mention", author_name=bo, excerpt=text2)
     for name in LIKERS:
-        backlink(mention_type="like", author_name=name)
+        backlink(mention_type="like", author_name=name, author_photo=remote_photo)
     backlink(mention_type="repost", author_name=REPOSTER)
     backlink(kind=Kind.PINGBACK, title="An old-style pingback", blog_name="Old blog")
     backlink(mention_type="reply", author_name="Pending Person", status=Status.PENDING)
+    with_photos = Backlink.objects.exclude(author_photo="").values_list("pk", flat=True)
+    assert avatars.store_for(with_photos) == 3
     return article
 
 
@@ -87,12 +108,25 @@ def test_reader_sees_cards_facepiles_and_a_list_with_no_outside_request(
     )
     assert "Pending Person" not in page.content()
 
-    # The stylesheet applied: generated avatars are round coloured discs.
-    avatar = page.locator(".backlinks-facepile .backlinks-avatar").first
-    assert avatar.evaluate("e => getComputedStyle(e).borderTopLeftRadius") == "50%"
-    assert avatar.bounding_box()["width"] == 40  # type: ignore[index]
+    # The stylesheet applied: avatars are round, 40 px; stored photos loaded from this site,
+    # initials drawn where there is none (Bo's card, Eve's repost).
+    photos = page.locator("img.backlinks-avatar")
+    assert photos.count() == 3
+    for i in range(3):
+        img = photos.nth(i)
+        assert img.get_attribute("src").startswith("/media/backlinks/avatars/")  # type: ignore[union-attr]
+        assert img.evaluate("e => e.complete && e.naturalWidth") == 96
+        assert img.evaluate("e => getComputedStyle(e).borderTopLeftRadius") == "50%"
+        assert img.bounding_box()["width"] == 40  # type: ignore[index]
+    assert page.get_by_role("img", name="Cy").get_attribute("src") is not None
+    initial = page.locator("section.backlinks-reposts .backlinks-avatar-initial")
+    assert initial.inner_text() == "E"
+    assert initial.evaluate("e => getComputedStyle(e).borderTopLeftRadius") == "50%"
+    assert initial.bounding_box()["width"] == 40  # type: ignore[index]
 
+    # Every request went to this site: no photo was hot-linked from its author's server.
     assert requested and all(u.startswith(live_server.url) for u in requested), requested
+    assert any("/media/backlinks/avatars/" in u for u in requested)
 
     shot = Path(request.config.rootpath, "test-artifacts", "reader_page.png")
     shot.parent.mkdir(exist_ok=True)

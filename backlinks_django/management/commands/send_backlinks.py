@@ -31,7 +31,9 @@ class Command(BaseCommand):
         target.add_argument("--model", metavar="APP.MODEL", help="every object of one model")
         target.add_argument("--all", action="store_true", help="every registered model")
         target.add_argument(
-            "--due", action="store_true", help="only objects with pings due for a retry (cron)"
+            "--due",
+            action="store_true",
+            help="only the links due: retries, and those a worker that died left unsent (cron)",
         )
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument("--force", action="store_true", help="ping links already pinged")
@@ -65,11 +67,20 @@ class Command(BaseCommand):
                 marked = send.record_unsent(obj, NO_PINGS, waiting_too=True)
                 self.stdout.write(f"{label}: {marked} recorded unsent")
                 continue
-            claim = send.send_object(obj, force=options["force"])
+            # --due sends only the due links (retries, and those a worker that died left
+            # unrecorded): the Webmention targets already told are not told again.
+            claim = send.send_object(
+                obj,
+                force=options["force"],
+                due_only=options["due"],
+                on_claim=tasks.schedule_recovery,
+            )
             if claim.busy_until is not None:
                 content_type_id = ContentType.objects.get_for_model(obj).pk
                 why = "Links busy in another task"
-                tasks.schedule_send(content_type_id, str(obj.pk), claim.busy_until, why)
+                tasks.schedule_send(
+                    content_type_id, str(obj.pk), claim.busy_until, why, due_only=options["due"]
+                )
             outcomes = ", ".join(f"{r.target_url} {r.outcome}" for r in claim.rows)
             outcomes = outcomes or "nothing new"
             self.stdout.write(f"{label}: {outcomes}")

@@ -1,4 +1,4 @@
-"""Prepare the demo: site domain, an admin and an editor, and a few published entries."""
+"""Prepare the demo: site domain, an admin, an editor and a site admin, and a few entries."""
 
 from __future__ import annotations
 
@@ -8,23 +8,26 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group, User
 from django.contrib.sites.models import Site
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from backlinks_django.admin import roles
 from backlinks_django.models import SiteSettings
 
 from ...models import Entry
 
-EDITOR_PERMISSIONS = [
-    ("backlinks_django", "view_backlink"),
-    ("backlinks_django", "moderate_backlink"),
-    ("blog", "view_entry"),
-    ("blog", "change_entry"),
-]
+# The app's roles (backlinks_django.admin.roles), and the blog's entries to edit and save.
+ENTRY_PERMISSIONS = ("blog.view_entry", "blog.change_entry")
+GROUPS = {
+    "Editors": (*roles.EDITOR_PERMISSIONS, *ENTRY_PERMISSIONS),
+    "Site admins": (*roles.SITE_ADMIN_PERMISSIONS, *ENTRY_PERMISSIONS),
+}
+# Demo logins: username (= password) and group; "admin" is the superuser.
+STAFF = {"editor": "Editors", "siteadmin": "Site admins"}
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,9 @@ PEER_ENTRY = DemoEntry(
 
 class Command(BaseCommand):
     help = (
-        "Set up the demo: Site domain and name, users 'admin' (superuser) and 'editor' "
-        "(moderator), and published demo entries (with --peer, one linking to the peer "
+        "Set up the demo: Site domain and name, users 'admin' (superuser), 'editor' "
+        "(group Editors: moderates, sends) and 'siteadmin' (group Site admins: also "
+        "configures), and published demo entries (with --peer, one linking to the peer "
         "site). Sends no pings. Safe to run again."
     )
 
@@ -136,8 +140,9 @@ class Command(BaseCommand):
         site = self.set_up_site(domain, name)
         self.set_up_site_settings(site)
         self.set_up_user("admin", superuser=True)
-        editors = self.set_up_editors_group()
-        self.set_up_user("editor", superuser=False, group=editors)
+        groups = {name: self.set_up_group(name, names) for name, names in GROUPS.items()}
+        for username, group in STAFF.items():
+            self.set_up_user(username, superuser=False, group=groups[group])
         self.set_up_entries(domain, peer, peer_name or "")
 
     def report(self, message: str) -> None:
@@ -177,26 +182,18 @@ class Command(BaseCommand):
         user.is_superuser = superuser
         user.save()
         if group is not None:
-            user.groups.add(group)
+            user.groups.set([group])
         role = "superuser" if superuser else f"staff, in group {group}"
         state = "created" if created else "password reset"
         self.report(f"user {username!r} ({role}): {state}, password {username!r}")
 
-    def set_up_editors_group(self) -> Group:
-        group, created = Group.objects.get_or_create(name="Editors")
-        permissions = []
-        for app_label, codename in EDITOR_PERMISSIONS:
-            try:
-                permissions.append(
-                    Permission.objects.get(content_type__app_label=app_label, codename=codename)
-                )
-            except Permission.DoesNotExist:
-                raise CommandError(
-                    f"permission {app_label}.{codename} does not exist; run migrate first"
-                ) from None
-        group.permissions.set(permissions)
-        codenames = ", ".join(f"{a}.{c}" for a, c in EDITOR_PERMISSIONS)
-        self.report(f"group 'Editors': {'created' if created else 'kept'}, with {codenames}")
+    def set_up_group(self, name: str, names: tuple[str, ...]) -> Group:
+        try:
+            group, created = roles.set_up_group(name, names)
+        except roles.MissingPermission as error:
+            raise CommandError(str(error)) from None
+        state = "created" if created else "kept"
+        self.report(f"group {name!r}: {state}, with {len(names)} permissions")
         return group
 
     def set_up_entries(self, domain: str, peer: str | None, peer_name: str) -> None:
