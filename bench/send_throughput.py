@@ -319,8 +319,8 @@ def print_results(results: list[Result], delay: float, peers: int, database: str
             f"{db:>6.1f}ms{r.duplicates:>5}  {r.load_before} / {r.load_after}"
         )
     print(
-        "all pinged: first save -> the last peer has its ping; recorded: -> the last task "
-        "finished; queue: tasks ready, not yet picked up (sampled every 0.25 s); CPU/entry: "
+        "all pinged: first save -> the last peer has its ping; recorded: -> every result "
+        "recorded; queue: tasks ready, not yet picked up (sampled every 0.25 s); CPU/entry: "
         "the workers' CPU; db CPU: the PostgreSQL backends' (all connections of the database)"
     )
     for r in results:
