@@ -20,6 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SCRIPTS = [
     ("fanout.py", []),
+    ("send_throughput.py", ["--postgres"]),
     ("save_overhead.py", []),
     ("verify.py", []),
     ("linksearch.py", []),

@@ -10,7 +10,12 @@ Environment (bench/_setup.py's ``bench_database`` sets the first two):
 - ``BENCH_BACKLINKS``: JSON of ``BACKLINKS`` keys laid over the above (bench/inbound_attack.py
   puts the app's default limits back this way, with a fetched-host cap of its choosing);
 - ``BENCH_TASKS=db``: tasks go to django-tasks-db's DatabaseBackend in the bench database, run
-  by ``db_worker`` processes (bench/worker.py); otherwise they run at once (ImmediateBackend).
+  by ``db_worker`` processes (bench/worker.py); ``BENCH_TASKS=rq``: tasks go to RQ
+  (django-tasks-rq) on Redis, run by ``rqworker`` processes (bench/worker.py), and the cache is
+  Django's Redis cache, as ``example_project.settings_redis`` sets them; the Redis database is
+  ``BENCH_REDIS_URL`` (default ``redis://127.0.0.1:6390/13``, where ``scripts/start-redis``
+  starts a server), emptied by the benchmarks that use it; otherwise tasks run at once
+  (ImmediateBackend).
 
 The cache is Django's DatabaseCache in the bench database (created with the test database), with
 atomic increments (bench/_cache.py), so that rate limits count across gunicorn workers and task
@@ -89,3 +94,14 @@ CACHES = {
 if os.environ.get("BENCH_TASKS") == "db":
     INSTALLED_APPS = [*INSTALLED_APPS, "django_tasks_db"]  # noqa: F405
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+elif os.environ.get("BENCH_TASKS") == "rq":
+    BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6390/13")
+    INSTALLED_APPS = [*INSTALLED_APPS, "django_rq", "django_tasks_rq"]
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    RQ_QUEUES = {"default": {"URL": BENCH_REDIS_URL, "DEFAULT_TIMEOUT": 300}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": BENCH_REDIS_URL,
+        }
+    }

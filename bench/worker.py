@@ -1,8 +1,9 @@
-"""A task worker of the benchmarks: ``manage.py db_worker`` on bench/settings.py.
+"""A task worker of the benchmarks on bench/settings.py: ``manage.py db_worker`` with
+``BENCH_TASKS=db``, ``manage.py rqworker`` with ``BENCH_TASKS=rq``.
 
-Run with ``BENCH_TASKS=db`` and the bench database's environment by bench/inbound.py and
-bench/inbound_attack.py; the fetcher resolves names through bench/_loopback.py, as the served
-app does. Arguments are db_worker's.
+Run with the bench database's environment by bench/inbound.py, bench/inbound_attack.py,
+bench/fanout.py and bench/send_throughput.py (through bench/_workers.py); the fetcher resolves
+names through bench/_loopback.py, as the served app does. Arguments are the command's.
 """
 
 from __future__ import annotations
@@ -22,4 +23,5 @@ from bench import _loopback
 if __name__ == "__main__":
     django.setup()
     _loopback.install()
-    call_command("db_worker", *sys.argv[1:])
+    command = "rqworker" if os.environ.get("BENCH_TASKS") == "rq" else "db_worker"
+    call_command(command, *sys.argv[1:])
