@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site
 from django.db import models
-from django.db.models import Count, Min
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from backlinks_django import keys, limits, registry, throttle
@@ -49,8 +49,6 @@ logger = logging.getLogger(__name__)
 _CLAIM_MARGIN = 60.0
 # Seconds a sender refused for a full queue share is told to wait before trying again.
 _RETRY_AFTER = 60.0
-# Claimable rows, the oldest first, ranked for a claim (see _candidates).
-_RANKED = 100
 
 
 @dataclass(frozen=True)
@@ -127,6 +125,7 @@ def _enqueue(ping: Ping, site: Site) -> InboundPing:
         logger.warning("Refused a ping from %s: the inbound queue is full", sender or "?")
         raise RateLimited(_RETRY_AFTER)
     target = ping.target
+    domain = _domain(ping.source_url)
     return InboundPing.objects.create(
         kind=ping.kind,
         site=site,
@@ -140,8 +139,29 @@ def _enqueue(ping: Ping, site: Site) -> InboundPing:
         remote_ip=ping.remote_ip,
         user_agent=ping.user_agent,
         sender=sender,
-        source_domain=_domain(ping.source_url),
+        source_domain=domain,
+        turn=next_turn(sender, domain),
     )
+
+
+def next_turn(sender: str, domain: str) -> int:
+    """The round in which a new row of ``sender`` about a page of ``domain`` is served.
+
+    Start-time fair queuing: one round after the last waiting row of the same sender and of
+    the same source domain, and never before the round being served now (the lowest turn
+    still waiting). A newcomer is thus served in the current round, however many rows a
+    flood queued before it, and one verifier alone takes senders and domains in turn. One
+    query over the waiting rows (``INBOUND_QUEUE_MAX`` bounds them); two rows queued at the
+    same moment may share a round, which only makes their order that of arrival.
+    """
+    found = InboundPing.objects.waiting().aggregate(
+        current=Min("turn"),
+        sender=Max("turn", filter=Q(sender=sender)),
+        domain=Max("turn", filter=Q(source_domain=domain)),
+    )
+    turns: list[int] = [found["current"] or 0]
+    turns += [last + 1 for last in (found["sender"], found["domain"]) if last is not None]
+    return max(turns)
 
 
 def _reaches(rows: models.QuerySet[InboundPing], cap: int) -> bool:
@@ -209,11 +229,9 @@ def _candidates(now: datetime) -> list[InboundPing]:
         .exclude(sender__in=busy_senders.values("sender"))
         .exclude(source_domain__in=busy_domains.values("source_domain"))
     )
-    # Ranked among the oldest claimable rows only, so a claim costs the same with 10,000 rows
-    # waiting as with 100 (the state/received_at index finds them). The first is the same row
-    # as over the whole queue: the oldest claimable row is its sender's and its domain's first.
-    oldest = claimable.order_by("received_at").values("pk")[:_RANKED]
-    return list(InboundPing.objects.filter(pk__in=oldest).fair_order().only("pk")[:20])
+    # Through the state/turn/received_at index: a claim costs the same with 10,000 rows
+    # waiting as with 100.
+    return list(claimable.fair_order().only("pk")[:20])
 
 
 def _verify(row: InboundPing) -> InboundPing:

@@ -154,6 +154,43 @@ def test_senders_take_turns(site, unused_port):
 
 
 @override_settings(BACKLINKS=QUEUE_ALL)
+def test_one_verifier_serves_a_newcomer_before_the_rest_of_a_flood(site):
+    targets = articles(14)
+    for i in range(10):  # each from a host of its own: only the sender is shared
+        queue(f"http://flood{i}.example/p", targets[i], "203.0.113.66")
+    queue("http://alice.example/post", targets[10], "198.51.100.1")
+
+    served = [inbound.process_next() for _ in range(3)]
+    # A later newcomer joins the round being served: after the flood's row of that round,
+    # before the flood's six others.
+    queue("http://bob.example/post", targets[11], "198.51.100.2")
+    served += [inbound.process_next() for _ in range(2)]
+
+    assert [row.source_url if row else None for row in served] == [
+        "http://flood0.example/p",
+        "http://alice.example/post",
+        "http://flood1.example/p",
+        "http://flood2.example/p",
+        "http://bob.example/post",
+    ]
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_one_verifier_serves_a_source_domain_in_turn_whoever_sends(site):
+    targets = articles(8)
+    for i in range(6):  # one domain, many senders
+        queue(f"http://n{i}.wildcard.example/p", targets[i], f"198.51.100.{i}")
+    queue("http://alice.example/post", targets[6], "203.0.113.9")
+
+    served = [inbound.process_next() for _ in range(2)]
+
+    assert [row.source_url if row else None for row in served] == [
+        "http://n0.wildcard.example/p",
+        "http://alice.example/post",
+    ]
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
 def test_source_domains_take_turns_whoever_sends(site):
     targets = articles(6)
     for i in range(5):

@@ -10,7 +10,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Greatest, RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -34,17 +33,9 @@ class InboundPingQuerySet(models.QuerySet["InboundPing"]):
         return self.filter(queued | abandoned)
 
     def fair_order(self) -> InboundPingQuerySet:
-        """Round robin over senders and source domains: every sender's and every domain's
-        first row, then their second rows, and so on; oldest first within a round."""
-        sender_rank = models.Window(
-            RowNumber(), partition_by=[F("sender")], order_by=F("received_at").asc()
-        )
-        domain_rank = models.Window(
-            RowNumber(), partition_by=[F("source_domain")], order_by=F("received_at").asc()
-        )
-        return self.annotate(sender_rank=sender_rank, domain_rank=domain_rank).order_by(
-            Greatest("sender_rank", "domain_rank"), "received_at"
-        )
+        """Round robin over senders and source domains: by ``turn`` (see
+        :func:`backlinks_django.inbound.next_turn`), oldest first within a turn."""
+        return self.order_by("turn", "received_at")
 
     def claim(self, pk: uuid.UUID, until: datetime) -> bool:
         """Take one due row for verification; False if another verifier took it first."""
@@ -98,6 +89,8 @@ class InboundPing(models.Model):
         Backlink, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("backlink")
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # Fair queuing: the round in which the row is served (inbound.next_turn).
+    turn = models.PositiveBigIntegerField(_("turn"), default=0)
     not_before = models.DateTimeField(_("not before"), null=True, blank=True)
     claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
@@ -112,6 +105,8 @@ class InboundPing(models.Model):
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["state", "sender"], name="backlinks_inbound_sender"),
             models.Index(fields=["state", "received_at"], name="backlinks_inbound_state"),
+            models.Index(fields=["state", "turn", "received_at"], name="backlinks_inbound_turn"),
+            models.Index(fields=["state", "source_domain"], name="backlinks_inbound_domain"),
         ]
 
     def __str__(self) -> str:
