@@ -42,6 +42,9 @@ def redis_url(database: int) -> str:
         pytest.skip(why)
     import redis
 
+    # scripts/test runs two pytest processes at once, each shifting the numbers by its own
+    # offset so that neither empties the other's database.
+    database = (database + int(os.environ.get("BACKLINKS_TEST_REDIS_OFFSET", "0"))) % 16
     url = f"redis://127.0.0.1:{PORT}/{database}"
     redis.Redis.from_url(url).flushdb()
     return url
