@@ -57,13 +57,13 @@ def add_personal_data(rows: int, articles: int) -> None:
             INSERT INTO {queue} (
                 id, kind, site_id, source_url, target_url, target_object_id, title, excerpt,
                 blog_name, remote_ip, user_agent, sender, source_domain, state, message,
-                detail, attempts, received_at, updated_at)
+                detail, attempts, turn, received_at, updated_at)
             SELECT gen_random_uuid(), 'webmention', 1,
                 'https://blog' || (i %% 20000) || '.example.com/' || i || '/queued/',
                 'http://bench.example/articles/article-' || (1 + i %% 100) || '/',
                 '', '', '', '', ('203.0.113.' || (1 + i %% 250))::inet, 'Peer/1.0',
                 '203.0.113.' || (1 + i %% 250), 'example.com',
-                CASE WHEN i %% 10 = 0 THEN 'queued' ELSE 'accepted' END, '', '', 1,
+                CASE WHEN i %% 10 = 0 THEN 'queued' ELSE 'accepted' END, '', '', 1, 0,
                 now() - i * %(step)s * interval '10 minutes',
                 now() - i * %(step)s * interval '10 minutes'
             FROM generate_series(1, %(rows)s) AS i

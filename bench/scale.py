@@ -67,8 +67,8 @@ def populate(rows: int, articles: int) -> None:
             INSERT INTO {backlink_table} (
                 kind, status, reason, site_id, content_type_id, object_id, target_url,
                 source_url, title, excerpt, blog_name, mention_type, author_name, author_url,
-                author_photo, published, original_url, remote_ip, user_agent, received_at,
-                updated_at)
+                author_photo, avatar, published, original_url, remote_ip, user_agent,
+                received_at, updated_at)
             SELECT
                 (ARRAY['pingback', 'trackback', 'webmention'])[1 + i %% 3],
                 CASE WHEN i <= %(hot)s THEN 'approved'
@@ -86,7 +86,7 @@ def populate(rows: int, articles: int) -> None:
                 'Some context before the link, then the link text, then some more context '
                     'after it, as a blog would write it around a link to this article ' || i,
                 'Blog ' || (i %% 20000),
-                'mention', '', '', '', NULL, '',
+                'mention', '', '', '', '', NULL, '',
                 ('203.0.113.' || (1 + i %% 250))::inet,
                 'WordPress/6.5; https://blog' || (i %% 20000) || '.example.com',
                 now() - i * interval '1 minute',
