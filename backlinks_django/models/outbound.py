@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from datetime import datetime, timedelta
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, ClassVar, NamedTuple
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site
-from django.db import models
+from django.db import connections, models, router
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -162,24 +163,8 @@ class OutboundPing(models.Model):
             if result.flood:
                 delay = app_settings.SEND_FLOOD_WINDOW
             self.next_attempt_at = now + timedelta(seconds=delay)
-        fields = (
-            "outcome",
-            "protocol",
-            "endpoint",
-            "message",
-            "fault_code",
-            "attempts",
-            "sent_at",
-        )
-        target = OutboundPing.objects.filter(pk=self.pk)
-        if not whatever_the_claim:
-            target = target.filter(claimed_until=self.claimed_until)
-        changed = target.update(
-            **{name: getattr(self, name) for name in fields},
-            next_attempt_at=self.next_attempt_at,
-            updated_at=now,
-            claimed_until=None,
-        )
+        values = {name: getattr(self, name) for name in _RESULT_FIELDS}
+        changed = _store_result(self.pk, values, self.claimed_until, whatever_the_claim)
         self.claimed_until = None
         if not changed:
             self.next_attempt_at = None  # not ours to retry: whoever changed the row decides
@@ -194,3 +179,60 @@ class OutboundPing(models.Model):
                 "Ping to %s: %s (fault %d)", self.target_url, self.outcome, self.fault_code
             )
         return True
+
+
+# What recording a result writes, besides releasing the claim.
+_RESULT_FIELDS = (
+    "outcome",
+    "protocol",
+    "endpoint",
+    "message",
+    "fault_code",
+    "attempts",
+    "sent_at",
+    "next_attempt_at",
+    "updated_at",
+)
+
+
+def _store_result(
+    pk: object, values: dict[str, object], claim: datetime | None, whatever_the_claim: bool
+) -> int:
+    """One UPDATE of row ``pk`` writing ``values`` and releasing its claim, only while the
+    row still holds ``claim`` (unless ``whatever_the_claim``); how many rows it changed.
+
+    What ``filter(pk=pk, claimed_until=claim).update(**values, claimed_until=None)`` does,
+    with the SQL built once per database: a sending task records one result per link as it
+    comes, and building the query each time cost more than running it.
+    """
+    connection = connections[router.db_for_write(OutboundPing)]
+    meta = OutboundPing._meta
+    params = [
+        meta.get_field(name).get_db_prep_save(value, connection) for name, value in values.items()
+    ]
+    params.append(meta.pk.get_db_prep_value(pk, connection))
+    check = "none" if whatever_the_claim else "null" if claim is None else "equal"
+    if check == "equal":
+        params.append(meta.get_field("claimed_until").get_db_prep_value(claim, connection))
+    sql = _update_sql(connection.alias, tuple(values), check)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
+@functools.lru_cache(maxsize=16)
+def _update_sql(alias: str, names: tuple[str, ...], check: str) -> str:
+    """The UPDATE of :func:`_store_result`; ``check`` of the claim: "none", "null", "equal"."""
+    quote = connections[alias].ops.quote_name
+    meta = OutboundPing._meta
+    claimed_until = quote(meta.get_field("claimed_until").column)
+    assignments = [f"{quote(meta.get_field(name).column)} = %s" for name in names]
+    where = f"{quote(meta.pk.column)} = %s"
+    if check == "equal":
+        where += f" AND {claimed_until} = %s"
+    elif check == "null":
+        where += f" AND {claimed_until} IS NULL"
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)}, {claimed_until} = NULL "
+        f"WHERE {where}"
+    )
