@@ -6,7 +6,7 @@ import functools
 import logging
 import secrets
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
@@ -206,14 +206,11 @@ def _store_result(
     comes, and building the query each time cost more than running it.
     """
     connection = connections[router.db_for_write(OutboundPing)]
-    meta = OutboundPing._meta
-    params = [
-        meta.get_field(name).get_db_prep_save(value, connection) for name, value in values.items()
-    ]
-    params.append(meta.pk.get_db_prep_value(pk, connection))
+    params = [_field(name).get_db_prep_save(value, connection) for name, value in values.items()]
+    params.append(_field(str(OutboundPing._meta.pk.name)).get_db_prep_value(pk, connection))
     check = "none" if whatever_the_claim else "null" if claim is None else "equal"
     if check == "equal":
-        params.append(meta.get_field("claimed_until").get_db_prep_value(claim, connection))
+        params.append(_field("claimed_until").get_db_prep_value(claim, connection))
     sql = _update_sql(connection.alias, tuple(values), check)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -224,15 +221,27 @@ def _store_result(
 def _update_sql(alias: str, names: tuple[str, ...], check: str) -> str:
     """The UPDATE of :func:`_store_result`; ``check`` of the claim: "none", "null", "equal"."""
     quote = connections[alias].ops.quote_name
+
+    def column(name: str) -> str:
+        return str(quote(str(_field(name).column)))
+
     meta = OutboundPing._meta
-    claimed_until = quote(meta.get_field("claimed_until").column)
-    assignments = [f"{quote(meta.get_field(name).column)} = %s" for name in names]
-    where = f"{quote(meta.pk.column)} = %s"
+    claimed_until = column("claimed_until")
+    assignments = [f"{column(name)} = %s" for name in names]
+    where = f"{column(str(meta.pk.name))} = %s"
     if check == "equal":
         where += f" AND {claimed_until} = %s"
     elif check == "null":
         where += f" AND {claimed_until} IS NULL"
+    # Only the model's own table and column names, quoted, go into the text; values are
+    # parameters.
     return (
-        f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)}, {claimed_until} = NULL "
-        f"WHERE {where}"
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)}, "  # noqa: S608
+        f"{claimed_until} = NULL WHERE {where}"
     )
+
+
+def _field(name: str) -> models.Field[Any, Any]:
+    field = OutboundPing._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field
