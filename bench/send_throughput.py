@@ -362,7 +362,8 @@ def print_results(results: list[Result], delay: float, peers: int, database: str
         f"pings) to {peers} peers answering after {delay * 1000:.0f} ms; {database}"
     )
     print(
-        f"{'workers':>7}{'saved in':>10}{'late':>7}{'all pinged':>12}{'recorded':>10}{'pings/s':>9}"
+        f"{'workers':>7}{'saved in':>10}{'late':>7}{'all pinged':>12}{'recorded':>10}"
+        f"{'pings/s':>9}"
         f"{'queue peak':>12}{'at':>7}{'CPU/entry':>11}{'db CPU':>8}{'dup':>5}  load before/after"
     )
     for r in results:
@@ -376,9 +377,10 @@ def print_results(results: list[Result], delay: float, peers: int, database: str
         )
     print(
         "saved in: first save -> last save committed (late: the most a save started after "
-        "its moment); all pinged: first save -> the last peer has its ping; recorded: -> every result "
-        "recorded; queue: tasks ready, not yet picked up (sampled every 0.25 s); CPU/entry: "
-        "the workers' CPU; db CPU: the PostgreSQL backends' (all connections of the database)"
+        "its moment); all pinged: first save -> the last peer has its ping; recorded: -> "
+        "every result recorded; queue: tasks ready, not yet picked up (sampled every 0.25 s); "
+        "CPU/entry: the workers' CPU; db CPU: the PostgreSQL backends' (all connections of "
+        "the database)"
     )
     for r in results:
         print(
