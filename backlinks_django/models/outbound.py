@@ -71,11 +71,21 @@ class OutboundPingQuerySet(models.QuerySet["OutboundPing"]):
         mark = timezone.now() + timedelta(seconds=seconds, microseconds=secrets.randbelow(10**6))
         candidates = list(self.values_list("pk", flat=True))
         self.filter(pk__in=candidates).not_in_flight().update(claimed_until=mark)
-        rows = OutboundPing.objects.filter(pk__in=candidates)
-        claimed = rows.filter(claimed_until=mark).select_related("site").order_by("pk")
-        busy = rows.filter(claimed_until__gt=timezone.now()).exclude(claimed_until=mark)
-        busy_until: datetime | None = busy.aggregate(until=models.Max("claimed_until"))["until"]
-        return Claim(list(claimed), busy_until)
+        # One read of the candidates: those holding the mark are this task's; the others'
+        # running claims say when the rest is free.
+        rows = list(
+            OutboundPing.objects.filter(pk__in=candidates).select_related("site").order_by("pk")
+        )
+        now = timezone.now()
+        busy = [
+            row.claimed_until
+            for row in rows
+            if row.claimed_until is not None
+            and row.claimed_until != mark
+            and row.claimed_until > now
+        ]
+        claimed = [row for row in rows if row.claimed_until == mark]
+        return Claim(claimed, max(busy, default=None))
 
     def make_due(self) -> int:
         """Make these rows due at once, but for those a task is sending; return how many."""
