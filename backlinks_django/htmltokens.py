@@ -117,8 +117,8 @@ def skip_pattern(
     # them) that the engine checks before entering the branch: it tries one or two branches
     # per token. Doctypes and bogus comments alike end at the first ">".
     after_lt = (
-        *_other_names(names, rest),
         *(_letters(name) + quiet_rest for name in quiet if quiet_rest),
+        *_other_names(names, rest),
         rf"/(?:{'|'.join(_other_names(set(ends), rest))}|>|\Z|[^A-Za-z>][^>]*+>?)",
         rf"!(?:{comment}|[^>]*+>?)",
         r"\?[^>]*+>?",
