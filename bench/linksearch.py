@@ -63,6 +63,10 @@ CONSTRUCTS = {
     "nested_template": "<template>",
     "script_open": "<script>x<!--<script>",
     "title_open": "<title>&amp;",
+    # Against the scan's first step, which passes over a page that spells the target's last
+    # path segment nowhere: the segment in text, and references to its characters.
+    "target_mentions": "<b>the-target ",
+    "target_refs": "<b>&#116;",
 }
 
 
