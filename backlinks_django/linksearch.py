@@ -128,15 +128,14 @@ class _LinkScanner:
 
     def find(self, markup: str) -> int | None:
         """The offset in ``markup`` of the first element linking to the target, or None."""
-        lowered = markup.lower()
         # Without a <base> the needle stays; a page that spells it nowhere, however its
         # references and whitespace are written, links nowhere to the target: no scan at all.
-        if self._needle and "<base" not in lowered and not _spelled(markup, self._needle):
+        if self._needle and not _spelled(markup, self._needle) and "<base" not in markup.lower():
             return None
         # Each hiding element needs an end tag to close it: once more are open than the page
-        # has end tags left (real or not), nothing after can be seen.
-        unhide = lowered.count("</template") + lowered.count("</noscript")
-        del lowered
+        # has end tags (real or not) besides those read, nothing after can be seen.
+        end_tags = -1  # not counted yet
+        closed = 0
         position = 0
         length = len(markup)
         while True:
@@ -150,15 +149,18 @@ class _LinkScanner:
             assert match is not None
             position = match.end()
             if match.lastgroup == "end":
-                if self._close(match["end"].lower()):
-                    unhide -= 1
+                closed += self._close(match["end"].lower())
                 continue
             name = match["start"].lower()
             values, self_closing = htmltokens.attributes(match["attributes"])
             if self._open(name, values, self_closing):
                 return start
-            if self._hidden > unhide:
-                return None
+            if self._hidden:
+                if end_tags < 0:
+                    lowered = markup.lower()
+                    end_tags = lowered.count("</template") + lowered.count("</noscript")
+                if self._hidden > end_tags - closed:
+                    return None
             if name in htmltokens.RAW_TEXT:
                 end = htmltokens.raw_text_end(markup, name, position)
                 if name == "title" and not (self._hidden or self._foreign or self.title):
@@ -234,6 +236,8 @@ def _spelled(markup: str, needle: str) -> bool:
     value spelled it; it may find it elsewhere too, which only costs the scan. C string
     methods and one regex substitution whose matches are the needle's own characters.
     """
+    if needle in markup:
+        return True
     text = _strip_url_noise(markup)
     if "&" in text:
         references, names = _references(needle)
