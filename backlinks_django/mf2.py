@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import html
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import mf2py
+import mf2py.backcompat
 from bs4 import BeautifulSoup
 from django.utils.dateparse import parse_datetime
 
@@ -39,11 +42,62 @@ class Entry:
 
 
 def read_entry(document: str, url: str, target_url: str) -> Entry:
-    """The first h-entry of the page, or the one responding to target_url, as an Entry."""
+    """The first h-entry of the page, or the one responding to target_url, as an Entry.
+
+    A page none of whose class attributes can name an entry (:func:`may_hold_entry`) is not
+    parsed: mf2py would find none in it.
+    """
+    if not may_hold_entry(document):
+        return Entry()
     soup = parse_html(document)
     if soup is None:
         return Entry()
     return entry_from_tree(soup, url, target_url)
+
+
+# Every value a class attribute may have in the tokenizer's reading (htmltokens): "class"
+# then "=", and a quoted value to its quote (or the end) or an unquoted one. Found anywhere
+# (in text and comments too): more values than there are is harmless. Matched in the page's
+# lower case (the tokenizer lower-cases attribute names), where the literal is found fast.
+_CLASS_VALUE = re.compile(
+    r"""class[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:"([^"]*+)|'([^']*+)|([^\t\n\f\r >]*+))"""
+)
+
+
+def _entry_roots() -> frozenset[str]:
+    """The class names that make an element an h-entry for mf2py: "h-entry", and each
+    classic (mf1) root its backcompat rules turn into one ("hentry")."""
+    roots = {"h-entry", "hentry"}
+    classic = getattr(mf2py.backcompat, "_CLASSIC_MAP", {})
+    roots.update(name for name, rules in classic.items() if "h-entry" in str(rules))
+    return frozenset(roots)
+
+
+# One of those as a whole class token: bs4 splits class values on (Unicode) whitespace.
+_ENTRY_ROOT = re.compile(
+    "(?<!\\S)(?:" + "|".join(sorted(map(re.escape, _entry_roots()))) + ")(?!\\S)"
+)
+
+
+def may_hold_entry(document: str) -> bool:
+    """Whether a class attribute of ``document`` may name an h-entry root (mf2 or classic).
+
+    mf2py makes an item h-entry only from such a class token, so a page without one holds no
+    entry. Values are decoded as the tokenizer decodes them; joined by a space, since no
+    character reference spans one.
+    """
+    lowered = document.lower()
+    if len(lowered) != len(document):  # "İ" lower-cases to two characters: spans would shift
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in document)
+    values = " ".join(
+        document[match.start(group) : match.end(group)]
+        for match in _CLASS_VALUE.finditer(lowered)
+        for group in (1, 2, 3)
+        if match.start(group) >= 0
+    )
+    if "&" in values:
+        values = html.unescape(values)
+    return _ENTRY_ROOT.search(values) is not None
 
 
 def entry_from_tree(soup: BeautifulSoup, url: str, target_url: str) -> Entry:
