@@ -100,11 +100,33 @@ def may_hold_entry(document: str) -> bool:
     return _ENTRY_ROOT.search(values) is not None
 
 
+class _Parser(mf2py.Parser):  # type: ignore[misc]  # mf2py is untyped
+    """mf2py's parser for a tree read by nothing else after it.
+
+    mf2py copies every e-* element of a tree it is given before resolving its URLs and
+    removing its templates, to leave the tree as it was: a copy of the whole post, for a
+    tree that is thrown away next. Here the tree is changed instead. That reads the same:
+    mf2py resolves URLs again wherever it reads one (resolving is idempotent) and skips
+    templates wherever it walks (``dom_helpers.get_children``, ``get_textContent``);
+    ``tests/test_mf2.py`` compares both over generated pages.
+    """
+
+    @property
+    def _preserve_doc(self) -> bool:
+        return False
+
+    @_preserve_doc.setter
+    def _preserve_doc(self, value: bool) -> None:
+        pass
+
+
 def entry_from_tree(soup: BeautifulSoup, url: str, target_url: str) -> Entry:
-    """:func:`read_entry` of a page already parsed by ``html.parse_html`` (left unchanged)."""
-    # mf2py reads our tree: its own parsers (html.parser, html5lib) are not linear.
+    """:func:`read_entry` of a page parsed by ``html.parse_html``, a tree that this reading
+    changes (mf2py resolves the URLs of e-* properties and drops their templates in it)."""
+    # mf2py reads our tree: its own parsers (html.parser, html5lib) are not linear. An e-*
+    # property's element is exposed, not serialized to HTML: only its text is read here.
     try:
-        parsed = mf2py.parse(doc=soup, url=url)
+        parsed = _Parser(doc=soup, url=url, expose_dom=True).to_dict()
     except (RecursionError, ValueError):
         # mf2py recurses per nesting level (our tree stops at html.MAX_DEPTH; kept as a guard)
         # and trusts <base href> to be a valid URL. The link was already found; the page has

@@ -91,11 +91,14 @@ PARTS = (
     ("backlinks_django.verification", "_fetch_source"),
     ("backlinks_django.linksearch", "find_link"),
     ("backlinks_django.linksearch", "_LinkScanner.find"),
+    ("backlinks_django.linksearch", "_excerpt"),
+    ("backlinks_django.linksearch", "_title"),
+    ("backlinks_django.linksearch", "_context_in"),
+    ("backlinks_django.linksearch", "_link_context"),
+    ("backlinks_django.mf2", "may_hold_entry"),
     ("backlinks_django.html", "parse_html"),
     ("backlinks_django.html", "drop_hidden"),
     ("backlinks_django.mf2", "entry_from_tree"),
-    ("backlinks_django.linksearch", "_context_in"),
-    ("backlinks_django.linksearch", "_link_context"),
     ("backlinks_django.pipeline", "_fill"),
     ("backlinks_django.pipeline", "_moderate"),
     ("backlinks_django.models.backlinks", "Backlink.save"),
@@ -109,7 +112,8 @@ PARTS = (
 def timed_parts(spent: dict[str, float]) -> Iterator[None]:
     """Add each of :data:`PARTS`' CPU seconds (outermost calls only) to ``spent`` meanwhile.
 
-    A function is wrapped where it is defined and wherever a module of the app imported it.
+    A function is wrapped where it is defined and wherever a module of the app imported it;
+    one the app does not have (any more) is left out.
     """
     import importlib
 
@@ -119,8 +123,10 @@ def timed_parts(spent: dict[str, float]) -> Iterator[None]:
         *owners, name = path.split(".")
         holder: Any = module
         for owner in owners:
-            holder = getattr(holder, owner)
-        original = getattr(holder, name)
+            holder = getattr(holder, owner, None)
+        original = getattr(holder, name, None)
+        if original is None:
+            continue
         wrapper = _timer(original, path, spent)
         setattr(holder, name, wrapper)
         undo.append((holder, name, original))

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from backlinks_django import mf2
 from backlinks_django.choices import MentionType
 from backlinks_django.html import parse_html
 from backlinks_django.mf2 import Entry, entry_from_tree, may_hold_entry, read_entry
@@ -200,3 +201,91 @@ def test_a_page_without_an_entry_root_is_not_parsed(page: str) -> None:
 )
 def test_a_page_with_an_entry_root_is_parsed(page: str) -> None:
     assert may_hold_entry(page)
+
+
+# mf2py changes the tree it reads instead of copying it ---------------------------------------
+
+
+def _without_markup(value: Any) -> Any:
+    """mf2py's output less the e-* properties' markup ("html", or "dom" when exposed)."""
+    if isinstance(value, dict):
+        return {k: _without_markup(v) for k, v in value.items() if k not in ("html", "dom")}
+    if isinstance(value, list):
+        return [_without_markup(v) for v in value]
+    return value
+
+
+_CONTENT = st.sampled_from(
+    [
+        "text",
+        " spaced  words\n",
+        '<a href="/relative">a link</a>',
+        '<a class="u-in-reply-to" href="../up">reply</a>',
+        '<a class="u-like-of h-cite" href="//host.example/x">cite</a>',
+        '<img src="img/p.png" alt="alt">',
+        '<img class="u-photo" src="/photo.jpg">',
+        '<video poster="p.jpg" src="v.mp4"></video>',
+        '<object data="d.bin"></object>',
+        '<blockquote cite="/c">q</blockquote>',
+        '<template><p class="p-name">hidden</p><img src="/t.png"></template>',
+        "<template>t</template>",
+        '<time class="dt-published" datetime="2026-12-01T10:00:00Z">d</time>',
+        '<span class="p-author h-card"><a class="u-url p-name" href="/me">Me</a></span>',
+        '<a rel="tag" href="/tag/x">x</a>',
+        '<a href="javascript:void(0)">js</a>',
+        '<a href="mailto:a@b.example">m</a>',
+        "<pre>  pre  </pre>",
+        "<script>s</script>",
+    ]
+)
+_PROPERTY_CLASSES = st.sampled_from(
+    [
+        "e-content",
+        "e-content p-name",
+        "e-summary",
+        "entry-content",
+        "entry-summary",
+        "p-name",
+        "h-entry",
+        "hentry",
+        "h-cite e-content",
+        "h-card",
+        "vcard",
+        "u-url",
+        "",
+    ]
+)
+_MF_ELEMENT = st.builds(
+    lambda name, classes, inner: f'<{name} class="{classes}">{inner}</{name}>',
+    st.sampled_from(["div", "article", "section", "span", "a"]),
+    _PROPERTY_CLASSES,
+    st.lists(_CONTENT, max_size=3).map("".join),
+)
+MF_PAGES = st.recursive(
+    _MF_ELEMENT | _CONTENT,
+    lambda inner: st.builds(
+        lambda outer, parts: outer.replace("</", "".join(parts) + "</", 1),
+        _MF_ELEMENT,
+        st.lists(inner, min_size=1, max_size=3),
+    ),
+    max_leaves=12,
+).map(lambda body: f"<html><head><base href='/blog/'></head><body>{body}</body></html>")
+
+
+@settings(max_examples=300)
+@given(MF_PAGES, st.sampled_from(["https://source.example/post/1", "http://s.example/a/b?c"]))
+@example(
+    '<div class="h-entry"><div class="e-content"><template><img src="/t.png"></template>'
+    '<a class="u-in-reply-to" href="/r">r</a></div></div>',
+    "https://source.example/post/1",
+)
+@example(
+    '<div class="hentry"><div class="entry-content"><div class="e-content">'
+    '<a href="x">x</a><template>t</template></div></div></div>',
+    "https://source.example/post/1",
+)
+def test_the_tree_changed_in_place_reads_as_the_tree_copied(page: str, url: str) -> None:
+    copied = mf2py.parse(doc=parse_html(page), url=url)
+    changed = mf2._Parser(doc=parse_html(page), url=url, expose_dom=True).to_dict()
+
+    assert _without_markup(changed["items"]) == _without_markup(copied["items"])
