@@ -7,9 +7,9 @@ elsewhere. The baseline is a plain ``BeautifulSoup(page, "html.parser")`` of the
 (find_link builds no tree: it scans for the link and reads the tokens around it). The last
 row is what ``verification.verify_source`` reads of a fetched page: the link as find_link
 finds it there (a block begun before the window read from the page's start), and the
-microformats of its first 256 KB (none here, so mf2.read_entry builds no tree). Time is the median of several runs without
-tracing; peak memory is tracemalloc's peak in a separate traced run (Python allocations only,
-the page string itself excluded).
+microformats of its first 256 KB (none here, so mf2.read_entry builds no tree). Time is
+the median of several runs without tracing; peak memory is tracemalloc's peak in a separate
+traced run (Python allocations only, the page string itself excluded).
 
 Real fetches are capped at FETCH_MAX_BYTES (1 MB by default): the 5 MB row is what
 find_link would cost without that cap; with it, a link past the first 1 MB is not found.
