@@ -76,9 +76,8 @@ def find_link(
     excerpt = _excerpt(markup, start, offset, end, context, whole_block=start == 0 or not whole)
     if excerpt is None:  # the window cut the link's block off: read the page from its start
         excerpt = _excerpt(markup, 0, offset, end, context, whole_block=True)
-    assert excerpt is not None
     return LinkContext(
-        title=_title(scanner, markup, (start, offset, end), tree_limit), excerpt=excerpt
+        title=_title(scanner, markup, (start, offset, end), tree_limit), excerpt=excerpt or ""
     )
 
 
@@ -391,7 +390,9 @@ def _excerpt(
     for token in htmltokens.tokens(html.without_surrogates(markup[start:offset])):
         walk.feed(token)
     rest = htmltokens.tokens(html.without_surrogates(markup[offset:end]))
-    if not walk.open_link(next(rest), whole_block):
+    # The scan found a start tag at offset, so that is the first token.
+    first = next(rest, None)
+    if first is None or first.kind != "start" or not walk.open_link(first, whole_block):
         return None
     for token in rest:
         walk.feed(token)
