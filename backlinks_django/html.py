@@ -15,7 +15,7 @@ from backlinks_django.text import crop, to_single_line
 from backlinks_django.weburl import document_base_url, link_url, normalize_url, web_url
 
 # Never rendered as page text; <title> is read separately and then dropped too.
-_HIDDEN = ("script", "style", "noscript", "template")
+HIDDEN = ("script", "style", "noscript", "template")
 # Elements holding a run of text of their own: the ancestors whose text frames a link's excerpt.
 TEXT_BLOCKS = frozenset(
     {
@@ -25,7 +25,7 @@ TEXT_BLOCKS = frozenset(
     }
 )
 # Elements that separate words visually, so "<p>a</p><p>b</p>" reads "a b" and not "ab".
-_BREAKS = TEXT_BLOCKS | {
+BREAKS = TEXT_BLOCKS | {
     *("br", "hr", "table", "tr", "ul", "ol", "dl", "nav", "address", "figcaption"),
     *("caption", "details", "summary", "form", "fieldset", "legend", "option", "html"),
 }
@@ -52,8 +52,15 @@ def parse_html(markup: str) -> BeautifulSoup | None:
     if "<" not in markup:
         # Nothing to find; also keeps bs4 from warning that a bare URL "looks like a URL".
         return None
-    # Lone surrogates cannot be encoded, and bs4 encodes the markup to sniff it.
-    return BeautifulSoup(_SURROGATES.sub("", markup), builder=_TokenTreeBuilder())
+    return BeautifulSoup(without_surrogates(markup), builder=_TokenTreeBuilder())
+
+
+def without_surrogates(markup: str) -> str:
+    """``markup`` without lone surrogates, as :func:`parse_html` reads it.
+
+    They cannot be encoded, and bs4 encodes the markup to sniff it.
+    """
+    return _SURROGATES.sub("", markup)
 
 
 # Elements nest at most this deep: a deeper one becomes the sibling of the innermost (as
@@ -91,6 +98,9 @@ class _TokenTreeBuilder(HTMLParserTreeBuilder):
                 soup.endData(_NODE_CLASSES[kind])
 
 
+# Elements closed as soon as opened (bs4's list for HTML), whatever follows.
+VOID_ELEMENTS: frozenset[str] = frozenset(_TokenTreeBuilder.DEFAULT_EMPTY_ELEMENT_TAGS or ())
+
 # Nodes that are not page text, by token kind.
 _NODE_CLASSES: dict[str, type[NavigableString]] = {
     "comment": Comment,
@@ -110,7 +120,7 @@ def parse_rendered(markup: str) -> BeautifulSoup | None:
 
 def drop_hidden(soup: BeautifulSoup) -> None:
     """Remove the elements never rendered (script, style, noscript, template) from the tree."""
-    drop(soup, *_HIDDEN)
+    drop(soup, *HIDDEN)
 
 
 def drop(soup: BeautifulSoup, *names: str) -> None:
@@ -239,10 +249,10 @@ def text_nodes(root: Tag) -> Iterator[tuple[PageElement, str]]:
     for node in root.descendants:
         if isinstance(node, Tag):
             # Every element is reported, so callers see where an empty one (<a><img></a>) sits.
-            yield node, " " if node.name in _BREAKS else ""
+            yield node, " " if node.name in BREAKS else ""
         # Comments, CDATA, doctypes and processing instructions are not page text.
         elif isinstance(node, NavigableString) and not isinstance(node, PreformattedString):
             previous = node.previous_sibling
-            if isinstance(previous, Tag) and previous.name in _BREAKS:
+            if isinstance(previous, Tag) and previous.name in BREAKS:
                 yield node, " "
             yield node, str(node)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import html as html_module
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from html import entities as html_entities
-
-from bs4 import BeautifulSoup, Tag
 
 from backlinks_django import html, htmltokens
 from backlinks_django.text import (
@@ -46,17 +44,17 @@ def find_link(
     context: int = 100,
     *,
     media: bool = False,
-    on_tree: Callable[[BeautifulSoup], None] | None = None,
     tree_limit: int = 0,
 ) -> LinkContext | None:
     """The first <a href> pointing at target_url, with the page title and an excerpt around it.
 
     With ``media`` an ``<img src>`` or ``<video src>`` counts too (Webmention's rule).
 
-    With ``on_tree``, a page that links to the target is parsed once, as a tree of its first
-    ``tree_limit`` characters, which ``on_tree`` reads first (microformats); the link's
-    context then comes from that same tree when the link lies within it, so a page read
-    for both costs one tree, not two.
+    No tree is built: a streaming scan finds the link, and the excerpt comes from the tokens
+    of a window of markup around it (see :func:`_excerpt`). With ``tree_limit``, a link in
+    the page's first ``tree_limit`` characters whose text block begins before that window
+    gets its excerpt from the tokens of the page from its start, and a title that the scan
+    did not meet before the link is looked for in those characters (else in the window).
     """
     if "<" not in markup:
         return None
@@ -64,47 +62,46 @@ def find_link(
     # The target is one of our pages: its http/https and trailing-slash twins count too.
     target = same_page_key(target_url)
     # A streaming pass finds the link without building a tree, so a page without it
-    # (most spam) costs no tree at all; only a window around the link is parsed.
+    # (most spam) costs no tree at all; only a window around the link is read.
     scanner = _LinkScanner(base_url, target, elements)
     offset = scanner.find(markup)
     if offset is None:
         return None
-    if on_tree is not None:
-        soup = html.parse_html(markup[:tree_limit])
-        if soup is not None:
-            on_tree(soup)
-            html.drop_hidden(soup)
-            found = _context_in(soup, scanner, target, elements, context)
-            if found is not None:
-                return found
+    context = max(context, 0)
     reach = max(_WINDOW, _MARKUP_PER_CHARACTER * context)
+    # markup[offset] is the link's "<", so the window starts at a "<" at or before it.
     start = markup.find("<", max(0, offset - reach))
-    window = markup[start : offset + reach]
-    found = _link_context(window, scanner, target, elements, context)
-    if found is None:  # the window cut the page badly: fall back to the whole page
-        found = _link_context(markup, scanner, target, elements, context)
-    return found
+    end = offset + reach
+    whole = offset < tree_limit
+    excerpt = _excerpt(markup, start, offset, end, context, whole_block=start == 0 or not whole)
+    if excerpt is None:  # the window cut the link's block off: read the page from its start
+        excerpt = _excerpt(markup, 0, offset, end, context, whole_block=True)
+    return LinkContext(
+        title=_title(scanner, markup, (start, offset, end), tree_limit), excerpt=excerpt or ""
+    )
 
 
-def _link_context(
-    markup: str, scanner: _LinkScanner, target: str, elements: dict[str, str], context: int
-) -> LinkContext | None:
-    soup = html.parse_rendered(markup)
-    if soup is None:
-        return None
-    return _context_in(soup, scanner, target, elements, context)
+# Where a <title> element may start: only then does the rare title after the link need a tree.
+_TITLE_TAG = re.compile(r"<title(?=[\t\n\f\r />]|\Z)", re.IGNORECASE)
 
 
-def _context_in(
-    soup: BeautifulSoup, scanner: _LinkScanner, target: str, elements: dict[str, str], context: int
-) -> LinkContext | None:
-    """The context of the first element of the rendered tree ``soup`` linking to the target."""
-    for anchor, url in html.linking_elements(soup, scanner.base_url, elements):
-        if same_page_key(url) == target:
-            title = scanner.title or html.document_title(soup)
-            html.drop(soup, "title")
-            return LinkContext(title=title, excerpt=_excerpt(anchor, max(context, 0)))
-    return None
+def _title(
+    scanner: _LinkScanner, markup: str, window: tuple[int, int, int], tree_limit: int
+) -> str:
+    """The page's title: the scan's, met before the link; else the first one in the region read.
+
+    The region is the page's first ``tree_limit`` characters when the link is among them, else
+    the window (``start, offset, end``). A title after the link (or only tooltips before it)
+    is rare, and only then is a tree built: of that region, without its hidden elements.
+    """
+    if scanner.title:
+        return scanner.title
+    start, offset, end = window
+    region = markup[:tree_limit] if offset < tree_limit else markup[start:end]
+    if _TITLE_TAG.search(region) is None:
+        return ""
+    soup = html.parse_rendered(region)
+    return "" if soup is None else html.document_title(soup)
 
 
 class _LinkScanner:
@@ -377,24 +374,34 @@ def _json_has(data: object, value: str) -> bool:
     return False
 
 
-def _excerpt(anchor: Tag, context: int) -> str:
-    """The link's text with up to `context` characters of its block's text on either side."""
-    block = next((p for p in anchor.parents if p.name in html.TEXT_BLOCKS), None)
-    root = block if block is not None else _root(anchor)
-    inside = {id(node) for node in anchor.descendants}
-    before: list[str] = []
-    link: list[str] = []
-    after: list[str] = []
-    part = before
-    for node, text in html.text_nodes(root):
-        if node is anchor or id(node) in inside:
-            part = link
-        elif part is link:
-            part = after
-        part.append(text)
-    _lead_b, text_b, trail_b = _edges("".join(before))
-    lead_l, text_l, trail_l = _edges("".join(link))
-    lead_a, text_a, _trail_a = _edges("".join(after))
+def _excerpt(
+    markup: str, start: int, offset: int, end: int, context: int, *, whole_block: bool
+) -> str | None:
+    """The text around the element whose start tag is at ``offset``, read from the tokens of
+    ``markup[start:end]``: its text with up to ``context`` characters of its block's on each
+    side. None if ``whole_block`` is false and the block began before ``start``.
+
+    The text is what the tree of that markup (``html.parse_rendered``, titles dropped) would
+    give: see :class:`_TextWalk`. The markup before and after ``offset`` is tokenized apart,
+    so the element at ``offset`` is the one excerpted even when ``start`` cuts a construct
+    (a comment, a script) in two.
+    """
+    walk = _TextWalk()
+    for token in htmltokens.tokens(html.without_surrogates(markup[start:offset])):
+        walk.feed(token)
+    rest = htmltokens.tokens(html.without_surrogates(markup[offset:end]))
+    # The scan found a start tag at offset, so that is the first token.
+    first = next(rest, None)
+    if first is None or first.kind != "start" or not walk.open_link(first, whole_block):
+        return None
+    for token in rest:
+        walk.feed(token)
+        if walk.done:
+            break
+    before, link, after = walk.parts()
+    _lead_b, text_b, trail_b = _edges(before)
+    lead_l, text_l, trail_l = _edges(link)
+    lead_a, text_a, _trail_a = _edges(after)
     cropped_before = text_b
     if len(text_b) > context:
         cropped_before = ELLIPSIS + cut_start(text_b, context)
@@ -407,10 +414,150 @@ def _excerpt(anchor: Tag, context: int) -> str:
     return to_single_line("".join(pieces))
 
 
-def _root(node: Tag) -> Tag:
-    while node.parent is not None:
-        node = node.parent
-    return node
+# An element's text is never rendered when it or an ancestor is one of these (<title> is the
+# page's title, not its text).
+_UNSEEN = frozenset({*html.HIDDEN, "title"})
+_VOID = frozenset(html.VOID_ELEMENTS)
+
+
+class _Element:
+    """An open element of :class:`_TextWalk`."""
+
+    __slots__ = ("begin", "hidden", "last_break", "name")
+
+    def __init__(self, name: str, hidden: bool, begin: int) -> None:
+        self.name = name
+        self.hidden = hidden
+        # Whether its last rendered child so far is an element that separates words.
+        self.last_break = False
+        # Where its descendants' text starts in the walk's pieces.
+        self.begin = begin
+
+
+class _TextWalk:
+    """The rendered text of a page's tokens, as ``html.text_nodes`` reads their tree, no tree.
+
+    The tree is ``html.parse_html``'s (bs4's stack: an end tag closes the innermost open
+    element of its name and those inside it, or nothing; void and "<x/>" elements close at
+    once; nesting stops at ``html.MAX_DEPTH``) without hidden elements and titles. Text is
+    kept as pieces: each rendered element gives " " where it separates words, else ""; a text
+    node gives " " first when the element before it separates words, then its text.
+    """
+
+    def __init__(self) -> None:
+        self.root = _Element("", False, 0)
+        self.stack = [self.root]
+        self.open: dict[str, int] = {}
+        self.pieces: list[str] = []
+        self.data: list[str] = []
+        self.link: _Element | None = None
+        self.block: _Element | None = None
+        self.link_begin = 0
+        self.link_end = -1
+        self.block_end = -1
+        self.done = False
+
+    def feed(self, token: htmltokens.Token) -> None:
+        kind = token.kind
+        if kind == "text":
+            self.data.append(token.data)
+            return
+        self._end_data()
+        if kind == "start":
+            if len(self.stack) > html.MAX_DEPTH:
+                self._pop()
+            name = token.data
+            self._push(name)
+            if name in _VOID or token.self_closing:
+                self._pop_to(name)
+        elif kind == "end":
+            if token.data not in _VOID:
+                self._pop_to(token.data)
+        else:  # a comment, doctype or bogus comment: a node, but not text
+            self.stack[-1].last_break = False
+
+    def open_link(self, token: htmltokens.Token, whole_block: bool) -> bool:
+        """Feed the link's start tag, noting its block; False if that began before the walk
+        (and not ``whole_block``): the walk then stops."""
+        self._end_data()
+        # The scan found the link rendered: a hidden element open here is the window's
+        # artefact (its start cut a script or a template in two), so it ends here.
+        for depth, element in enumerate(self.stack):
+            if element.hidden:
+                while len(self.stack) > depth:
+                    self._pop()
+                break
+        if len(self.stack) > html.MAX_DEPTH:
+            self._pop()
+        blocks = [e for e in self.stack[1:] if e.name in html.TEXT_BLOCKS]
+        if blocks:
+            self.block = blocks[-1]
+        elif whole_block:
+            self.block = self.root
+        else:
+            return False
+        self.link_begin = len(self.pieces)
+        self._push(token.data)
+        self.link = self.stack[-1]
+        if token.data in _VOID or token.self_closing:
+            self._pop_to(token.data)
+        return True
+
+    def parts(self) -> tuple[str, str, str]:
+        """The block's text before the link, the link's, and the block's after it."""
+        if not self.done:  # the markup ended first: everything open closes
+            self._end_data()
+            while len(self.stack) > 1:
+                self._pop()
+            if self.block is self.root:
+                self.block_end = len(self.pieces)
+        block = self.block
+        assert block is not None
+        link_end, block_end = self.link_end, self.block_end
+        return (
+            "".join(self.pieces[block.begin : self.link_begin]),
+            "".join(self.pieces[self.link_begin : link_end]),
+            "".join(self.pieces[link_end:block_end]),
+        )
+
+    def _end_data(self) -> None:
+        if not self.data:
+            return
+        parent = self.stack[-1]
+        if not parent.hidden:
+            if parent.last_break:
+                self.pieces.append(" ")
+            self.pieces.extend(self.data)
+            parent.last_break = False
+        self.data = []
+
+    def _push(self, name: str) -> None:
+        parent = self.stack[-1]
+        hidden = parent.hidden or name in _UNSEEN
+        if not hidden:
+            breaks = name in html.BREAKS
+            self.pieces.append(" " if breaks else "")
+            parent.last_break = breaks
+        self.stack.append(_Element(name, hidden, len(self.pieces)))
+        self.open[name] = self.open.get(name, 0) + 1
+
+    def _pop(self) -> None:
+        element = self.stack.pop()
+        self.open[element.name] -= 1
+        if element is self.link:
+            self.link_end = len(self.pieces)
+        if element is self.block:
+            self.block_end = len(self.pieces)
+            self.done = True
+
+    def _pop_to(self, name: str) -> None:
+        if not self.open.get(name):
+            return
+        while len(self.stack) > 1:
+            popped = self.stack[-1].name
+            self._pop()
+            if popped == name:
+                return
 
 
 def _edges(text: str) -> tuple[str, str, str]:

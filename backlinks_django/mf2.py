@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import html
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import mf2py
+import mf2py.backcompat
 from bs4 import BeautifulSoup
 from django.utils.dateparse import parse_datetime
 
@@ -39,18 +42,91 @@ class Entry:
 
 
 def read_entry(document: str, url: str, target_url: str) -> Entry:
-    """The first h-entry of the page, or the one responding to target_url, as an Entry."""
+    """The first h-entry of the page, or the one responding to target_url, as an Entry.
+
+    A page none of whose class attributes can name an entry (:func:`may_hold_entry`) is not
+    parsed: mf2py would find none in it.
+    """
+    if not may_hold_entry(document):
+        return Entry()
     soup = parse_html(document)
     if soup is None:
         return Entry()
     return entry_from_tree(soup, url, target_url)
 
 
+# Every value a class attribute may have in the tokenizer's reading (htmltokens): "class"
+# then "=", and a quoted value to its quote (or the end) or an unquoted one. Found anywhere
+# (in text and comments too): more values than there are is harmless. Matched in the page's
+# lower case (the tokenizer lower-cases attribute names), where the literal is found fast.
+_CLASS_VALUE = re.compile(
+    r"""class[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:"([^"]*+)|'([^']*+)|([^\t\n\f\r >]*+))"""
+)
+
+
+def _entry_roots() -> frozenset[str]:
+    """The class names that make an element an h-entry for mf2py: "h-entry", and each
+    classic (mf1) root its backcompat rules turn into one ("hentry")."""
+    roots = {"h-entry", "hentry"}
+    classic = getattr(mf2py.backcompat, "_CLASSIC_MAP", {})
+    roots.update(name for name, rules in classic.items() if "h-entry" in str(rules))
+    return frozenset(roots)
+
+
+# One of those as a whole class token: bs4 splits class values on (Unicode) whitespace.
+_ENTRY_ROOT = re.compile(
+    "(?<!\\S)(?:" + "|".join(sorted(map(re.escape, _entry_roots()))) + ")(?!\\S)"
+)
+
+
+def may_hold_entry(document: str) -> bool:
+    """Whether a class attribute of ``document`` may name an h-entry root (mf2 or classic).
+
+    mf2py makes an item h-entry only from such a class token, so a page without one holds no
+    entry. Values are decoded as the tokenizer decodes them; joined by a space, since no
+    character reference spans one.
+    """
+    lowered = document.lower()
+    if len(lowered) != len(document):  # "İ" lower-cases to two characters: spans would shift
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in document)
+    values = " ".join(
+        document[match.start(group) : match.end(group)]
+        for match in _CLASS_VALUE.finditer(lowered)
+        for group in (1, 2, 3)
+        if match.start(group) >= 0
+    )
+    if "&" in values:
+        values = html.unescape(values)
+    return _ENTRY_ROOT.search(values) is not None
+
+
+class _Parser(mf2py.Parser):  # type: ignore[misc]  # mf2py is untyped
+    """mf2py's parser for a tree read by nothing else after it.
+
+    mf2py copies every e-* element of a tree it is given before resolving its URLs and
+    removing its templates, to leave the tree as it was: a copy of the whole post, for a
+    tree that is thrown away next. Here the tree is changed instead. That reads the same:
+    mf2py resolves URLs again wherever it reads one (resolving is idempotent) and skips
+    templates wherever it walks (``dom_helpers.get_children``, ``get_textContent``);
+    ``tests/test_mf2.py`` compares both over generated pages.
+    """
+
+    @property
+    def _preserve_doc(self) -> bool:
+        return False
+
+    @_preserve_doc.setter
+    def _preserve_doc(self, value: bool) -> None:
+        pass
+
+
 def entry_from_tree(soup: BeautifulSoup, url: str, target_url: str) -> Entry:
-    """:func:`read_entry` of a page already parsed by ``html.parse_html`` (left unchanged)."""
-    # mf2py reads our tree: its own parsers (html.parser, html5lib) are not linear.
+    """:func:`read_entry` of a page parsed by ``html.parse_html``, a tree that this reading
+    changes (mf2py resolves the URLs of e-* properties and drops their templates in it)."""
+    # mf2py reads our tree: its own parsers (html.parser, html5lib) are not linear. An e-*
+    # property's element is exposed, not serialized to HTML: only its text is read here.
     try:
-        parsed = mf2py.parse(doc=soup, url=url)
+        parsed = _Parser(doc=soup, url=url, expose_dom=True).to_dict()
     except (RecursionError, ValueError):
         # mf2py recurses per nesting level (our tree stops at html.MAX_DEPTH; kept as a guard)
         # and trusts <base href> to be a valid URL. The link was already found; the page has

@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from bs4 import BeautifulSoup
 from django.contrib.sites.models import Site
 
 from backlinks_django import fetch, limits, linksearch, mf2, moderation
@@ -66,13 +65,9 @@ def verify_source(
         )
         return Verified(_found(found))
     # Whatever the protocol, the page was fetched: its microformats say who wrote it and
-    # whether it replies to, likes or reposts the target. One tree of the page's first
-    # MICROFORMATS characters serves them and the link's context alike.
-    entries: list[mf2.Entry] = []
-
-    def read_microformats(soup: BeautifulSoup) -> None:
-        entries.append(mf2.entry_from_tree(soup, response.url, target_url))
-
+    # whether it replies to, likes or reposts the target. They are read from a tree of the
+    # page's first MICROFORMATS characters when those can hold an entry; the link's context
+    # needs no tree.
     found = _found(
         linksearch.find_link(
             response.text,
@@ -80,11 +75,11 @@ def verify_source(
             target_url,
             context,
             media=kind == Kind.WEBMENTION,
-            on_tree=read_microformats,
             tree_limit=limits.MICROFORMATS,
         )
     )
-    return Verified(found, entries[0] if entries else mf2.Entry())
+    entry = mf2.read_entry(response.text[: limits.MICROFORMATS], response.url, target_url)
+    return Verified(found, entry)
 
 
 def _fetch_source(

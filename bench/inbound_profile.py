@@ -12,11 +12,17 @@ process. Rows:
 - the claim query alone (``inbound._candidates``) with 0, 1,000 and 10,000 rows due.
 
 CPU ms per ping (the database server's too with ``--postgres``, read from /proc), and queries
-per ping. ``--profile`` prints cProfile's top functions of each row.
+per ping. ``--profile`` prints cProfile's top functions of each row; ``--parts`` the CPU per ping
+spent in each step of verifying and storing (inclusive: a step's figure holds the steps it
+calls), without cProfile's overhead on everything else. ``--page`` chooses the source page:
+``small`` (the default, bench/inbound.py's 6 KB), ``large`` (about 70 KB of blog HTML with a
+script, a style sheet, navigation and 300 paragraphs) or ``large-mf`` (the same marked up as an
+h-entry with p-name, e-content and a p-author h-card).
 
     python bench/inbound_profile.py                 # SQLite file, 200 pings a row
     python bench/inbound_profile.py --postgres --profile
     python bench/inbound_profile.py --quick         # 20 pings a row, claims at 0 and 1,000 rows
+    python bench/inbound_profile.py --parts --page large-mf
 """
 
 from __future__ import annotations
@@ -29,13 +35,139 @@ import sys
 import tempfile
 import time
 import xmlrpc.client
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlencode
 
 from _setup import bench_database, postgres_unavailable
-from inbound import ARTICLES, SOURCE_HOST, cpu_seconds, start_sources
+from inbound import ARTICLES, SOURCE_HOST, cpu_seconds, source_page, start_sources
 
 SITE = "testserver"
+
+
+def large_page(n: int, target: str, microformats: bool = False) -> bytes:
+    """About 70 KB of blog HTML linking to ``target`` near its end (an h-entry if asked)."""
+    paragraphs = "".join(
+        f"<p>Paragraph {i} of post {n}: some prose with <em>emphasis</em> and "
+        f'<a href="https://other{i}.example.net/{n}/">a link elsewhere</a>, as blogs do, '
+        f"followed by a few more words to give it the length of a paragraph.</p>\n"
+        for i in range(300)
+    )
+    menu = "".join(f"<li><a href='/category/{i}/'>Category {i}</a></li>" for i in range(40))
+    entry, name, content, author = (
+        (" class='h-entry'", " class='p-name'", " class='e-content'", " class='p-author h-card'")
+        if microformats
+        else ("", "", "", "")
+    )
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Source post {n}"
+        f"</title><script>window.dataLayer=window.dataLayer||[];</script>"
+        f"<style>body{{font:16px/1.5 serif}} nav a{{margin:1em}}</style></head><body>"
+        f"<header><nav><ul>{menu}</ul></nav></header><article{entry}>"
+        f"<h1{name}>Source post {n}</h1>"
+        f"<time class='dt-published' datetime='2026-12-01T10:00:00Z'>1 December</time>"
+        f"<div{content}>{paragraphs}"
+        f'<p>As <a href="{target}">this article</a> says, pings are worth verifying.</p></div>'
+        f"<a{author} href='https://author.example/'>An author</a></article>"
+        f"<footer><a href='/about/'>About</a></footer></body></html>"
+    ).encode()
+
+
+PAGES: dict[str, Callable[[int, str], bytes]] = {
+    "small": source_page,
+    "large": large_page,
+    "large-mf": lambda n, target: large_page(n, target, microformats=True),
+}
+
+# The steps of verifying and storing a ping that --parts times, as (module, attribute).
+PARTS = (
+    ("backlinks_django.inbound", "accept"),
+    ("backlinks_django.inbound", "process_next"),
+    ("backlinks_django.inbound", "_candidates"),
+    ("backlinks_django.pipeline", "receive"),
+    ("backlinks_django.verification", "verify_source"),
+    ("backlinks_django.verification", "_fetch_source"),
+    ("backlinks_django.linksearch", "find_link"),
+    ("backlinks_django.linksearch", "_LinkScanner.find"),
+    ("backlinks_django.linksearch", "_excerpt"),
+    ("backlinks_django.linksearch", "_title"),
+    ("backlinks_django.linksearch", "_context_in"),
+    ("backlinks_django.linksearch", "_link_context"),
+    ("backlinks_django.mf2", "may_hold_entry"),
+    ("backlinks_django.html", "parse_html"),
+    ("backlinks_django.html", "drop_hidden"),
+    ("backlinks_django.mf2", "entry_from_tree"),
+    ("backlinks_django.pipeline", "_fill"),
+    ("backlinks_django.pipeline", "_moderate"),
+    ("backlinks_django.models.backlinks", "Backlink.save"),
+    ("backlinks_django.signals", "backlink_received.send"),
+    ("backlinks_django.notifications", "notify_managers"),
+    ("backlinks_django.models.inbound", "InboundPing.save"),
+)
+
+
+@contextmanager
+def timed_parts(spent: dict[str, float]) -> Iterator[None]:
+    """Add each of :data:`PARTS`' CPU seconds (outermost calls only) to ``spent`` meanwhile.
+
+    A function is wrapped where it is defined and wherever a module of the app imported it;
+    one the app does not have (any more) is left out.
+    """
+    import importlib
+
+    undo: list[tuple[Any, str, Any]] = []
+    for module_name, path in PARTS:
+        module = importlib.import_module(module_name)
+        *owners, name = path.split(".")
+        holder: Any = module
+        for owner in owners:
+            holder = getattr(holder, owner, None)
+        original = getattr(holder, name, None)
+        if original is None:
+            continue
+        wrapper = _timer(original, path, spent)
+        setattr(holder, name, wrapper)
+        undo.append((holder, name, original))
+        if owners:
+            continue
+        for other in list(sys.modules.values()):
+            if (
+                other is not module
+                and getattr(other, "__name__", "").startswith("backlinks_django")
+                and getattr(other, name, None) is original
+            ):
+                setattr(other, name, wrapper)
+                undo.append((other, name, original))
+    try:
+        yield
+    finally:
+        for holder, name, original in reversed(undo):
+            setattr(holder, name, original)
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def _timer(function: Callable[..., Any], label: str, spent: dict[str, float]) -> Any:
+    depth = 0
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        nonlocal depth
+        if depth:
+            return function(*args, **kwargs)
+        depth += 1
+        started = time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[label] += time.process_time() - started
+            depth -= 1
+
+    return timed
 
 
 def measure(
@@ -45,13 +177,15 @@ def measure(
     database: str,
     profile: bool,
     show_queries: bool = False,
+    parts: bool = False,
 ) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     profiler = cProfile.Profile(time.process_time) if profile else None
     db_before = cpu_seconds("postgres: ", f" {database} ") if database else 0.0
-    with CaptureQueriesContext(connection) as queries:
+    spent: dict[str, float] = defaultdict(float)
+    with CaptureQueriesContext(connection) as queries, timed_parts(spent) if parts else _nothing():
         started = time.process_time()
         if profiler:
             profiler.enable()
@@ -66,6 +200,9 @@ def measure(
         f"{len(queries.captured_queries) / count:>9.1f}",
         flush=True,
     )
+    for _module, path in PARTS:
+        if path in spent:
+            print(f"    {path:<40}{spent[path] / count * 1000:>8.2f}")
     if show_queries:
         per_ping = len(queries.captured_queries) // count
         for query in queries.captured_queries[-per_ping:]:
@@ -83,6 +220,8 @@ def main() -> None:
     parser.add_argument("--pings", type=int, help="pings per row (default 200)")
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
     parser.add_argument("--queries", action="store_true", help="print the last ping's queries")
+    parser.add_argument("--parts", action="store_true", help="CPU per ping of each step")
+    parser.add_argument("--page", choices=sorted(PAGES), default="small", help="the source page")
     args = parser.parse_args()
     count = args.pings or (20 if args.quick else 200)
     queue_sizes = [0, 1000] if args.quick else [0, 1000, 10_000]
@@ -98,7 +237,7 @@ def main() -> None:
         engine, database = "sqlite", ""
         name = os.path.join(tempfile.gettempdir(), f"backlinks_bench_profile_{os.getpid()}.db")
 
-    sources, source_port = start_sources(f"http://{SITE}")
+    sources, source_port = start_sources(f"http://{SITE}", page=PAGES[args.page])
     source = f"http://{SOURCE_HOST}:{source_port}"
     try:
         with bench_database(engine, name):
@@ -144,7 +283,8 @@ def main() -> None:
 
             print(
                 f"Python {sys.version.split()[0]}, Django {django.get_version()}, {engine}; "
-                f"load {', '.join(f'{x:.2f}' for x in os.getloadavg())}; {count} pings a row"
+                f"load {', '.join(f'{x:.2f}' for x in os.getloadavg())}; {count} pings a row, "
+                f"{args.page} page"
             )
             print(f"{'':<44}{'app ms':>8}{'db ms':>8}{'queries':>9}")
             for n in range(2 * ARTICLES):  # warm-up: imports, caches, each target's patterns
@@ -156,6 +296,7 @@ def main() -> None:
                 database,
                 args.profile,
                 args.queries,
+                args.parts,
             )
             queue_accepted = tasks.queue_accepted
             tasks.queue_accepted = lambda accepted: None  # the task is run below, by hand
@@ -168,6 +309,7 @@ def main() -> None:
                     database,
                     args.profile,
                     args.queries,
+                    args.parts,
                 )
             finally:
                 tasks.queue_accepted = queue_accepted
@@ -178,6 +320,7 @@ def main() -> None:
                 database,
                 args.profile,
                 args.queries,
+                args.parts,
             )
             assert not InboundPing.objects.waiting().exists()
             for size in queue_sizes:

@@ -85,20 +85,31 @@ def test_verifying_a_queued_ping_takes_nine_queries(site, article_url, serve_sou
     assert len(_sql(queries)) == 9, "\n".join(_sql(queries))
 
 
-def test_a_verified_page_becomes_one_tree(xmlrpc_call, article_url, serve_source, monkeypatch):
-    trees = []
+@pytest.mark.parametrize(
+    ("entry", "trees"),
+    [
+        pytest.param("", 0, id="no-microformats-no-tree"),
+        pytest.param(" class='h-entry'", 1, id="an-h-entry-one-tree"),
+    ],
+)
+def test_a_verified_page_becomes_a_tree_only_for_its_microformats(
+    xmlrpc_call, article_url, serve_source, monkeypatch, entry, trees
+):
+    built = []
 
     class Counting(html.BeautifulSoup):
         def __init__(self, markup: str, *args: Any, **kwargs: Any) -> None:
             if article_url in markup:  # the page, not a title or an excerpt
-                trees.append(len(markup))
+                built.append(len(markup))
             super().__init__(markup, *args, **kwargs)
 
     monkeypatch.setattr(html, "BeautifulSoup", Counting)
-    source = serve_source(page_linking_to(article_url))
+    page = page_linking_to(article_url).replace("<body>", f"<body{entry}>")
+    source = serve_source(page)
 
     assert "registered" in xmlrpc_call("pingback.ping", source, article_url)
-    assert len(trees) == 1
+    # The link's context comes from the tokens around it; mf2py reads a tree.
+    assert len(built) == trees
 
 
 @override_settings(BACKLINKS={**BASE, "RECEIVE_BUDGET": 0})
