@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import Any
 
@@ -10,6 +11,12 @@ from django.conf import settings
 from backlinks_django.defaults import DEFAULTS, LOCAL_DEVELOPMENT_VALUES, RENAMED
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(values: tuple[Any, ...]) -> tuple[IPNetwork, ...]:
+    """``ALLOWED_NETWORKS`` parsed, once per value (the fetcher reads it for every address)."""
+    return tuple(ipaddress.ip_network(n, strict=False) for n in values)
 
 
 class BacklinksSettings:
@@ -39,7 +46,7 @@ class BacklinksSettings:
 
     @property
     def ALLOWED_NETWORKS(self) -> list[IPNetwork]:
-        return [ipaddress.ip_network(n, strict=False) for n in self._get("ALLOWED_NETWORKS")]
+        return list(_networks(tuple(self._get("ALLOWED_NETWORKS"))))
 
     @property
     def ALLOWED_PORTS(self) -> frozenset[int] | None:

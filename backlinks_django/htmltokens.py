@@ -34,7 +34,8 @@ _ATTRIBUTES = (
     r"(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:\"[^\"]*+\"?|'[^']*+'?|[^\t\n\f\r >]*+))?+"
     r")*+"
 )
-_COMMENT = r"<!--(?:>|->|(?P<comment>(?s:.*?))(?:--!?>|\Z))"
+# Up to the first "-->" or "--!>": runs without "-", and each "-" that starts neither.
+_COMMENT = r"<!--(?:>|->|(?P<comment>[^-]*+(?:-(?!-!?>)[^-]*+)*+)(?:--!?>|\Z))"
 _START = rf"<(?P<start>[A-Za-z][^\t\n\f\r />]*+)(?P<attributes>{_ATTRIBUTES})(?:>|\Z)"
 _END = rf"</(?P<end>[A-Za-z][^\t\n\f\r />]*+){_ATTRIBUTES}(?:>|\Z)"
 _DOCTYPE = r"<!(?i:doctype)(?P<doctype>[^>]*+)>?"
@@ -107,43 +108,51 @@ def skip_pattern(
     One possessive repetition of the token patterns: the engine passes over the rest
     without returning to Python, in linear time like :data:`TOKEN`.
     """
-    name_end = r"(?=[\t\n\f\r />]|\Z)"
     names = {*starts, *RAW_TEXT}
+    comment = re.sub(r"\(\?P<\w+>", "(?:", _COMMENT)[len("<!") :]
+    # A tag without attributes ends at once; the rest as in :data:`TOKEN`.
+    rest = rf"[^\t\n\f\r />]*+(?:>|{_ATTRIBUTES}(?:>|\Z))"
+    quiet_rest = _quiet_attributes(needle) if quiet and needle else ""
+    # After "<", one branch per kind of token, each starting with a character (or a set of
+    # them) that the engine checks before entering the branch: it tries one or two branches
+    # per token. Doctypes and bogus comments alike end at the first ">".
+    after_lt = (
+        *(_letters(name) + quiet_rest for name in quiet if quiet_rest),
+        *_other_names(names, rest),
+        rf"/(?:{'|'.join(_other_names(set(ends), rest))}|>|\Z|[^A-Za-z>][^>]*+>?)",
+        rf"!(?:{comment}|[^>]*+>?)",
+        r"\?[^>]*+>?",
+        r"(?![A-Za-z/!?<])",  # text
+    )
+    # A run of "<" is text up to its last one, in one step.
+    return re.compile("(?:[^<]++|<(?:" + "|".join(after_lt) + ")|<+(?=<))*+")
+
+
+_NAME_END = r"(?=[\t\n\f\r />]|\Z)"
+
+
+def _letters(name: str) -> str:
+    """``name`` in any case, one character set per letter (a literal where none is needed)."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in name)
+
+
+def _other_names(names: set[str], rest: str) -> list[str]:
+    """Branches matching a tag name (and ``rest``) that is none of ``names``, by first letter."""
     initials = sorted({name[0] for name in names})
-    # Grouped by first letter, so the engine gives up on a name after one comparison.
-    started = "|".join(
-        initial + "(?:" + "|".join(name[1:] for name in names if name[0] == initial) + ")"
-        for initial in initials
-    )
-    unnamed = {
-        name: re.sub(r"\(\?P<\w+>", "(?:", fragment)
-        for name, fragment in (("comment", _COMMENT), ("doctype", _DOCTYPE), ("bogus", _BOGUS))
-    }
-    rest = rf"[^\t\n\f\r />]*+{_ATTRIBUTES}(?:>|\Z)"
     plain = "".join(letter for letter in "abcdefghijklmnopqrstuvwxyz" if letter not in initials)
-    # The usual tokens first, since the engine tries the alternatives in order; a tag whose
-    # first letter starts no name that matters skips the look-ahead.
-    others = (
-        r"[^<]++",
-        rf"<[{plain}{plain.upper()}]{rest}",
-        r"<+(?=<)",
-        rf"<(?!(?i:{started}){name_end})[A-Za-z]{rest}",
-        rf"</(?!(?i:{'|'.join(ends)}){name_end})[A-Za-z]{rest}",
-        *([_quiet_tags(quiet, needle, name_end)] if quiet and needle else []),
-        r"<(?![A-Za-z/!?])",
-        *unnamed.values(),
-        r"</>",
-        r"</\Z",
-    )
-    return re.compile("(?:" + "|".join(others) + ")*+")
+    branches = [f"[{plain}{plain.upper()}]{rest}"]
+    for initial in initials:
+        tails = "|".join(sorted(re.escape(name[1:]) for name in names if name[0] == initial))
+        branches.append(f"{_letters(initial)}(?!(?i:{tails}){_NAME_END}){rest}")
+    return branches
 
 
 # Characters that cannot start a needle: the tag syntax, and what decoding changes.
 SYNTAX = frozenset("\t\n\f\r />=\"'<&")
 
 
-def _quiet_tags(names: tuple[str, ...], needle: str, name_end: str) -> str:
-    """Start tags named in ``names`` whose text holds no needle, "&", tab, CR or LF.
+def _quiet_attributes(needle: str) -> str:
+    """The rest of a start tag whose text holds no needle, "&", tab, CR or LF.
 
     :data:`_ATTRIBUTES` with every repetition unable to consume those: none of its parts
     can pass over one, so a tag holding one fails to match as a whole. Up to the first
@@ -162,7 +171,7 @@ def _quiet_tags(names: tuple[str, ...], needle: str, name_end: str) -> str:
     double, single, bare = run('"'), run("'"), run(r"\t\n\f\r >")
     value = f"(?:\"{double}\"?|'{single}'?|{bare})"
     attributes = rf"(?:[\f /]++|{name}(?:[\f ]*+=[\f ]*+{value})?+)*+"
-    return rf"<(?i:{'|'.join(names)}){name_end}{attributes}(?:>|\Z)"
+    return rf"{_NAME_END}{attributes}(?:>|\Z)"
 
 
 def tokens(markup: str) -> Iterator[Token]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import html as html_module
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from html import entities as html_entities
 
 from bs4 import BeautifulSoup, Tag
 
@@ -127,6 +128,14 @@ class _LinkScanner:
 
     def find(self, markup: str) -> int | None:
         """The offset in ``markup`` of the first element linking to the target, or None."""
+        # Without a <base> the needle stays; a page that spells it nowhere, however its
+        # references and whitespace are written, links nowhere to the target: no scan at all.
+        if self._needle and not _spelled(markup, self._needle) and "<base" not in markup.lower():
+            return None
+        # Each hiding element needs an end tag to close it: once more are open than the page
+        # has end tags (real or not) besides those read, nothing after can be seen.
+        end_tags = -1  # not counted yet
+        closed = 0
         position = 0
         length = len(markup)
         while True:
@@ -140,12 +149,18 @@ class _LinkScanner:
             assert match is not None
             position = match.end()
             if match.lastgroup == "end":
-                self._close(match["end"].lower())
+                closed += self._close(match["end"].lower())
                 continue
             name = match["start"].lower()
             values, self_closing = htmltokens.attributes(match["attributes"])
             if self._open(name, values, self_closing):
                 return start
+            if self._hidden:
+                if end_tags < 0:
+                    lowered = markup.lower()
+                    end_tags = lowered.count("</template") + lowered.count("</noscript")
+                if self._hidden > end_tags - closed:
+                    return None
             if name in htmltokens.RAW_TEXT:
                 end = htmltokens.raw_text_end(markup, name, position)
                 if name == "title" and not (self._hidden or self._foreign or self.title):
@@ -179,11 +194,15 @@ class _LinkScanner:
             self._verdicts[href] = verdict
         return verdict
 
-    def _close(self, name: str) -> None:
-        if name in ("noscript", "template") and self._hidden:
-            self._hidden -= 1
-        elif name in ("svg", "math") and self._foreign:
+    def _close(self, name: str) -> bool:
+        """Note an end tag; whether it closes a hiding element (or would, were one open)."""
+        if name in ("noscript", "template"):
+            if self._hidden:
+                self._hidden -= 1
+            return True
+        if name in ("svg", "math") and self._foreign:
             self._foreign -= 1
+        return False
 
 
 # WHATWG URL parsing drops these anywhere in an href (as weburl.web_url does).
@@ -205,6 +224,103 @@ def _needle(base_url: str, target: str) -> str:
     if "%" in segment or segment == target.split("/")[2] or htmltokens.SYNTAX & set(segment):
         return ""
     return segment
+
+
+def _spelled(markup: str, needle: str) -> bool:
+    """Whether some attribute value in ``markup`` could spell ``needle`` once decoded.
+
+    What ``_LinkScanner`` compares with the needle is an href with its character references
+    decoded and tab, LF and CR dropped. Dropping those characters from the whole page, and
+    decoding the references that give a character of the needle, tab, LF, CR or nothing
+    (the others cannot be part of a spelling), leaves the needle in the page wherever some
+    value spelled it; it may find it elsewhere too, which only costs the scan. C string
+    methods and one regex substitution whose matches are the needle's own characters.
+    """
+    if needle in markup:
+        return True
+    text = _strip_url_noise(markup)
+    if "&" in text:
+        references, names = _references(needle)
+        count = text.count("&#") + sum(text.count(name) for name in names)
+        if count > 64 + len(text) // _DECODED_PER_CHARACTER:
+            return True  # too many to decode at a Python call each: let the scan decide
+        if count:
+            text = _strip_url_noise(references.sub(_decode, text))
+    return needle in text
+
+
+# At most one reference decoded per this many characters of markup: Python decodes each
+# (0.3-5 µs), so the test costs at most a few ms per MB; a page denser in them is scanned.
+_DECODED_PER_CHARACTER = 256
+
+
+def _strip_url_noise(text: str) -> str:
+    for character in "\t\n\r":
+        if character in text:
+            text = text.replace(character, "")
+    return text
+
+
+def _decode(match: re.Match[str]) -> str:
+    return _unescape(match.group())
+
+
+_unescape = lru_cache(maxsize=256)(html_module.unescape)
+
+
+def _numeric(codes: Iterable[int]) -> str:
+    """Decimal and hexadecimal character references to ``codes`` (any leading zeros)."""
+    decimal = _trie([str(code) for code in codes])
+    hexadecimal = _trie([f"{code:x}" for code in codes], fold=True)
+    return rf"&#0*+{decimal}(?![0-9]);?|&#[xX]0*+{hexadecimal}(?![0-9a-fA-F]);?"
+
+
+def _trie(words: list[str], fold: bool = False) -> str:
+    """A pattern matching exactly ``words``, one branch per distinct next character.
+
+    The engine then tries one branch per character read, however many words there are.
+    """
+    if not words:
+        return "(?!)"
+    branches = []
+    for first in sorted({word[0] for word in words if word}):
+        literal = f"[{first}{first.upper()}]" if fold and first.isalpha() else re.escape(first)
+        rests = [word[1:] for word in words if word[:1] == first]
+        branches.append(literal + _trie(rests, fold) if any(rests) else literal)
+        if any(rests) and "" in rests:
+            branches[-1] = literal + "(?:" + _trie([r for r in rests if r], fold) + ")?"
+    alternation = "|".join(branches)
+    return f"(?:{alternation})"
+
+
+# Code points whose reference html.unescape decodes to nothing or to tab, LF or CR: those
+# below U+0100, the noncharacters U+FDD0-U+FDEF and U+xFFFE-U+xFFFF (tests check the rest).
+SILENT_CODES = tuple(
+    code
+    for code in (
+        *range(0x100),
+        *range(0xFDD0, 0xFDF0),
+        *(plane + last for plane in range(0, 0x110000, 0x10000) for last in (0xFFFE, 0xFFFF)),
+    )
+    if html_module.unescape(f"&#{code};") in ("", "\t", "\n", "\r")
+)
+
+
+@lru_cache(maxsize=64)
+def _references(needle: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    """Character references that decode to characters of ``needle``, or to nothing or noise.
+
+    With the named ones among them, "&" and the name (counted apart from numeric ones).
+    """
+    characters = set(needle) | set("\t\n\r")
+    named = tuple(
+        "&" + name
+        for name, value in sorted(html_entities.html5.items(), key=lambda item: -len(item[0]))
+        if set(value) <= characters
+    )
+    codes = {ord(character) for character in needle} | set(SILENT_CODES)
+    pattern = "|".join([_numeric(codes), *(re.escape(name) for name in named)])
+    return re.compile(pattern), named
 
 
 @lru_cache(maxsize=64)

@@ -2,7 +2,7 @@
 loopback peers, sent by task workers: time until every ping is delivered, and the queue's peak.
 
 ENTRIES entries are saved within SECONDS (evenly spaced, each in its own transaction, by
-SAVERS threads as by several web processes), each linking LINKS pages on LINKS different peers
+SAVERS processes as by several web processes), each linking LINKS pages on LINKS different peers
 among PEERS (127.0.0.2, ...; a process of their own, answering after DELAY seconds). WORKERS
 task workers (``db_worker`` with scripts/demo's flags, or ``rqworker`` with ``--engine rq``)
 send them. The queue (tasks ready to run, not yet picked up) is sampled every 0.25 s.
@@ -81,6 +81,7 @@ class Result:
     entries: int
     links: int
     saved_in: float = 0.0  # first save → last save committed
+    late: float = 0.0  # the latest a save started after its moment of the schedule
     delivered_in: float = 0.0  # first save → the last peer has its ping
     recorded_in: float = 0.0  # first save → every result recorded (seen within 0.1 s)
     pinged: int = 0  # POSTs answered
@@ -205,12 +206,13 @@ def run(
             time.sleep(0.05)
         time.sleep(1.5)  # every worker past its start-up delay
         clean(engine)
+        saver_processes = [Saver(n, savers) for n in range(savers)]  # Django set up in each
         before = peers.stats()
-        cpu = (pool.cpu(), time.process_time(), peers.cpu())
+        cpu = (pool.cpu(), peers.cpu())
         db_cpu = _workers.CPUTracker("postgres: ", f" {database} ")
         result.load_before = load()
         stop = threading.Event()
-        started = time.time()
+        started = time.time() + 0.2  # the savers' first entry
         watcher = threading.Thread(
             target=sampler,
             args=(engine, result, peers, started, int(before["posts"]), stop, db_cpu),
@@ -219,7 +221,16 @@ def run(
         watcher.start()
         try:
             _save_and_wait(
-                result, peers, tag, started, before, entries, links, seconds, savers, timeout
+                result,
+                peers,
+                tag,
+                started,
+                before,
+                entries,
+                links,
+                seconds,
+                saver_processes,
+                timeout,
             )
         finally:
             stop.set()
@@ -228,8 +239,7 @@ def run(
         result.cpu_workers = pool.cpu() - cpu[0]
         db_cpu.read()
         result.cpu_db = db_cpu.used()
-        result.cpu_saver = time.process_time() - cpu[1]
-        result.cpu_peers = peers.cpu() - cpu[2]
+        result.cpu_peers = peers.cpu() - cpu[1]
         result.load_after = load()
     result.pinged = int(after["posts"]) - int(before["posts"])
     result.duplicates = int(after["duplicates"]) - int(before["duplicates"])
@@ -247,44 +257,20 @@ def _save_and_wait(
     entries: int,
     links: int,
     seconds: float,
-    savers: int,
+    savers: list[Saver],
     timeout: float,
 ) -> None:
-    """Save ``entries`` on schedule with ``savers`` threads; wait until every ping is
-    delivered and recorded (or ``timeout``)."""
-    from django.db import transaction
-    from django.utils import timezone
-
+    """Have the ``savers`` save ``entries`` on schedule from ``started``; wait until every
+    ping is delivered and recorded (or ``timeout``)."""
     from backlinks_django.models import OutboundPing, Outcome
-    from tests.testapp.models import Article
 
-    interval = seconds / entries
-
-    def save_share(first: int) -> None:
-        """Entries first, first + savers, ...: each at its moment of the schedule."""
-        from django.db import connection
-
-        try:
-            for n in range(first, entries, savers):
-                pause = started + n * interval - time.time()
-                if pause > 0:
-                    time.sleep(pause)
-                with transaction.atomic():
-                    Article.objects.create(
-                        title=f"Entry {n}",
-                        slug=f"e{n}",
-                        body=body(peers.addresses, tag, n, links),
-                        published_at=timezone.now(),
-                    )
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=save_share, args=(i,)) for i in range(savers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    result.saved_in = time.time() - started
+    plan = {"started": started, "tag": tag, "entries": entries, "links": links}
+    for saver in savers:
+        saver.go({**plan, "seconds": seconds, "peers": peers.addresses})
+    reports = [saver.report() for saver in savers]
+    result.saved_in = max((r["last_commit"] for r in reports), default=started) - started
+    result.late = max((r["late"] for r in reports), default=0.0)
+    result.cpu_saver = sum(r["cpu"] for r in reports)
     expected = entries * links
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -298,6 +284,76 @@ def _save_and_wait(
     result.recorded_in = time.time() - started
 
 
+class Saver:
+    """A process saving every ``count``-th entry (from ``share``) on the schedule, as one web
+    process of several would: savers in threads of one process could not keep a 1-minute
+    schedule of 10,000 entries (14 ms of CPU per save, one interpreter)."""
+
+    def __init__(self, share: int, count: int) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 -- our own interpreter and script
+            [sys.executable, __file__, "--saver", f"{share}/{count}"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()  # once Django is set up
+        if not line.startswith(b"ready"):
+            raise SystemExit(f"error: saver {share} did not start: {line!r}")
+
+    def go(self, plan: dict[str, object]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(plan).encode() + b"\n")
+        self.process.stdin.close()
+
+    def report(self) -> dict[str, float]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        self.process.wait(timeout=60)
+        if not line:
+            raise SystemExit("error: a saver process failed")
+        return dict(json.loads(line))
+
+
+def saver_main(share: str) -> None:
+    """``--saver i/n``: set up Django on the bench database (the environment says which),
+    say "ready", read the plan (one JSON line), save its entries, print one JSON report."""
+    import django
+
+    sys.path.insert(0, str(_workers.ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    django.setup()
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from tests.testapp.models import Article
+
+    first, count = (int(n) for n in share.split("/"))
+    print("ready", flush=True)
+    plan = json.loads(sys.stdin.readline())
+    peers = [(str(host), int(port)) for host, port in plan["peers"]]
+    entries, started = int(plan["entries"]), float(plan["started"])
+    interval = float(plan["seconds"]) / entries
+    cpu = time.process_time()
+    late = last_commit = 0.0
+    for n in range(first, entries, count):
+        moment = started + n * interval
+        pause = moment - time.time()
+        if pause > 0:
+            time.sleep(pause)
+        late = max(late, time.time() - moment)
+        with transaction.atomic():
+            Article.objects.create(
+                title=f"Entry {n}",
+                slug=f"e{n}",
+                body=body(peers, str(plan["tag"]), n, int(plan["links"])),
+                published_at=timezone.now(),
+            )
+        last_commit = time.time()
+    connection.close()
+    report = {"cpu": time.process_time() - cpu, "late": late, "last_commit": last_commit}
+    print(json.dumps(report), flush=True)
+
+
 def print_results(results: list[Result], delay: float, peers: int, database: str) -> None:
     first = results[0]
     print(
@@ -306,7 +362,8 @@ def print_results(results: list[Result], delay: float, peers: int, database: str
         f"pings) to {peers} peers answering after {delay * 1000:.0f} ms; {database}"
     )
     print(
-        f"{'workers':>7}{'saved in':>10}{'all pinged':>12}{'recorded':>10}{'pings/s':>9}"
+        f"{'workers':>7}{'saved in':>10}{'late':>7}{'all pinged':>12}{'recorded':>10}"
+        f"{'pings/s':>9}"
         f"{'queue peak':>12}{'at':>7}{'CPU/entry':>11}{'db CPU':>8}{'dup':>5}  load before/after"
     )
     for r in results:
@@ -314,14 +371,16 @@ def print_results(results: list[Result], delay: float, peers: int, database: str
         per_entry = r.cpu_workers / r.entries * 1000
         db = r.cpu_db / r.entries * 1000
         print(
-            f"{r.workers:>7}{r.saved_in:>9.1f}s{r.delivered_in:>11.1f}s{r.recorded_in:>9.1f}s"
+            f"{r.workers:>7}{r.saved_in:>9.1f}s{r.late:>6.1f}s{r.delivered_in:>11.1f}s{r.recorded_in:>9.1f}s"
             f"{rate:>9.0f}{r.peak.ready:>12,}{r.peak.at:>6.0f}s{per_entry:>9.1f}ms"
             f"{db:>6.1f}ms{r.duplicates:>5}  {r.load_before} / {r.load_after}"
         )
     print(
-        "all pinged: first save -> the last peer has its ping; recorded: -> every result "
-        "recorded; queue: tasks ready, not yet picked up (sampled every 0.25 s); CPU/entry: "
-        "the workers' CPU; db CPU: the PostgreSQL backends' (all connections of the database)"
+        "saved in: first save -> last save committed (late: the most a save started after "
+        "its moment); all pinged: first save -> the last peer has its ping; recorded: -> "
+        "every result recorded; queue: tasks ready, not yet picked up (sampled every 0.25 s); "
+        "CPU/entry: the workers' CPU; db CPU: the PostgreSQL backends' (all connections of "
+        "the database)"
     )
     for r in results:
         print(
@@ -351,8 +410,9 @@ def main() -> None:
         "--savers",
         type=int,
         default=4,
-        help="threads saving entries, as several web processes would (default 4)",
+        help="processes saving entries, as several web processes would (default 4)",
     )
+    parser.add_argument("--saver", help=argparse.SUPPRESS)  # i/n: one saver process
     parser.add_argument("--timeout", type=float, default=1800.0, help="per run (default 1800 s)")
     parser.add_argument(
         "--worker-args",
@@ -375,6 +435,9 @@ def main() -> None:
         else args.worker_args.split()
     )
 
+    if args.saver:
+        saver_main(args.saver)
+        return
     if args.postgres and (missing := postgres_unavailable()):
         print(f"PostgreSQL unavailable: {missing}")
         sys.exit(0 if args.quick else 1)

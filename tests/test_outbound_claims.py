@@ -114,6 +114,31 @@ def test_a_deletion_notice_is_stored_whatever_the_claim(row):
     assert (stored().outcome, stored().claimed_until) == (Outcome.SUCCESS, None)
 
 
+def test_a_result_for_an_unclaimed_row_is_stored_only_while_nobody_claims_it(row):
+    unclaimed = OutboundPing.objects.get()
+    OutboundPing.objects.all().claim(60)  # another task takes it meanwhile
+
+    assert not unclaimed.record_result(Result(Outcome.SUCCESS, message="late"))
+    assert stored().outcome == Outcome.PENDING
+
+    OutboundPing.objects.update(claimed_until=None)
+    assert unclaimed.record_result(Result(Outcome.SUCCESS, message="now"))
+    assert (stored().outcome, stored().message) == (Outcome.SUCCESS, "now")
+
+
+def test_recording_a_result_is_one_update_that_reads_nothing(row, django_assert_num_queries):
+    (claimed,) = OutboundPing.objects.all().claim(60).rows
+
+    with django_assert_num_queries(1) as queries:
+        claimed.record_result(Result(Outcome.TIMEOUT, message="slow", retry=True))
+
+    assert queries.captured_queries[0]["sql"].startswith("UPDATE")
+    row = stored()
+    assert (row.outcome, row.attempts, row.claimed_until) == (Outcome.TIMEOUT, 1, None)
+    assert row.next_attempt_at == claimed.next_attempt_at is not None
+    assert row.updated_at == row.sent_at == claimed.sent_at
+
+
 def test_make_due_leaves_rows_being_sent_to_their_task(site):
     article = entry("mine", "<p>Links</p>")
     idle = outbound_row(article, "https://a.example/", outcome=Outcome.HTTP_ERROR)

@@ -37,8 +37,8 @@ import logging
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 
-import requests
 from requests.structures import CaseInsensitiveDict
+from urllib3.response import BaseHTTPResponse
 
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import (
@@ -109,10 +109,10 @@ def fetch(
                 logger.info("Fetching %s %s: more than %d redirects", hop.method, url, redirects)
                 raise TooManyRedirects(f"The URL redirected more than {max_redirects} times.")
             redirects += 1
-            hop = hops.redirected(hop, response.status_code, location)
+            hop = hops.redirected(hop, response.status, location)
 
 
-def _send(hop: Hop, deadline: Deadline) -> AbstractContextManager[requests.Response]:
+def _send(hop: Hop, deadline: Deadline) -> AbstractContextManager[BaseHTTPResponse]:
     """Check the hop's addresses and charge the first one's budget, then send the hop to it.
 
     The response's body is left unread; leaving the returned context closes the connection.
@@ -127,7 +127,7 @@ def _send(hop: Hop, deadline: Deadline) -> AbstractContextManager[requests.Respo
 
 
 def _received(
-    hop: Hop, response: requests.Response, limit: int, truncate: bool, deadline: Deadline
+    hop: Hop, response: BaseHTTPResponse, limit: int, truncate: bool, deadline: Deadline
 ) -> Response:
     """The final answer, its body read within ``limit`` (cut there if ``truncate``)."""
     content, truncated = read_body(response, limit, truncate, deadline)
@@ -135,13 +135,13 @@ def _received(
         "Fetched %s %s: status %d, %d bytes%s",
         hop.method,
         hop.target.url,
-        response.status_code,
+        response.status,
         len(content),
         " (truncated)" if truncated else "",
     )
     return Response(
         url=hop.target.url,
-        status=response.status_code,
+        status=response.status,
         headers=CaseInsensitiveDict(response.headers),
         content=content,
         truncated=truncated,

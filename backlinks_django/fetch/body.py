@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 
-import requests
+from urllib3.response import BaseHTTPResponse
 
 from backlinks_django.exceptions import ConnectionFailed, ResponseTooLarge
 from backlinks_django.fetch.deadline import Deadline
@@ -14,7 +14,7 @@ _CHUNK_SIZE = 16 * 1024
 
 
 def read_body(
-    response: requests.Response, max_bytes: int, truncate: bool, deadline: Deadline
+    response: BaseHTTPResponse, max_bytes: int, truncate: bool, deadline: Deadline
 ) -> tuple[bytes, bool]:
     """Read at most ``max_bytes`` decoded bytes (plus one to notice more); (body, truncated).
 
@@ -29,7 +29,7 @@ def read_body(
     with errors_translated(deadline):
         while size < budget and wire < wire_budget:
             deadline.check()
-            chunk = response.raw.read(min(_CHUNK_SIZE, wire_budget - wire), decode_content=False)
+            chunk = response.read(min(_CHUNK_SIZE, wire_budget - wire), decode_content=False)
             if not chunk:
                 break
             wire += len(chunk)

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-import requests
 from requests.structures import CaseInsensitiveDict
+from urllib3.response import BaseHTTPResponse
 
 import backlinks_django
 from backlinks_django.exceptions import InvalidURL
@@ -54,9 +54,9 @@ def first_hop(url: str, method: str, body: bytes | None, headers: Mapping[str, s
     return Hop(parse_url(url), method, body, request_headers)
 
 
-def redirect_location(response: requests.Response) -> str | None:
+def redirect_location(response: BaseHTTPResponse) -> str | None:
     """Where ``response`` redirects to, as sent; None if it is no redirect or names no place."""
-    if response.status_code not in REDIRECT_STATUSES:
+    if response.status not in REDIRECT_STATUSES:
         return None
     location = response.headers.get("Location")
     if not location:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import functools
 import http.client
 import io
+import os
 import socket
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
 import requests
+import requests.adapters
+import requests.models
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
-from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.response import BaseHTTPResponse
 
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import ConnectionFailed
@@ -27,40 +28,64 @@ _MAX_INTERIM = 20
 
 
 @contextmanager
-def exchange(hop: Hop, address: str, deadline: Deadline) -> Iterator[requests.Response]:
+def exchange(hop: Hop, address: str, deadline: Deadline) -> Iterator[BaseHTTPResponse]:
     """Send ``hop`` to ``address`` and yield the response with its body unread.
 
     The URL's host goes only into ``Host``, SNI and the certificate check, so the connection
-    reaches the checked address and no other.
+    reaches the checked address and no other. One connection of its own, closed on leaving:
+    no pool, no Session (whose ``send`` reads the whole body of a 3xx to build
+    ``Response.next``, and would bring environment proxies and a cookie jar along).
     """
     remaining = deadline.check()
     connect_timeout = min(app_settings.FETCH_CONNECT_TIMEOUT, remaining)
-    request_headers = CaseInsensitiveDict(hop.headers)
+    request_headers = dict(hop.headers)
     request_headers["Host"] = hop.target.host_header
-    # No Session: Session.send reads the whole body of a 3xx to build ``Response.next``, even
-    # with allow_redirects=False, and would bring environment proxies and a cookie jar along.
-    adapter = _PinnedAdapter(hop.target.host, deadline)
-    response: requests.Response | None = None
+    connection: _PinnedHTTPConnection | None = None
+    response: BaseHTTPResponse | None = None
     try:
         with errors_translated(deadline):
-            prepared = requests.Request(
+            # The request target as requests sends it: dot segments resolved, unsafe
+            # characters percent-encoded.
+            prepared = requests.models.PreparedRequest()
+            prepared.prepare_url(hop.target.pinned_url(address), None)
+            connection = _connection(hop, address, connect_timeout, deadline)
+            connection.request(
                 hop.method,
-                hop.target.pinned_url(address),
+                prepared.path_url,
+                body=hop.body,
                 headers=request_headers,
-                data=hop.body,
-            ).prepare()
-            response = adapter.send(
-                prepared,
-                stream=True,
-                timeout=(connect_timeout, remaining),
-                verify=True,
-                proxies={},
+                preload_content=False,
+                decode_content=False,
             )
+            response = connection.getresponse()
         yield response
     finally:
         if response is not None:
             response.close()
-        adapter.close()
+        if connection is not None:
+            connection.close()
+
+
+def _connection(
+    hop: Hop, address: str, timeout: float, deadline: Deadline
+) -> _PinnedHTTPConnection:
+    """An unconnected connection to ``address``; TLS checks the certificate for the URL's host."""
+    if hop.target.scheme != "https":
+        return _PinnedHTTPConnection(address, hop.target.port, timeout=timeout, deadline=deadline)
+    # requests' CA bundle (certifi's), read at each use as requests does.
+    bundle = requests.adapters.DEFAULT_CA_BUNDLE_PATH
+    if not bundle or not os.path.exists(bundle):
+        raise OSError(f"Could not find a suitable TLS CA certificate bundle: {bundle}")
+    where = {"ca_cert_dir": bundle} if os.path.isdir(bundle) else {"ca_certs": bundle}
+    return _PinnedHTTPSConnection(
+        address,
+        hop.target.port,
+        timeout=timeout,
+        deadline=deadline,
+        server_hostname=hop.target.host,
+        cert_reqs="CERT_REQUIRED",
+        **where,
+    )
 
 
 @contextmanager
@@ -68,13 +93,24 @@ def errors_translated(deadline: Deadline) -> Iterator[None]:
     """Turn transport exceptions into FetchError subclasses."""
     try:
         yield
+    except urllib3.exceptions.NewConnectionError as exc:
+        # A subclass of urllib3's ConnectTimeoutError, though nothing timed out: refused,
+        # unreachable.
+        if deadline.remaining() <= 0:
+            raise deadline.timeout() from exc
+        raise ConnectionFailed("The remote site could not be reached.") from exc
     except (
         requests.exceptions.Timeout,
         urllib3.exceptions.TimeoutError,
         TimeoutError,
     ) as exc:
         raise deadline.timeout() from exc
-    except (requests.exceptions.SSLError, urllib3.exceptions.SSLError) as exc:
+    except (
+        requests.exceptions.SSLError,
+        urllib3.exceptions.SSLError,
+        ssl.SSLError,
+        ssl.CertificateError,
+    ) as exc:
         raise ConnectionFailed("The secure connection could not be established.") from exc
     except (
         requests.RequestException,
@@ -185,42 +221,3 @@ class _PinnedHTTPConnection(HTTPConnection):
 
 class _PinnedHTTPSConnection(_PinnedHTTPConnection, HTTPSConnection):
     pass
-
-
-class _PinnedHTTPConnectionPool(HTTPConnectionPool):
-    ConnectionCls = _PinnedHTTPConnection
-
-
-class _PinnedHTTPSConnectionPool(HTTPSConnectionPool):
-    ConnectionCls = _PinnedHTTPSConnection
-
-
-class _PinnedAdapter(HTTPAdapter):
-    """An adapter for one hop: connections carry the deadline; TLS uses the URL's host name.
-
-    The request URL names the checked IP address; ``server_hostname`` makes SNI and the
-    certificate check use the original name. ``assert_hostname`` is left alone: setting it
-    switches off the SSL context's own check, and requests 2.32.0-2.32.3 share that context.
-    """
-
-    def __init__(self, server_hostname: str, deadline: Deadline) -> None:
-        self._server_hostname = server_hostname
-        self._deadline = deadline
-        super().__init__(pool_connections=1, pool_maxsize=1, max_retries=0)
-
-    def init_poolmanager(
-        self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
-    ) -> None:
-        pool_kwargs["server_hostname"] = self._server_hostname  # dropped for plain http
-        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
-        # The deadline is no pool-key field, so it reaches the connections through the class.
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": cast(
-                type[HTTPConnectionPool],
-                functools.partial(_PinnedHTTPConnectionPool, deadline=self._deadline),
-            ),
-            "https": cast(
-                type[HTTPConnectionPool],
-                functools.partial(_PinnedHTTPSConnectionPool, deadline=self._deadline),
-            ),
-        }

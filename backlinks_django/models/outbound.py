@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site
-from django.db import models
+from django.db import connections, models, router
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -70,11 +71,21 @@ class OutboundPingQuerySet(models.QuerySet["OutboundPing"]):
         mark = timezone.now() + timedelta(seconds=seconds, microseconds=secrets.randbelow(10**6))
         candidates = list(self.values_list("pk", flat=True))
         self.filter(pk__in=candidates).not_in_flight().update(claimed_until=mark)
-        rows = OutboundPing.objects.filter(pk__in=candidates)
-        claimed = rows.filter(claimed_until=mark).select_related("site").order_by("pk")
-        busy = rows.filter(claimed_until__gt=timezone.now()).exclude(claimed_until=mark)
-        busy_until: datetime | None = busy.aggregate(until=models.Max("claimed_until"))["until"]
-        return Claim(list(claimed), busy_until)
+        # One read of the candidates: those holding the mark are this task's; the others'
+        # running claims say when the rest is free.
+        rows = list(
+            OutboundPing.objects.filter(pk__in=candidates).select_related("site").order_by("pk")
+        )
+        now = timezone.now()
+        busy = [
+            row.claimed_until
+            for row in rows
+            if row.claimed_until is not None
+            and row.claimed_until != mark
+            and row.claimed_until > now
+        ]
+        claimed = [row for row in rows if row.claimed_until == mark]
+        return Claim(claimed, max(busy, default=None))
 
     def make_due(self) -> int:
         """Make these rows due at once, but for those a task is sending; return how many."""
@@ -162,24 +173,8 @@ class OutboundPing(models.Model):
             if result.flood:
                 delay = app_settings.SEND_FLOOD_WINDOW
             self.next_attempt_at = now + timedelta(seconds=delay)
-        fields = (
-            "outcome",
-            "protocol",
-            "endpoint",
-            "message",
-            "fault_code",
-            "attempts",
-            "sent_at",
-        )
-        target = OutboundPing.objects.filter(pk=self.pk)
-        if not whatever_the_claim:
-            target = target.filter(claimed_until=self.claimed_until)
-        changed = target.update(
-            **{name: getattr(self, name) for name in fields},
-            next_attempt_at=self.next_attempt_at,
-            updated_at=now,
-            claimed_until=None,
-        )
+        values = {name: getattr(self, name) for name in _RESULT_FIELDS}
+        changed = _store_result(self.pk, values, self.claimed_until, whatever_the_claim)
         self.claimed_until = None
         if not changed:
             self.next_attempt_at = None  # not ours to retry: whoever changed the row decides
@@ -194,3 +189,69 @@ class OutboundPing(models.Model):
                 "Ping to %s: %s (fault %d)", self.target_url, self.outcome, self.fault_code
             )
         return True
+
+
+# What recording a result writes, besides releasing the claim.
+_RESULT_FIELDS = (
+    "outcome",
+    "protocol",
+    "endpoint",
+    "message",
+    "fault_code",
+    "attempts",
+    "sent_at",
+    "next_attempt_at",
+    "updated_at",
+)
+
+
+def _store_result(
+    pk: object, values: dict[str, object], claim: datetime | None, whatever_the_claim: bool
+) -> int:
+    """One UPDATE of row ``pk`` writing ``values`` and releasing its claim, only while the
+    row still holds ``claim`` (unless ``whatever_the_claim``); how many rows it changed.
+
+    What ``filter(pk=pk, claimed_until=claim).update(**values, claimed_until=None)`` does,
+    with the SQL built once per database: a sending task records one result per link as it
+    comes, and building the query each time cost more than running it.
+    """
+    connection = connections[router.db_for_write(OutboundPing)]
+    params = [_field(name).get_db_prep_save(value, connection) for name, value in values.items()]
+    params.append(_field(str(OutboundPing._meta.pk.name)).get_db_prep_value(pk, connection))
+    check = "none" if whatever_the_claim else "null" if claim is None else "equal"
+    if check == "equal":
+        params.append(_field("claimed_until").get_db_prep_value(claim, connection))
+    sql = _update_sql(connection.alias, tuple(values), check)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
+@functools.lru_cache(maxsize=16)
+def _update_sql(alias: str, names: tuple[str, ...], check: str) -> str:
+    """The UPDATE of :func:`_store_result`; ``check`` of the claim: "none", "null", "equal"."""
+    quote = connections[alias].ops.quote_name
+
+    def column(name: str) -> str:
+        return str(quote(str(_field(name).column)))
+
+    meta = OutboundPing._meta
+    claimed_until = column("claimed_until")
+    assignments = [f"{column(name)} = %s" for name in names]
+    where = f"{column(str(meta.pk.name))} = %s"
+    if check == "equal":
+        where += f" AND {claimed_until} = %s"
+    elif check == "null":
+        where += f" AND {claimed_until} IS NULL"
+    # Only the model's own table and column names, quoted, go into the text; values are
+    # parameters.
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)}, "  # noqa: S608
+        f"{claimed_until} = NULL WHERE {where}"
+    )
+
+
+def _field(name: str) -> models.Field[Any, Any]:
+    field = OutboundPing._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field

@@ -16,14 +16,14 @@ from xmlrpc.client import Fault
 from defusedxml import DefusedXmlException
 from defusedxml.xmlrpc import DefusedExpatParser
 
-from backlinks_django import fetch, html, limits, weburl
+from backlinks_django import fetch, limits, weburl
 from backlinks_django.exceptions import (
     BacklinkError,
     PeerFault,
     PeerHTTPError,
     PeerUnreachable,
 )
-from backlinks_django.protocols import fetch_from_peer
+from backlinks_django.protocols import discovery, fetch_from_peer
 from backlinks_django.text import crop
 
 __all__ = [
@@ -98,7 +98,7 @@ def discover_server_in(response: fetch.Response) -> str | None:
     if not response.is_html:
         return None
     # Parsing, rather than a regex, finds rel and href in any order and skips comments.
-    return html.rel_link(response.text, response.url, "pingback", ("link",))
+    return discovery.rel_link(response.text, response.url, "pingback", ("link",))
 
 
 def send_ping(server_url: str, source_url: str, target_url: str, *, user_agent: str) -> str:

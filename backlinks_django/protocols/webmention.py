@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from backlinks_django import fetch, html, weburl
 from backlinks_django.exceptions import PeerHTTPError
 from backlinks_django.html import to_plain_text
-from backlinks_django.protocols import fetch_from_peer
+from backlinks_django.protocols import discovery, fetch_from_peer
 from backlinks_django.text import crop
 
 __all__ = [
@@ -59,7 +59,7 @@ def discover_endpoint_in(response: fetch.Response) -> str | None:
         return None
     # Parsing, not pattern matching, so that comments and escaped text ("&lt;link ...&gt;")
     # are never taken for elements; a <link> in the body or an <a> in the head counts.
-    return html.rel_link(response.text, response.url, _REL, ("link", "a"))
+    return discovery.rel_link(response.text, response.url, _REL, ("link", "a"))
 
 
 def send(endpoint: str, source_url: str, target_url: str, *, user_agent: str) -> str:

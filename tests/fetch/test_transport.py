@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 import requests.adapters
 import trustme
+import urllib3.connectionpool
 from pytest_httpserver import HTTPServer
 
 from backlinks_django import fetch as fetch_module
 from backlinks_django.exceptions import ConnectionFailed
 from backlinks_django.fetch import fetch
-from tests.fetch.rawserver import RawServer, close_after_request, send_raw
+from tests.fetch.rawserver import RawServer, close_after_request, read_request_head, send_raw
 
 # --- Pinning -------------------------------------------------------------------------------------
 
@@ -195,3 +196,41 @@ def test_https_certificate_from_an_unknown_ca_is_refused(
         fetch(f"https://localhost:{server.http.port}/")
 
     assert server.http.log == []
+
+
+# --- One connection per request, no HTTP client stack above it -----------------------------------
+
+
+def test_each_request_is_one_connection_without_requests_adapter_or_pool(
+    server: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sending task makes two requests per link: requests' adapter, pool manager and pool
+    cost more CPU than the exchange itself, and pool nothing (every connection is pinned)."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("went through requests' adapter")
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", refuse)
+    monkeypatch.setattr(urllib3.connectionpool.HTTPConnectionPool, "urlopen", refuse)
+    server.expect_request("/a").respond_with_data("one")
+    server.expect_request("/b", method="POST").respond_with_data("two")
+
+    assert fetch(server.url_for("/a")).content == b"one"
+    assert fetch(server.url_for("/b"), method="POST", data=b"x").content == b"two"
+
+
+def test_request_target_is_sent_as_requests_sent_it(
+    raw_server: Callable[..., RawServer],
+) -> None:
+    """Dot segments resolved, characters outside the URL syntax percent-encoded."""
+    heads: list[bytes] = []
+
+    def answer(conn: socket.socket, stop: object) -> None:
+        heads.append(read_request_head(conn))
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        conn.close()
+
+    peer = raw_server(answer)
+
+    assert fetch(peer.url("/a/../b/./caf\u00e9%20x?q=\u00fc")).content == b"ok"
+    assert heads[0].split(b"\r\n")[0] == b"GET /b/caf%C3%A9%20x?q=%C3%BC HTTP/1.1"

@@ -1,0 +1,231 @@
+"""The link scan against a straightforward reference, on pages from the whole HTML grammar.
+
+``linksearch._LinkScanner`` takes shortcuts to stay fast: a page that spells the target's
+last path segment nowhere (references decoded, tab/LF/CR dropped) is not scanned at all,
+linking tags that cannot spell it are passed over inside the regex engine, and the scan
+stops once more hiding elements are open than end tags remain. :func:`reference_find`
+takes none: it reads every token with ``htmltokens.TOKEN`` and resolves every href. Both
+must find the same link (the same offset) and the same title, whatever the page.
+"""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backlinks_django import htmltokens
+from backlinks_django.html import LINKS, title_text
+from backlinks_django.linksearch import (
+    MEDIA_LINKS,
+    SILENT_CODES,
+    _LinkScanner,
+    _needle,
+    _spelled,
+    find_link,
+)
+from backlinks_django.weburl import document_base_url, link_url, same_page_key
+
+BASE = "https://source.example/2026/a-post/"
+TARGET = "https://target.example/articles/the-target/"
+# A source on the target's host: no needle, every tag is read.
+SAME_HOST_BASE = "https://target.example/blog/other/"
+
+
+def reference_find(
+    markup: str, base_url: str, target_url: str, elements: dict[str, str]
+) -> tuple[int | None, str]:
+    """The offset of the first tag linking to the target, and the title read before it."""
+    target = same_page_key(target_url)
+    base_seen = False
+    hidden = foreign = 0
+    title = ""
+    position = 0
+    while position < len(markup):
+        start = position
+        match = htmltokens.TOKEN.match(markup, position)
+        assert match is not None
+        position = match.end()
+        if match.lastgroup == "end":
+            name = match["end"].lower()
+            if name in ("noscript", "template") and hidden:
+                hidden -= 1
+            elif name in ("svg", "math") and foreign:
+                foreign -= 1
+            continue
+        if match.lastgroup != "attributes":
+            continue
+        name = match["start"].lower()
+        values, self_closing = htmltokens.attributes(match["attributes"])
+        if name in ("noscript", "template"):
+            hidden += 1
+        elif name in ("svg", "math") and not self_closing:
+            foreign += 1
+        if not hidden:
+            if name == "base" and not base_seen and "href" in values:
+                base_seen = True
+                base_url = document_base_url(base_url, values["href"])
+            href = values.get(elements.get(name, ""))
+            url = link_url(base_url, href) if href else None
+            if url is not None and same_page_key(url) == target:
+                return start, title
+        if name in htmltokens.RAW_TEXT:
+            end = htmltokens.raw_text_end(markup, name, position)
+            if name == "title" and not (hidden or foreign or title):
+                title = title_text(html.unescape(markup[position:end]))
+            position = end
+    return None, title
+
+
+def scan(
+    markup: str, base_url: str, target_url: str, elements: dict[str, str]
+) -> tuple[int | None, str]:
+    scanner = _LinkScanner(base_url, same_page_key(target_url), elements)
+    offset = scanner.find(markup)
+    return offset, scanner.title
+
+
+# The target's last segment "the-target" written every way a decoded href may still hold it,
+# and near misses; each goes into hrefs, other attributes, text, comments, raw text.
+SPELLINGS = [
+    TARGET,
+    "//target.example/articles/the-target",
+    "https://TARGET.example/articles/the-target/#x",
+    "http://target.example:443/articles/the-target",
+    "/articles/the-target/",
+    "the-target/",
+    "../articles/the-target/",
+    "./",
+    "https://target.example/articles/&#116;he-target/",
+    "https://target.example/articles/&#x74;&#X68;e-target/",
+    "https://target.example/articles/&#0000116he-target/",
+    "https://target.example/articles/the-tar\nget/",
+    "https://target.example/articles/the-&Tab;target/",
+    "https://target.example/articles/th&#1;e-target/",
+    "https://target.example/articles/th&#xFDD0;e-target/",
+    "https://target.example/articles/th&#13;e-ta&NewLine;rget/",
+    "https://target.example/articles/the-t&#97rget/",
+    " https://target.example/articles/the-target/ ",
+    "https://target.example/articles/THE-TARGET/",
+    "https://target.example/articles/the-target/more",
+    "https://target.example/articles/the-targe&#116;/",
+    "https://target.example/articles/the&amp;-target/",
+    "https://target.example/articles/th&#x1F;e-target/",
+    "https://other.example/articles/the-target/",
+]
+BASES = [
+    "https://target.example/articles/",
+    "https://target.example/",
+    "//target.example/articles/x",
+    "https://elsewhere.example/articles/",
+    "",
+]
+NAMES = [
+    *("a", "A", "img", "video", "base", "p", "b", "div", "svg", "math", "title", "template"),
+    *("noscript", "script", "style", "textarea", "xmp", "iframe", "noembed", "noframes", "link"),
+]
+ATTRIBUTES = ["href", "HREF", "src", "title", "data-x", "x"]
+
+
+@st.composite
+def attribute(draw: st.DrawFn) -> str:
+    name = draw(st.sampled_from(ATTRIBUTES))
+    value = draw(st.sampled_from([*SPELLINGS, "", "x", "a>b", "&amp;", "'", '"']))
+    quote = draw(st.sampled_from(['"', "'", "", None]))
+    if quote is None:
+        return f" {name}"
+    if quote and quote in value:
+        value = value.replace(quote, "")
+    return f" {name}={quote}{value}{quote}"
+
+
+@st.composite
+def start_tag(draw: st.DrawFn) -> str:
+    attributes = "".join(draw(st.lists(attribute(), max_size=3)))
+    end = draw(st.sampled_from([">", "/>", " >", "\n>", ""]))
+    return f"<{draw(st.sampled_from(NAMES))}{attributes}{end}"
+
+
+@st.composite
+def base_tag(draw: st.DrawFn) -> str:
+    return f'<base href="{draw(st.sampled_from(BASES))}">'
+
+
+PIECES = st.one_of(
+    start_tag(),
+    start_tag(),
+    base_tag(),
+    st.sampled_from(NAMES).map(lambda name: f"</{name}>"),
+    st.sampled_from(NAMES).map(lambda name: f"</{name}"),
+    st.sampled_from(SPELLINGS),
+    st.sampled_from(SPELLINGS).map(lambda spelling: f"<!-- <a href={spelling}> -->"),
+    st.sampled_from(["<!-- c -->", "<!--", "<!-->", "--!>", "-->", "<![CDATA[", "]]>", "<![x]>"]),
+    st.sampled_from(["<?php x ?>", "<?", "<!DOCTYPE html>", "<!", "</ x>", "</>", "</", "<<"]),
+    st.sampled_from(["<", ">", "&", "&amp", "&#x41;", "&#116;", "&Tab;", "\n", "\t", '"', "'"]),
+    st.text(alphabet="ab <>&#;='\"/-!?\nt", max_size=8),
+)
+PAGES = st.lists(PIECES, min_size=1, max_size=30).map("".join)
+
+
+@settings(max_examples=600)
+@given(
+    PAGES,
+    st.sampled_from([BASE, SAME_HOST_BASE]),
+    st.sampled_from([LINKS, MEDIA_LINKS]),
+)
+def test_scan_finds_what_reading_every_token_finds(
+    markup: str, base_url: str, elements: dict[str, str]
+) -> None:
+    expected, title = reference_find(markup, base_url, TARGET, elements)
+
+    offset, scanned_title = scan(markup, base_url, TARGET, elements)
+
+    assert offset == expected
+    if expected is not None:
+        assert scanned_title == title
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(SPELLINGS), min_size=1, max_size=4), st.sampled_from(["a", "img"]))
+def test_a_link_spelled_any_way_is_found_after_hostile_markup(
+    spellings: list[str], name: str
+) -> None:
+    links = "".join(f'<{name} src="{s}" href="{s}">x</a>' for s in spellings)
+    markup = "<b><p>" * 50 + "<template></template>" * 5 + "<a href=x>" * 20 + links
+
+    expected, _title = reference_find(markup, BASE, TARGET, MEDIA_LINKS)
+
+    assert scan(markup, BASE, TARGET, MEDIA_LINKS)[0] == expected
+    assert (find_link(markup, BASE, TARGET, media=True) is None) == (expected is None)
+
+
+def test_silent_codes_are_every_code_point_a_reference_decodes_to_nothing_or_noise() -> None:
+    # One unescape of every numeric reference, each followed by a mark that no reference
+    # decodes to (U+0001 decodes to nothing).
+    codes = range(0x110000 + 16)
+    decoded = html.unescape("".join(f"&#{code};\x01" for code in codes)).split("\x01")[:-1]
+
+    silent = {code for code, text in zip(codes, decoded, strict=True) if text in "\t\n\r"}
+
+    assert silent == set(SILENT_CODES)
+
+
+@pytest.mark.parametrize(
+    ("markup", "spelled"),
+    [
+        pytest.param("<a href=the-target>", True, id="plain"),
+        pytest.param("th&#101;-tar&#x0a;g&#X65t", True, id="references-and-newline"),
+        pytest.param("t&#1;he-tar&#xfffe;ge&#x10FFFF;t", True, id="silent-references"),
+        pytest.param("the-&Tab;target", True, id="named-tab"),
+        pytest.param("th&#101;-tar&#x0a;g&#X66t", False, id="other-character"),
+        pytest.param("the-targe&#1160;", False, id="longer-number"),
+        pytest.param("the&amp;-target", False, id="ampersand"),
+        pytest.param("the-targ et", False, id="space"),
+    ],
+)
+def test_spelled_reads_references_and_noise(markup: str, spelled: bool) -> None:
+    assert _needle(BASE, same_page_key(TARGET)) == "the-target"
+
+    assert _spelled(markup, "the-target") is spelled
