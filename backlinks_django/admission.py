@@ -116,11 +116,11 @@ def rate_wait(remote_ip: str | None, source_url: str) -> float | None:
     party's missing pages as sources, and must not use up that party's budget by doing so.
     """
     sender = keys.sender_key(remote_ip)
-    waits = []
-    if sender:
-        waits.append(throttle.hit("ip", sender, app_settings.RATE_LIMIT_PER_IP))
     domain = _domain(source_url)
-    waits.append(throttle.peek("source", domain, app_settings.RATE_LIMIT_PER_SOURCE_DOMAIN))
+    waits = throttle.check(  # one round trip on Redis
+        hits=[("ip", sender, app_settings.RATE_LIMIT_PER_IP)] if sender else [],
+        peeks=[("source", domain, app_settings.RATE_LIMIT_PER_SOURCE_DOMAIN)],
+    )
     over = [wait for wait in waits if wait is not None]
     if not over:
         return None

@@ -18,12 +18,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site
-from django.db import models
-from django.db.models import Count, Max, Min, Q
+from django.db import connections, models, router
+from django.db.models import Count, Min
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from backlinks_django import keys, limits, registry, throttle
@@ -108,25 +110,31 @@ def _domain(url: str) -> str:
 
 def _waiting_twin(ping: Ping, site: Site) -> InboundPing | None:
     """The same ping, already waiting: a resend must not queue the work twice."""
-    return (
+    # Narrowed by the source's domain (the same for a twin): the lookup goes through the
+    # state/domain index and reads that domain's waiting rows, not the whole queue. Only the
+    # key is read: a twin is rare, and a whole row costs more to build than to look up.
+    found = (
         InboundPing.objects.waiting()
-        .filter(site=site, kind=ping.kind, source_url=ping.source_url, target_url=ping.target_url)
-        .first()
+        .filter(
+            source_domain=_domain(ping.source_url),
+            site=site,
+            kind=ping.kind,
+            source_url=ping.source_url,
+            target_url=ping.target_url,
+        )
+        .values_list("pk", flat=True)[:1]
     )
+    return next((InboundPing.objects.get(pk=pk) for pk in found), None)
 
 
 def _enqueue(ping: Ping, site: Site) -> InboundPing:
     sender = keys.sender_key(ping.remote_ip)
-    waiting = InboundPing.objects.filter(state=InboundPing.State.QUEUED)
-    if _reaches(waiting.filter(sender=sender), app_settings.INBOUND_QUEUE_PER_SENDER):
-        logger.warning("Refused a ping from %s: its queue share is full", sender or "?")
-        raise RateLimited(_RETRY_AFTER)
-    if _reaches(waiting, app_settings.INBOUND_QUEUE_MAX):
-        logger.warning("Refused a ping from %s: the inbound queue is full", sender or "?")
+    if full := _full(sender):
+        logger.warning("Refused a ping from %s: %s", sender or "?", full)
         raise RateLimited(_RETRY_AFTER)
     target = ping.target
     domain = _domain(ping.source_url)
-    return InboundPing.objects.create(
+    row = InboundPing.objects.create(
         kind=ping.kind,
         site=site,
         source_url=ping.source_url,
@@ -142,31 +150,111 @@ def _enqueue(ping: Ping, site: Site) -> InboundPing:
         source_domain=domain,
         turn=next_turn(sender, domain),
     )
+    if not isinstance(row.turn, int):
+        # Django 5.2 keeps the expression on the instance (6.x reads the value back with
+        # RETURNING): read from the row if anyone asks.
+        row.__dict__.pop("turn", None)
+    return row
 
 
-def next_turn(sender: str, domain: str) -> int:
-    """The round in which a new row of ``sender`` about a page of ``domain`` is served.
+# Seconds a tally of queued rows (see _full) lives before the rows are counted again.
+_TALLY_SECONDS = 600.0
+# A tally set to this when a count found its cap reached: pings are refused without another
+# count until it expires, _FULL_SECONDS later.
+_FULL = 1 << 40
+_FULL_SECONDS = 1.0
+
+
+def _full(sender: str) -> str:
+    """Why the queue takes no more of ``sender``'s pings (its share or the whole queue is
+    full), or "" if it does.
+
+    Each cap is a count of queued rows. On a cache that every process shares and increments
+    atomically (throttle.counts_exactly: Redis, Memcached) the count is a tally there, one
+    increment per ping queued: it only overestimates (rows that finish are not taken off), so
+    whenever it passes the cap, or has expired (_TALLY_SECONDS), the rows are counted again and
+    the tally set to that. A cap can thus be exceeded only by the pings queued by other
+    processes while such a count runs (a few at most), as two counts at once could before.
+    A count that finds a cap reached refuses for the next _FULL_SECONDS without counting again:
+    a full queue costs one increment per refused ping, not a count of its rows. On any other
+    cache the rows are counted on every ping, at most ``cap`` of them.
+    """
+    waiting = InboundPing.objects.filter(state=InboundPing.State.QUEUED)
+    caps = [
+        (
+            f"queue-sender:{sender}",
+            app_settings.INBOUND_QUEUE_PER_SENDER,
+            waiting.filter(sender=sender),
+            "its queue share is full",
+        ),
+        ("queue", app_settings.INBOUND_QUEUE_MAX, waiting, "the inbound queue is full"),
+    ]
+    exact = not throttle.counts_exactly()
+    tallies = [None] * len(caps) if exact else throttle.tally([name for name, *_ in caps])
+    for (name, cap, rows, why), tallied in zip(caps, tallies, strict=True):
+        if cap <= 0 or (tallied is not None and tallied >= _FULL):
+            return why
+        if tallied is not None and tallied <= cap:
+            continue  # this ping included
+        count = _count(rows, cap)
+        if count >= cap:
+            if not exact:
+                throttle.settle(name, _FULL, _FULL_SECONDS)
+            return why
+        if not exact:
+            throttle.settle(name, count + 1, _TALLY_SECONDS)
+    return ""
+
+
+def next_turn(sender: str, domain: str) -> RawSQL:
+    """The round in which a new row of ``sender`` about a page of ``domain`` is served, as an
+    expression computed by the row's INSERT.
 
     Start-time fair queuing: one round after the last waiting row of the same sender and of
     the same source domain, and never before the round being served now (the lowest turn
     still waiting). A newcomer is thus served in the current round, however many rows a
-    flood queued before it, and one verifier alone takes senders and domains in turn. One
-    query over the waiting rows (``INBOUND_QUEUE_MAX`` bounds them); two rows queued at the
-    same moment may share a round, which only makes their order that of arrival.
+    flood queued before it, and one verifier alone takes senders and domains in turn.
+    Each part is an indexed lookup: the lowest turn of each waiting state through the
+    state/turn index, the sender's and the domain's last through the state/sender and
+    state/domain indexes (reading that sender's rows, at most ``INBOUND_QUEUE_PER_SENDER``
+    queued, and that domain's). Two rows queued at the same moment may share a round, which
+    only makes their order that of arrival.
     """
-    found = InboundPing.objects.waiting().aggregate(
-        current=Min("turn"),
-        sender=Max("turn", filter=Q(sender=sender)),
-        domain=Max("turn", filter=Q(source_domain=domain)),
+    queued, verifying = InboundPing.State.QUEUED, InboundPing.State.VERIFYING
+    # Only names of our own model go into the SQL; the sender and domain are parameters.
+    return RawSQL(  # noqa: S611
+        _turn_sql(router.db_for_write(InboundPing)),
+        (queued, verifying, queued, verifying, sender, queued, verifying, domain),
+        output_field=models.PositiveBigIntegerField(),
     )
-    turns: list[int] = [found["current"] or 0]
-    turns += [last + 1 for last in (found["sender"], found["domain"]) if last is not None]
-    return max(turns)
 
 
-def _reaches(rows: models.QuerySet[InboundPing], cap: int) -> bool:
+@lru_cache(maxsize=4)
+def _turn_sql(alias: str) -> str:
+    # Written out once rather than composed by the ORM on every ping (composing its six
+    # subqueries cost more CPU than the INSERT itself); aggregates rather than LEAST and
+    # GREATEST, which treat NULL differently on each database; in derived tables, which
+    # MySQL allows in an INSERT into the same table.
+    quote = connections[alias].ops.quote_name
+    table = quote(InboundPing._meta.db_table)
+    turn, state = quote("turn"), quote("state")
+    sender, domain = quote("sender"), quote("source_domain")
+    waiting = f"{state} IN (%s, %s)"
+    # Quoted names of our own table and columns only.
+    return (
+        f"SELECT MAX(t) FROM ("  # noqa: S608
+        f"SELECT COALESCE(MIN(c), 0) AS t FROM ("
+        f"SELECT MIN({turn}) AS c FROM {table} WHERE {state} = %s "
+        f"UNION ALL SELECT MIN({turn}) FROM {table} WHERE {state} = %s) AS lowest "
+        f"UNION ALL SELECT MAX({turn}) + 1 FROM {table} WHERE {waiting} AND {sender} = %s "
+        f"UNION ALL SELECT MAX({turn}) + 1 FROM {table} WHERE {waiting} AND {domain} = %s"
+        f") AS turns"
+    )
+
+
+def _count(rows: models.QuerySet[InboundPing], cap: int) -> int:
     # COUNT over at most ``cap`` rows: a full queue costs no more to check than a short one.
-    return cap <= 0 or rows.values("pk")[:cap].count() >= cap
+    return rows.order_by().values("pk")[:cap].count()
 
 
 def process_next(on_claim: Callable[[datetime], None] | None = None) -> InboundPing | None:

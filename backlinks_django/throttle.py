@@ -1,10 +1,14 @@
-"""Fixed-window rate limits, and held slots for work running at once, in Django's cache.
+"""Fixed-window rate limits, held slots for work running at once, and tallies, in Django's cache.
 
 Several processes share a limit only when they share the cache: Redis (Django's built-in
 ``RedisCache``, counted here in one atomic step) and Memcached count exactly (atomic increments);
 Django's database and file caches lose counts when processes count at once (their ``incr``
 reads, then writes); the default local-memory cache limits each process on its own. The system
 check ``backlinks_django.W030`` says so on a production site.
+
+On Django's Redis cache, each function here costs one round trip (a Lua script where it touches
+several keys) through one client per cache: Django's own cache methods build a new client
+object for every call, which costs more CPU than the round trip itself.
 """
 
 from __future__ import annotations
@@ -12,72 +16,120 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 
 from backlinks_django.conf import app_settings
 
+__all__ = ["Limit", "check", "counts_exactly", "hit", "holding", "peek", "settle", "tally"]
 
-def hit(scope: str, key: str, limit: tuple[int, float] | None) -> float | None:
+# (events, window seconds); None in an argument means unlimited.
+Limit = tuple[int, float]
+# One rate to count or look at: (scope, key, limit).
+Rate = tuple[str, str, Limit | None]
+
+
+def hit(scope: str, key: str, limit: Limit | None) -> float | None:
     """Count one event for ``key``; return seconds to wait if over ``limit``, else None.
 
     ``limit`` is (events, window seconds); None means unlimited.
     """
-    if limit is None:
-        return None
-    events, window = limit
+    return check(hits=[(scope, key, limit)])[0]
+
+
+def peek(scope: str, key: str, limit: Limit | None) -> float | None:
+    """Seconds to wait if a :func:`hit` now would be refused, else None; counts nothing."""
+    return check(peeks=[(scope, key, limit)])[0]
+
+
+def check(hits: Sequence[Rate] = (), peeks: Sequence[Rate] = ()) -> list[float | None]:
+    """:func:`hit` each of ``hits`` and :func:`peek` each of ``peeks`` (one round trip on
+    Redis); the seconds to wait, or None, of each, those of ``hits`` first."""
     now = time.time()
-    window_index = math.floor(now / window)
-    count = _count(_cache_key(scope, key, window_index), math.ceil(window) + 1)
-    if count > events:
-        return _wait(window_index, window, now)
-    return None
+    rates = [(rate, True) for rate in hits] + [(rate, False) for rate in peeks]
+    counted: list[tuple[str, int]] = []
+    looked: list[str] = []
+    for (scope, key, limit), counts in rates:
+        if limit is None:
+            continue
+        name = _cache_key(scope, key, math.floor(now / limit[1]))
+        if counts:
+            counted.append((name, math.ceil(limit[1]) + 1))
+        else:
+            looked.append(name)
+    found = _counts(counted, looked)
+    hit_counts = iter(found[: len(counted)])
+    peek_counts = iter(found[len(counted) :])
+    waits: list[float | None] = []
+    for (_scope, _key, limit), counts in rates:
+        if limit is None:
+            waits.append(None)
+            continue
+        events, window = limit
+        over = next(hit_counts) > events if counts else next(peek_counts) >= events
+        waits.append(_wait(math.floor(now / window), window, now) if over else None)
+    return waits
 
 
-# One atomic step on Redis: the count goes up and, when this made the key, gets its expiry.
-_REDIS_INCR = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count
+# One atomic step on Redis: each counter goes up and, when this made it, gets its expiry; then
+# the values of the counters only looked at.
+_REDIS_COUNT = """
+local counted = tonumber(ARGV[1])
+local found = {}
+for i = 1, #KEYS do
+  if i <= counted then
+    local count = redis.call('INCR', KEYS[i])
+    if count == 1 then redis.call('EXPIRE', KEYS[i], ARGV[i + 1]) end
+    found[i] = count
+  else
+    found[i] = tonumber(redis.call('GET', KEYS[i])) or 0
+  end
+end
+return found
 """
 
 
-def _count(cache_key: str, timeout: int) -> int:
-    """Add one to the counter ``cache_key`` (made with ``timeout`` seconds to live); its count.
+def _counts(counted: Sequence[tuple[str, int]], looked: Sequence[str]) -> list[int]:
+    """Add one to each counter of ``counted`` (name, seconds to live when made); the counts of
+    those, then the values of the counters ``looked`` at (0 where there is none).
 
     Atomic where the cache's ``add`` and ``incr`` are (Redis, Memcached; local memory within
     a process). On Django's Redis cache, one round trip: its ``incr`` is an EXISTS, then an
     INCR that, if the key expired in between, would make a counter that never expires.
     """
+    if not counted and not looked:
+        return []
     cache = caches[app_settings.RATE_LIMIT_CACHE]
     if isinstance(cache, RedisCache):
-        redis_key = cache.make_and_validate_key(cache_key)
-        client = cache._cache.get_client(redis_key, write=True)
-        return int(client.eval(_REDIS_INCR, 1, redis_key, timeout))
+        keys = [cache.make_and_validate_key(name) for name, _ in counted]
+        keys += [cache.make_and_validate_key(name) for name in looked]
+        timeouts = [timeout for _, timeout in counted]
+        found = _client(cache).eval(_REDIS_COUNT, len(keys), *keys, len(counted), *timeouts)
+        return [int(value) for value in found]
+    values = [_count(cache, name, timeout) for name, timeout in counted]
+    if looked:
+        got = cache.get_many(looked)
+        values += [int(got.get(name) or 0) for name in looked]
+    return values
+
+
+def _count(cache: BaseCache, name: str, timeout: int) -> int:
+    # The increment first: a counter exists for all but the first event of its window, and
+    # on the database cache ``add`` costs several queries.
     for _ in range(3):
-        cache.add(cache_key, 0, timeout=timeout)
         try:
-            return int(cache.incr(cache_key))
-        except ValueError:  # evicted or expired between add and incr: again
-            continue
+            return int(cache.incr(name))
+        except ValueError:  # no such counter (yet, or evicted, or expired)
+            if cache.add(name, 1, timeout=timeout):
+                return 1
     return 1  # a cache that keeps nothing (DummyCache): every event is the first
-
-
-def peek(scope: str, key: str, limit: tuple[int, float] | None) -> float | None:
-    """Seconds to wait if a :func:`hit` now would be refused, else None; counts nothing."""
-    if limit is None:
-        return None
-    events, window = limit
-    now = time.time()
-    window_index = math.floor(now / window)
-    count = caches[app_settings.RATE_LIMIT_CACHE].get(_cache_key(scope, key, window_index), 0)
-    if count >= events:
-        return _wait(window_index, window, now)
-    return None
 
 
 @contextmanager
@@ -89,24 +141,112 @@ def holding(owners: Sequence[tuple[str, str]], pool: int, seconds: float) -> Ite
     """
     cache = caches[app_settings.RATE_LIMIT_CACHE]
     timeout = math.ceil(seconds) + 1
-    held: list[str] = []
     names = [_cache_key(f"hold:{scope}", key, 0) for scope, key in owners]
-    got = all(_take(cache, name, timeout, held) for name in names)
-    if got:
-        got = any(
-            _take(cache, _cache_key("hold:pool", str(i), 0), timeout, held) for i in range(pool)
-        )
+    slots = [_cache_key("hold:pool", str(i), 0) for i in range(pool)]
+    held: list[Any] = []
+    if isinstance(cache, RedisCache):
+        keys = [cache.make_and_validate_key(name) for name in (*names, *slots)]
+        held = list(_client(cache).eval(_REDIS_HOLD, len(keys), *keys, len(names), timeout))
+        got = bool(held)
+    else:
+        got = all(_take(cache, name, timeout, held) for name in names)
+        if got:
+            got = any(_take(cache, name, timeout, held) for name in slots)
     try:
         yield got
     finally:
-        cache.delete_many(held)
+        if isinstance(cache, RedisCache):
+            if held:
+                _client(cache).delete(*held)
+        else:
+            cache.delete_many(held)
 
 
-def _take(cache: Any, name: str, timeout: int, held: list[str]) -> bool:
+# Take every owner's slot and the first free one of the pool, all or none: the keys taken.
+_REDIS_HOLD = """
+local owners = tonumber(ARGV[1])
+local taken = {}
+for i = 1, #KEYS do
+  if redis.call('SET', KEYS[i], 1, 'NX', 'EX', ARGV[2]) then
+    taken[#taken + 1] = KEYS[i]
+    if i > owners then return taken end
+  elseif i <= owners then
+    break
+  end
+end
+for _, key in ipairs(taken) do redis.call('DEL', key) end
+return {}
+"""
+
+
+def _take(cache: Any, name: str, timeout: int, held: list[Any]) -> bool:
     if cache.add(name, 1, timeout=timeout):
         held.append(name)
         return True
     return False
+
+
+def counts_exactly() -> bool:
+    """Whether the rate-limit cache is one every process shares and increments atomically:
+    not local memory (each process its own) or the dummy cache, and an ``incr`` of its own
+    (Django's database and file caches read, then write)."""
+    cache = caches[app_settings.RATE_LIMIT_CACHE]
+    return not isinstance(cache, LocMemCache | DummyCache) and (
+        type(cache).incr is not BaseCache.incr
+    )
+
+
+def tally(names: Sequence[str]) -> list[int | None]:
+    """Add one to each of the tallies ``names`` that exists; the new values, None for a tally
+    that does not exist (never set, expired or evicted: :func:`settle` sets it)."""
+    if not names:
+        return []
+    cache = caches[app_settings.RATE_LIMIT_CACHE]
+    names = [_cache_key("tally", name, 0) for name in names]
+    if isinstance(cache, RedisCache):
+        keys = [cache.make_and_validate_key(name) for name in names]
+        found = _client(cache).eval(_REDIS_TALLY, len(keys), *keys)
+        return [None if value is None or int(value) < 0 else int(value) for value in found]
+    values: list[int | None] = []
+    for name in names:
+        try:
+            values.append(int(cache.incr(name)))
+        except ValueError:
+            values.append(None)
+    return values
+
+
+# INCR only what exists (a bare INCR would make a tally that never expires); -1 elsewhere.
+_REDIS_TALLY = """
+local found = {}
+for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    found[i] = redis.call('INCR', KEYS[i])
+  else
+    found[i] = -1
+  end
+end
+return found
+"""
+
+
+def settle(name: str, value: int, seconds: float) -> None:
+    """Set the tally ``name`` to ``value`` for ``seconds``."""
+    cache = caches[app_settings.RATE_LIMIT_CACHE]
+    cache.set(_cache_key("tally", name, 0), value, timeout=math.ceil(seconds))
+
+
+# One Redis client per Django cache object (one per thread and alias): Django's RedisCache
+# makes one per call, copying some 170 response callbacks each time (~0.25 ms of CPU).
+_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _client(cache: RedisCache) -> Any:
+    backend = cache._cache
+    client = _clients.get(backend)
+    if client is None:
+        client = _clients[backend] = backend.get_client(write=True)
+    return client
 
 
 def _cache_key(scope: str, key: str, window_index: int) -> str:

@@ -9,7 +9,9 @@ blog HTML that links to the target) come from a threaded HTTP server on 127.0.0.
 separate process. Every ping is a distinct (source, target) pair, sent over a new connection
 by Python client threads in this process (a new connection is what pingback clients do).
 Queued pings are tasks of django-tasks-db in the same database, run by ``db_worker``
-processes (bench/worker.py); rate limits count in a DatabaseCache shared by every process.
+processes (bench/worker.py); rate limits count in a DatabaseCache shared by every process, or
+with ``--cache redis`` in Django's RedisCache on ``BENCH_REDIS_URL`` (the production settings of
+docs/deployment.md; ``scripts/start-redis``), emptied first.
 
 Rows:
 
@@ -17,6 +19,9 @@ Rows:
   the latency of a ping that fetches, verifies and stores;
 - refused, blocked domain: a BlockedDomain row for the source's parent domain (fault 49,
   answered before anything is fetched);
+- answered, queued (``RECEIVE_BUDGET`` 0) with no task worker running and the app's default
+  rate limits (60 a minute per sender and per source domain, not reached): what answering
+  alone costs, the web workers' and the database's CPU per ping;
 - queued (``RECEIVE_BUDGET`` 0), with ``--task-workers`` db_worker processes verifying
   meanwhile: pings answered per second, and below the table the rate at which they were
   verified and stored (from the first ping sent until the queue was empty). The pings come from
@@ -31,6 +36,7 @@ Everything shares the machine's cores: the workers, the source server and the cl
     python bench/inbound.py               # 4 workers, 8 clients, 2,000 pings; SQLite
     python bench/inbound.py --postgres    # the same on PostgreSQL
     python bench/inbound.py --quick       # 2 workers, 4 clients, 100 pings
+    python bench/inbound.py --postgres --cache redis   # rate limits and slots in Redis
 """
 
 from __future__ import annotations
@@ -311,6 +317,8 @@ class Phase:
     # CPU seconds the app's processes (gunicorn and task workers) and the database used.
     app_cpu: float = 0.0
     db_cpu: float = 0.0
+    # Of app_cpu, the web workers' (gunicorn's).
+    web_cpu: float = 0.0
 
 
 def cpu_seconds(*markers: str) -> float:
@@ -342,10 +350,12 @@ class Meter:
         self.database = database
 
     def read(self) -> tuple[float, float]:
-        app = cpu_seconds("gunicorn", f"{APP_HOST}:{self.port}") + cpu_seconds(
-            str(ROOT / "bench" / "worker.py")
-        )
+        app = self.web() + cpu_seconds(str(ROOT / "bench" / "worker.py"))
         return app, cpu_seconds("postgres: ", f" {self.database} ")
+
+    def web(self) -> float:
+        """CPU seconds of the gunicorn processes alone."""
+        return cpu_seconds("gunicorn", f"{APP_HOST}:{self.port}")
 
 
 def ping(port: int, source: str, target: str, client_addr: str | None = None) -> tuple[float, str]:
@@ -424,6 +434,7 @@ def run_phase(
         return ping(port, *pings.pair(host, n), f"10.0.{n % senders // 256}.{n % senders % 256}")
 
     app_before, db_before = meter.read() if meter else (0.0, 0.0)
+    web_before = meter.web() if meter else 0.0
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         results = list(pool.map(one, range(count)))
@@ -437,6 +448,7 @@ def run_phase(
         seconds,
         app_after - app_before,
         db_after - db_before,
+        (meter.web() if meter else 0.0) - web_before,
     )
 
 
@@ -459,7 +471,7 @@ def wait_verified(timeout: float) -> float | None:
 def print_phases(phases: list[Phase]) -> None:
     print(
         f"{'phase':<44}{'clients':>8}{'pings':>7}{'pings/s':>9}{'median':>10}{'p95':>10}"
-        f"{'CPU app+db':>16}  answers"
+        f"{'CPU app+db':>16}{'(web)':>8}  answers"
     )
     for phase in phases:
         p95 = statistics.quantiles(phase.latencies, n=20)[-1]
@@ -469,8 +481,65 @@ def print_phases(phases: list[Phase]) -> None:
             f"{len(phase.latencies) / phase.seconds:>9.1f}"
             f"{statistics.median(phase.latencies) * 1000:>8.1f}ms{p95 * 1000:>8.1f}ms"
             f"{phase.app_cpu / len(phase.latencies) * 1000:>7.1f}+"
-            f"{phase.db_cpu / len(phase.latencies) * 1000:.1f}ms  {answers}"
+            f"{phase.db_cpu / len(phase.latencies) * 1000:.1f}ms"
+            f"{phase.web_cpu / len(phase.latencies) * 1000:>7.1f}ms  {answers}"
         )
+
+
+# --- Cache ---------------------------------------------------------------------------------------
+
+# The app's default rates (backlinks_django.defaults), for runs that measure them.
+DEFAULT_RATES = {"RATE_LIMIT_PER_IP": [60, 60.0], "RATE_LIMIT_PER_SOURCE_DOMAIN": [60, 60.0]}
+
+
+def add_cache_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cache",
+        choices=["db", "redis"],
+        default="db",
+        help="where rate limits, slots and tallies are kept: the bench database's cache "
+        "(default) or Django's RedisCache on BENCH_REDIS_URL (emptied first)",
+    )
+
+
+def use_cache(cache: str, script: str) -> bool:
+    """Point bench.settings at ``cache`` ("db" or "redis"); False (and why, printed) if Redis
+    is wanted and does not answer."""
+    if cache == "redis":
+        from _workers import redis_unavailable
+
+        if missing := redis_unavailable():
+            print(f"{script} --cache redis: skipped, {missing}")
+            return False
+    os.environ["BENCH_CACHE"] = cache
+    return True
+
+
+def cache_label(cache: str) -> str:
+    if cache == "redis":
+        return f"RedisCache {os.environ.get('BENCH_REDIS_URL', 'redis://127.0.0.1:6390/13')}"
+    return "DatabaseCache (atomic increments, bench/_cache.py)"
+
+
+def clear_cache() -> None:
+    """Empty the bench's cache: its rate counters, slots and tallies (a Redis database is
+    emptied whole: BENCH_REDIS_URL must be the benchmark's own)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def clear_queue() -> None:
+    """Delete every queue row and task, and empty the cache: the next run starts afresh."""
+    from django.db import connection
+    from django_tasks_db.models import DBTaskResult
+
+    from backlinks_django.models import InboundPing
+
+    InboundPing.objects.all().delete()
+    DBTaskResult.objects.all().delete()
+    clear_cache()
+    connection.close()
 
 
 # --- Main ----------------------------------------------------------------------------------------
@@ -487,6 +556,7 @@ def main() -> None:
     parser.add_argument(
         "--task-workers", type=int, help="db_worker processes verifying the queue (default 4)"
     )
+    add_cache_option(parser)
     args = parser.parse_args()
     workers = args.workers or (2 if args.quick else 4)
     clients = args.clients or 2 * workers
@@ -510,6 +580,8 @@ def main() -> None:
     else:
         engine, name = "sqlite", os.path.join(tempfile.gettempdir(), "backlinks_bench_inbound.db")
         database = f"SQLite file {name}"
+    if not use_cache(args.cache, "inbound.py"):
+        sys.exit(0 if args.quick else 1)
     # Queued pings are tasks in the bench database, run by db_worker processes.
     os.environ["BENCH_TASKS"] = "db"
     os.environ["BENCH_HOSTS"] = f"{SENDERS_DOMAIN}={SOURCE_HOST}"
@@ -542,6 +614,7 @@ def main() -> None:
             )
             BlockedDomain.objects.create(domain=BLOCKED)
             connection.close()
+            clear_cache()
 
             with gunicorn(app_port, workers, {}):
                 run_phase("warm-up", app_port, pings, 4 * workers, clients)
@@ -576,6 +649,21 @@ def main() -> None:
                         meter=meter,
                     )
                 )
+            answer_only = {"BENCH_BACKLINKS": json.dumps({**DEFAULT_RATES, "RECEIVE_BUDGET": 0})}
+            with gunicorn(app_port, workers, answer_only):
+                run_phase("warm-up", app_port, pings, 4 * workers, clients, senders=SENDERS)
+                phases.append(
+                    run_phase(
+                        f"answered, queued, no task worker, {SENDERS} senders",
+                        app_port,
+                        pings,
+                        count,
+                        clients,
+                        senders=SENDERS,
+                        meter=meter,
+                    )
+                )
+            clear_queue()
             queue_all = {"BENCH_BACKLINKS": json.dumps({"RECEIVE_BUDGET": 0})}
             with gunicorn(app_port, workers, queue_all), task_workers(task_count, queue_all):
                 run_phase("warm-up", app_port, pings, 4 * workers, clients, senders=SENDERS)
@@ -635,14 +723,15 @@ def main() -> None:
 
     print(
         f"Inbound pingback.ping: gunicorn {gunicorn_package.__version__}, {workers} sync workers; "
-        f"{database}; Python {sys.version.split()[0]}, Django {django.get_version()}; "
-        f"load {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        f"{database}; cache: {cache_label(args.cache)}; Python {sys.version.split()[0]}, "
+        f"Django {django.get_version()}; load {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print(
         f"source pages ({len(source_page(0, pings.app)) / 1000:.1f} KB) from {SOURCE_HOST} in "
         f"another process; {os.cpu_count()} cores shared by server, sources, task workers and "
         f"clients; rate limits off except where a row says; CPU app+db: CPU time per ping of "
-        f"the gunicorn and task workers, and of the database's server processes (PostgreSQL)"
+        f"the gunicorn and task workers, and of the database's server processes (PostgreSQL); "
+        f"(web): of the gunicorn workers alone"
     )
     print_phases(phases)
     queued_count, seconds = drained

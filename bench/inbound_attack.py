@@ -3,7 +3,8 @@
 The app is served as in bench/inbound.py (gunicorn sync workers, ``bench.wsgi:application``, a
 SQLite file or ``--postgres``), queued pings are verified by ``db_worker`` processes
 (django-tasks-db, bench/worker.py), and rate limits are counted in a DatabaseCache shared by all
-of them. Limits are the app's defaults (60 pings a minute per sender and per source domain,
+of them (``--cache redis``: Django's RedisCache on ``BENCH_REDIS_URL``, as in production).
+Limits are the app's defaults (60 pings a minute per sender and per source domain,
 ``FETCH_DEADLINE`` 10 s, ``RECEIVE_BUDGET`` 1 s, ``INBOUND_CONCURRENCY`` 2,
 ``INBOUND_QUEUE_PER_SENDER`` 1,000) except the per-server fetch cap of the burst, given below.
 
@@ -26,6 +27,7 @@ of them. Limits are the app's defaults (60 pings a minute per sender and per sou
     python bench/inbound_attack.py --postgres       # the same on PostgreSQL
     python bench/inbound_attack.py --only burst     # or drip, markup
     python bench/inbound_attack.py --quick          # 20 pings in 1 s, 5 a minute, 2 s windows
+    python bench/inbound_attack.py --postgres --cache redis --only markup
 """
 
 from __future__ import annotations
@@ -52,12 +54,15 @@ from inbound import (
     GUNICORN,
     SOURCE_HOST,
     Pings,
+    add_cache_option,
+    cache_label,
     free_port,
     gunicorn,
     ping,
     source_hits,
     start_sources,
     task_workers,
+    use_cache,
     wait_verified,
 )
 
@@ -292,6 +297,7 @@ def main() -> None:
     parser.add_argument("--cap-window", type=float, help="burst: the window (default 10 s)")
     parser.add_argument("--drain-timeout", type=int, default=900, help="burst: seconds")
     parser.add_argument("--seconds", type=float, help="seconds over which the pings are sent")
+    add_cache_option(parser)
     args = parser.parse_args()
     count, seconds, window = (20, 1.0, 2.0) if args.quick else (1000, 10.0, 30.0)
     seconds = args.seconds or seconds
@@ -319,6 +325,8 @@ def main() -> None:
     else:
         engine, name = "sqlite", os.path.join(tempfile.gettempdir(), "backlinks_bench_attack.db")
         database = f"SQLite file {name}"
+    if not use_cache(args.cache, "inbound_attack.py"):
+        sys.exit(0 if args.quick else 1)
     os.environ["BENCH_TASKS"] = "db"
     os.environ["BENCH_HOSTS"] = f"{DRIP_DOMAIN}={DRIP_HOST},{MARKUP_DOMAIN}={MARKUP_HOST}"
 
@@ -348,7 +356,8 @@ def main() -> None:
             connection.close()
             print(
                 f"Inbound burst and attack: gunicorn {gunicorn_package.__version__}, "
-                f"{args.workers} sync workers; {database}; Python {sys.version.split()[0]}, "
+                f"{args.workers} sync workers; {database}; cache: {cache_label(args.cache)}; "
+                f"Python {sys.version.split()[0]}, "
                 f"Django {django.get_version()}; {os.cpu_count()} cores shared by everything; "
                 f"load {', '.join(f'{x:.2f}' for x in os.getloadavg())}",
                 flush=True,

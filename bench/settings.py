@@ -15,11 +15,14 @@ Environment (bench/_setup.py's ``bench_database`` sets the first two):
   Django's Redis cache, as ``example_project.settings_redis`` sets them; the Redis database is
   ``BENCH_REDIS_URL`` (default ``redis://127.0.0.1:6390/13``, where ``scripts/start-redis``
   starts a server), emptied by the benchmarks that use it; otherwise tasks run at once
-  (ImmediateBackend).
+  (ImmediateBackend);
+- ``BENCH_CACHE=redis``: the cache is Django's ``RedisCache`` on ``BENCH_REDIS_URL`` (as the
+  production settings of docs/deployment.md have it), whatever the tasks backend; ``db`` (the
+  default, unless ``BENCH_TASKS=rq``): the database cache below.
 
-The cache is Django's DatabaseCache in the bench database (created with the test database), with
-atomic increments (bench/_cache.py), so that rate limits count across gunicorn workers and task
-workers as a production site's shared cache (Redis, Memcached) would.
+By default the cache is Django's DatabaseCache in the bench database (created with the test
+database), with atomic increments (bench/_cache.py), so that rate limits count across gunicorn
+workers and task workers as a production site's shared cache (Redis, Memcached) would.
 """
 
 from __future__ import annotations
@@ -103,5 +106,13 @@ elif os.environ.get("BENCH_TASKS") == "rq":
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": BENCH_REDIS_URL,
+        }
+    }
+
+if os.environ.get("BENCH_CACHE") == "redis":
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6390/13"),
         }
     }

@@ -11,7 +11,9 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site
 from django.core.management import call_command
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backlinks_django import inbound, tasks
@@ -474,3 +476,110 @@ def test_slots_are_free_again_after_the_block(site):
             assert held
             with throttle.holding([("sender", "b")], 1, 10) as second:
                 assert not second  # the pool's one slot is taken
+
+
+# --- The queue's caps on a shared cache (Redis): tallies, counted again when they pass a cap ----
+
+# Database 10 of the tests' Redis server (others: tests/test_throttle_redis.py, tests/e2e,
+# tests/test_receive_cost.py).
+REDIS_DATABASE = 11  # lane 1 (offset 8) gets 3: clear of every database lane 2 uses
+
+
+@pytest.fixture
+def shared_cache():
+    """The tests' Redis as the rate-limit cache: every process would share its tallies."""
+    from tests.redis_server import redis_url
+
+    url = redis_url(REDIS_DATABASE)
+    with override_settings(
+        CACHES={
+            "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+            "limits": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url},
+        }
+    ):
+        yield
+
+
+def _counts_of_rows(queries: CaptureQueriesContext) -> int:
+    return sum("COUNT(" in query["sql"] for query in queries.captured_queries)
+
+
+def test_on_a_shared_cache_a_full_share_is_refused_without_counting_rows_again(site, shared_cache):
+    targets = articles(5)
+    with override_settings(
+        BACKLINKS={**QUEUE_ALL, "RATE_LIMIT_CACHE": "limits", "INBOUND_QUEUE_PER_SENDER": 3}
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            for i in range(3):
+                queue(f"http://flood{i}.example/p", targets[i], "2001:db8:1:1::1")
+        # The first ping counted (no tally yet); the next two were tallied.
+        assert _counts_of_rows(queries) == 2
+
+        with pytest.raises(RateLimited):  # the tally passes the cap: counted, full
+            queue("http://flood3.example/p", targets[3], "2001:db8:1:1::2")
+        with CaptureQueriesContext(connection) as queries, pytest.raises(RateLimited):
+            queue("http://flood4.example/p", targets[4], "2001:db8:1:1::3")
+
+    assert _counts_of_rows(queries) == 0
+    assert InboundPing.objects.count() == 3
+
+
+def test_on_a_shared_cache_rows_verified_make_room_again(site, shared_cache):
+    targets = articles(5)
+    with override_settings(
+        BACKLINKS={**QUEUE_ALL, "RATE_LIMIT_CACHE": "limits", "INBOUND_QUEUE_PER_SENDER": 3}
+    ):
+        rows = [queue(f"http://b{i}.example/p", targets[i], "198.51.100.7") for i in range(3)]
+        InboundPing.objects.filter(pk__in=[r.pk for r in rows[:2]]).update(
+            state=InboundPing.State.ACCEPTED
+        )
+
+        # The tally (3) would refuse; counted again, the share has room for two.
+        queue("http://b3.example/p", targets[3], "198.51.100.7")
+        queue("http://b4.example/p", targets[4], "198.51.100.7")
+
+    assert InboundPing.objects.filter(state=InboundPing.State.QUEUED).count() == 3
+
+
+def test_on_a_shared_cache_a_lost_tally_is_counted_again_from_the_rows(site, shared_cache):
+    from django.core.cache import caches
+
+    targets = articles(4)
+    with override_settings(
+        BACKLINKS={**QUEUE_ALL, "RATE_LIMIT_CACHE": "limits", "INBOUND_QUEUE_MAX": 3}
+    ):
+        for i in range(3):
+            queue(f"http://n{i}.example/p", targets[i], f"198.51.100.{i}")
+        caches["limits"].clear()  # Redis restarted, or the keys evicted
+
+        with pytest.raises(RateLimited):
+            queue("http://n3.example/p", targets[3], "198.51.100.9")
+
+    assert InboundPing.objects.count() == 3
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_a_resent_ping_from_another_address_is_not_queued_twice(article_url, serve_source):
+    source = serve_source(page_linking_to(article_url))
+
+    first = queue(source, article_url, "203.0.113.1")
+    again = queue(source, article_url, "198.51.100.200")
+
+    assert again.pk == first.pk
+    assert InboundPing.objects.count() == 1
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_a_turn_is_computed_from_the_waiting_rows_by_the_insert(site):
+    targets = articles(4)
+    first = queue("http://a.example/p", targets[0], "198.51.100.1")
+    second = queue("http://b.a.example/p", targets[1], "198.51.100.2")  # the same domain
+    third = queue("http://c.example/p", targets[2], "198.51.100.1")  # the same sender
+    InboundPing.objects.filter(pk__in=[first.pk, third.pk]).update(
+        state=InboundPing.State.ACCEPTED
+    )
+    InboundPing.objects.filter(pk=second.pk).update(state=InboundPing.State.VERIFYING)
+    fourth = queue("http://d.example/p", targets[3], "198.51.100.3")
+
+    assert [row.turn for row in (first, second, third)] == [0, 1, 1]
+    assert fourth.turn == 1  # never before the lowest turn still waiting (being verified)

@@ -20,9 +20,13 @@ from django.utils import timezone
 from backlinks_django import html, inbound
 from backlinks_django.models import InboundPing, Kind
 from tests.conftest import page_linking_to
+from tests.redis_server import redis_url
 from tests.settings import BACKLINKS as BASE
 
 pytestmark = pytest.mark.django_db
+
+# Database 12 of the tests' Redis server (others: tests/test_throttle_redis.py, tests/e2e).
+REDIS_DATABASE = 13  # lane 1 (offset 8) gets 5: clear of every database lane 2 uses
 
 
 def _sql(queries: CaptureQueriesContext) -> list[str]:
@@ -51,21 +55,67 @@ def test_a_pingback_verified_in_the_request_is_admitted_once(
     assert sum("backlinks_django_blockeddomain" in query for query in sql) == 1
 
 
+def _webmention(client: Any, source: str, target: str) -> None:
+    response = client.post(
+        "/backlinks/webmention/",
+        urlencode({"source": source, "target": target}),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code in (201, 202)
+
+
 @override_settings(BACKLINKS={**BASE, "RECEIVE_BUDGET": 0})
-def test_answering_a_webmention_takes_eight_queries(
+def test_answering_a_webmention_takes_seven_queries(
     client, article_url, django_capture_on_commit_callbacks
 ):
     Site.objects.get_current()
     with CaptureQueriesContext(connection) as queries:
-        response = client.post(
-            "/backlinks/webmention/",
-            urlencode({"source": "http://blog.example/post", "target": article_url}),
-            content_type="application/x-www-form-urlencoded",
-        )
-    assert response.status_code in (201, 202)
+        _webmention(client, "http://blog.example/post", article_url)
     # The target, site settings, blocked domains, a queued twin, the sender's share and the
-    # queue's size, the row's turn (fair queuing), the row.
-    assert len(_sql(queries)) == 8, "\n".join(_sql(queries))
+    # queue's size (counted: the local-memory cache is not shared), the row with its turn.
+    assert len(_sql(queries)) == 7, "\n".join(_sql(queries))
+    assert "MAX(" in _sql(queries)[-1]  # the turn, computed by the INSERT
+
+
+@pytest.fixture
+def redis_limits(monkeypatch):
+    """The tests' Redis as the rate-limit cache (a shared one), every Redis command counted."""
+    import redis
+
+    url = redis_url(REDIS_DATABASE)
+    commands: list[str] = []
+    execute = redis.Redis.execute_command
+
+    def counting(self: Any, *args: Any, **options: Any) -> Any:
+        commands.append(str(args[0]))
+        return execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    with override_settings(
+        CACHES={
+            "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+            "limits": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url},
+        },
+        BACKLINKS={**BASE, "RECEIVE_BUDGET": 0, "RATE_LIMIT_CACHE": "limits"},
+    ):
+        yield commands
+
+
+def test_answering_a_webmention_on_redis_takes_five_queries_and_two_round_trips(
+    client, article_url, redis_limits, django_capture_on_commit_callbacks
+):
+    Site.objects.get_current()
+    _webmention(client, "http://blog.example/first", article_url)  # makes the tallies
+    redis_limits.clear()
+
+    with CaptureQueriesContext(connection) as queries:
+        _webmention(client, "http://blog.example/post", article_url)
+
+    # The target, site settings, blocked domains, a queued twin, the row with its turn: the
+    # queue's caps are tallies in Redis, not counts of rows.
+    assert len(_sql(queries)) == 5, "\n".join(_sql(queries))
+    # The sender's and the source domain's rates; the sender's and the queue's tallies.
+    assert redis_limits == ["EVAL", "EVAL"]
 
 
 @override_settings(BACKLINKS={**BASE, "RECEIVE_BUDGET": 0})

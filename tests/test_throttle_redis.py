@@ -142,3 +142,67 @@ def test_slots_are_held_once_across_the_shared_cache(redis_cache):
 
 def redis_url_of(cache) -> str:
     return cache._servers[0]
+
+
+@pytest.fixture
+def redis_commands(monkeypatch):
+    """The Redis commands this process sends, by name."""
+    import redis
+
+    sent: list[str] = []
+    execute = redis.Redis.execute_command
+
+    def counting(self, *args, **options):
+        sent.append(str(args[0]))
+        return execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    return sent
+
+
+def test_a_sender_counted_and_a_domain_looked_at_in_one_round_trip(redis_cache, redis_commands):
+    limit = (2, WINDOW)
+    throttle.hit("source", "example.org", limit)
+    throttle.hit("source", "example.org", limit)
+    redis_commands.clear()
+
+    waits = throttle.check(
+        hits=[("ip", "198.51.100.7", limit)], peeks=[("source", "example.org", limit)]
+    )
+
+    assert waits[0] is None and waits[1] is not None  # the domain's budget is spent
+    assert redis_commands == ["EVAL"]
+    # Counted once: one more is let through, the next is not.
+    assert throttle.hit("ip", "198.51.100.7", limit) is None
+    assert throttle.hit("ip", "198.51.100.7", limit) is not None
+
+
+def test_slots_are_taken_in_one_round_trip_and_given_back_in_one(redis_cache, redis_commands):
+    with throttle.holding([("sender", "a"), ("domain", "d")], 2, 30) as held:
+        assert held
+        assert redis_commands == ["EVAL"]
+    assert redis_commands == ["EVAL", "DEL"]
+
+
+def test_a_busy_owner_leaves_no_slot_held(redis_cache):
+    with throttle.holding([("domain", "d")], 1, 30) as first:
+        assert first
+        with throttle.holding([("sender", "a"), ("domain", "d")], 2, 30) as second:
+            assert not second
+        # Neither the sender's slot nor a pool slot was kept by the refused attempt.
+        with throttle.holding([("sender", "a")], 2, 30) as third:
+            assert third
+    with throttle.holding([("sender", "x")], 0, 30) as no_pool:
+        assert not no_pool
+
+
+def test_a_tally_counts_only_once_settled_and_expires(redis_cache):
+    import redis
+
+    assert throttle.tally(["queue"]) == [None]  # never settled: not made by counting
+    throttle.settle("queue", 5, 60)
+
+    assert throttle.tally(["queue", "other"]) == [6, None]
+    client = redis.Redis.from_url(redis_url_of(redis_cache))
+    (key,) = client.keys("*backlinks:tally:*")
+    assert 0 < client.ttl(key) <= 60
