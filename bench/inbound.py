@@ -199,7 +199,10 @@ def free_port(host: str) -> int:
 
 
 @contextmanager
-def gunicorn(port: int, workers: int, extra_env: dict[str, str]) -> Iterator[None]:
+def gunicorn(
+    port: int, workers: int, extra_env: dict[str, str], niceness: int = 0
+) -> Iterator[None]:
+    """gunicorn serving the bench app on ``port``; ``niceness`` lowers its CPU priority."""
     log = tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log")
     command = [
         sys.executable,
@@ -222,7 +225,11 @@ def gunicorn(port: int, workers: int, extra_env: dict[str, str]) -> Iterator[Non
         "bench.wsgi:application",
     ]
     process = subprocess.Popen(  # noqa: S603 -- our own interpreter and arguments
-        command, env={**os.environ, **extra_env}, stdout=log, stderr=subprocess.STDOUT
+        command,
+        env={**os.environ, **extra_env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
     )
     try:
         deadline = time.monotonic() + 60

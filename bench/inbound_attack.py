@@ -45,6 +45,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from _setup import bench_database, postgres_unavailable
@@ -247,12 +248,22 @@ def attack(
     env = {"BENCH_BACKLINKS": json.dumps(DEFAULT_LIMITS)}
     app = f"http://{APP_HOST}:{app_port}"
 
+    # With --ping-pool, the pings go to a gunicorn of their own at a lower CPU priority, as a
+    # front end routing the ping URLs by path to a separate pool would send them; the site's
+    # pages stay on the main one.
+    pool = args.ping_pool
+    ping_port = free_port(APP_HOST) if pool else app_port
+
     def send(i: int) -> tuple[float, str]:
         slug = f"article-{i % ARTICLES}"
         source = f"http://s{i}.{domain}:{hostile_port}/post/{i}/{slug}/"
-        return ping(app_port, source, f"{app}/articles/{slug}/", f"{ATTACK_NETWORK}{i + 1:x}")
+        return ping(ping_port, source, f"{app}/articles/{slug}/", f"{ATTACK_NETWORK}{i + 1:x}")
 
-    with gunicorn(app_port, args.workers, env), task_workers(args.task_workers, env):
+    with (
+        gunicorn(app_port, args.workers, env),
+        gunicorn(ping_port, pool, env, niceness=args.ping_pool_nice) if pool else nullcontext(),
+        task_workers(args.task_workers, env),
+    ):
         read_pages(app_port, 1.0)  # warm-up
         quiet = read_pages(app_port, window)
         reader: list[float] = []
@@ -272,6 +283,12 @@ def attack(
         f"from {count} addresses of {ATTACK_NETWORK}/64, sources on {count} subdomains of "
         f"{domain}; {args.task_workers} db_worker processes; page reads {READS_PER_SECOND} a "
         f"second for {window:g} s, quiet and from the attack's start"
+        + (
+            f"; pings to a pool of their own ({pool} sync workers at nice "
+            f"{args.ping_pool_nice}), pages to the {args.workers} of the main one"
+            if pool
+            else ""
+        )
     )
     print(f"{'':<28}{'n':>6} {'median':>10} {'p95':>10} {'max':>10}")
     print(f"{'own pages, quiet':<28}{summary(quiet)}")
@@ -297,6 +314,16 @@ def main() -> None:
     parser.add_argument("--cap-window", type=float, help="burst: the window (default 10 s)")
     parser.add_argument("--drain-timeout", type=int, default=900, help="burst: seconds")
     parser.add_argument("--seconds", type=float, help="seconds over which the pings are sent")
+    parser.add_argument(
+        "--ping-pool",
+        type=int,
+        default=0,
+        help="attacks: serve the pings from a second gunicorn of this many workers (default: "
+        "the pages' own)",
+    )
+    parser.add_argument(
+        "--ping-pool-nice", type=int, default=10, help="that pool's niceness (default 10)"
+    )
     add_cache_option(parser)
     args = parser.parse_args()
     count, seconds, window = (20, 1.0, 2.0) if args.quick else (1000, 10.0, 30.0)
