@@ -1,7 +1,8 @@
 """Remote markup cut into HTML tokens in linear time, by construction, with the C regex engine.
 
-Every reader of remote HTML starts here: :func:`tokens` for the tree (``html.parse_html``)
-and :func:`skip_pattern` for ``linksearch``'s streaming pre-scan.
+Every reader of remote HTML starts here: :func:`tokens` for the tree (``html.parse_html``),
+the link's window and discovery; ``htmlskip`` holds the same rules in RE2 for the link
+scan, which passes over whole pages.
 
 Why linear: each token pattern below, once its first characters match, cannot fail; it
 ends at its terminator or at the end of the input, as every state of the HTML5 tokenizer
@@ -45,7 +46,8 @@ _BOGUS = r"(?:<[?!]|</(?=[^A-Za-z>]))(?P<bogus>[^>]*+)>?"
 _TEXT = r"</>|(?P<text>[^<]++|<)"
 
 TOKEN = re.compile("|".join((_COMMENT, _START, _END, _DOCTYPE, _BOGUS, _TEXT)))
-_ATTRIBUTE = re.compile(
+# One attribute of a start tag's attribute text: its name and its value, quoted or not.
+ATTRIBUTE = re.compile(
     r"(?P<name>[^\t\n\f\r />][^\t\n\f\r />=]*+)"
     r"(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+"
     r"(?:\"(?P<dq>[^\"]*+)\"?|'(?P<sq>[^']*+)'?|(?P<uq>[^\t\n\f\r >]*+)))?+"
@@ -80,7 +82,7 @@ def attributes(source: str) -> tuple[dict[str, str], bool]:
     """
     found: dict[str, str] = {}
     last_end = 0
-    for match in _ATTRIBUTE.finditer(source):
+    for match in ATTRIBUTE.finditer(source):
         last_end = match.end()
         name = match["name"].lower()
         if name not in found:
@@ -97,81 +99,8 @@ def raw_text_end(markup: str, name: str, position: int) -> int:
     return len(markup) if found is None else found.start()
 
 
-def skip_pattern(
-    starts: tuple[str, ...], ends: tuple[str, ...], quiet: tuple[str, ...] = (), needle: str = ""
-) -> re.Pattern[str]:
-    """A pattern matching, from where it is applied, every token up to the next one that matters.
-
-    Those are start tags named in ``starts`` or raw text elements, and end tags named in
-    ``ends``. With a ``needle``, a start tag named in ``quiet`` matters only when its text
-    holds the needle, or "&", tab, CR or LF (which could spell or split it once decoded).
-    One possessive repetition of the token patterns: the engine passes over the rest
-    without returning to Python, in linear time like :data:`TOKEN`.
-    """
-    names = {*starts, *RAW_TEXT}
-    comment = re.sub(r"\(\?P<\w+>", "(?:", _COMMENT)[len("<!") :]
-    # A tag without attributes ends at once; the rest as in :data:`TOKEN`.
-    rest = rf"[^\t\n\f\r />]*+(?:>|{_ATTRIBUTES}(?:>|\Z))"
-    quiet_rest = _quiet_attributes(needle) if quiet and needle else ""
-    # After "<", one branch per kind of token, each starting with a character (or a set of
-    # them) that the engine checks before entering the branch: it tries one or two branches
-    # per token. Doctypes and bogus comments alike end at the first ">".
-    after_lt = (
-        *(_letters(name) + quiet_rest for name in quiet if quiet_rest),
-        *_other_names(names, rest),
-        rf"/(?:{'|'.join(_other_names(set(ends), rest))}|>|\Z|[^A-Za-z>][^>]*+>?)",
-        rf"!(?:{comment}|[^>]*+>?)",
-        r"\?[^>]*+>?",
-        r"(?![A-Za-z/!?<])",  # text
-    )
-    # A run of "<" is text up to its last one, in one step.
-    return re.compile("(?:[^<]++|<(?:" + "|".join(after_lt) + ")|<+(?=<))*+")
-
-
-_NAME_END = r"(?=[\t\n\f\r />]|\Z)"
-
-
-def _letters(name: str) -> str:
-    """``name`` in any case, one character set per letter (a literal where none is needed)."""
-    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in name)
-
-
-def _other_names(names: set[str], rest: str) -> list[str]:
-    """Branches matching a tag name (and ``rest``) that is none of ``names``, by first letter."""
-    initials = sorted({name[0] for name in names})
-    plain = "".join(letter for letter in "abcdefghijklmnopqrstuvwxyz" if letter not in initials)
-    branches = [f"[{plain}{plain.upper()}]{rest}"]
-    for initial in initials:
-        tails = "|".join(sorted(re.escape(name[1:]) for name in names if name[0] == initial))
-        branches.append(f"{_letters(initial)}(?!(?i:{tails}){_NAME_END}){rest}")
-    return branches
-
-
 # Characters that cannot start a needle: the tag syntax, and what decoding changes.
 SYNTAX = frozenset("\t\n\f\r />=\"'<&")
-
-
-def _quiet_attributes(needle: str) -> str:
-    """The rest of a start tag whose text holds no needle, "&", tab, CR or LF.
-
-    :data:`_ATTRIBUTES` with every repetition unable to consume those: none of its parts
-    can pass over one, so a tag holding one fails to match as a whole. Up to the first
-    one, the tag is matched exactly as by :data:`TOKEN`, so a match ends where its tag does.
-    """
-    if SYNTAX & set(needle):
-        raise ValueError(f"needle holds tag syntax: {needle!r}")
-    first, rest = re.escape(needle[0]), re.escape(needle[1:])
-    # needle[0] is consumed only where the rest of the needle does not follow.
-    guard = f"|{first}(?!{rest})" if rest else ""
-
-    def run(excluded: str) -> str:
-        return f"(?:[^{excluded}&\t\n\r{first}]++{guard})*+"
-
-    name = f"(?:[^\t\n\f\r />&{first}]{guard})" + run(r"\t\n\f\r />=")
-    double, single, bare = run('"'), run("'"), run(r"\t\n\f\r >")
-    value = f"(?:\"{double}\"?|'{single}'?|{bare})"
-    attributes = rf"(?:[\f /]++|{name}(?:[\f ]*+=[\f ]*+{value})?+)*+"
-    return rf"{_NAME_END}{attributes}(?:>|\Z)"
 
 
 def tokens(markup: str) -> Iterator[Token]:

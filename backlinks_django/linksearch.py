@@ -9,8 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from html import entities as html_entities
+from typing import Any
 
-from backlinks_django import html, htmltokens
+from backlinks_django import html, htmlskip, htmltokens
 from backlinks_django.text import (
     ELLIPSIS,
     collapse_whitespace,
@@ -74,34 +75,32 @@ def find_link(
     end = offset + reach
     whole = offset < tree_limit
     excerpt = _excerpt(markup, start, offset, end, context, whole_block=start == 0 or not whole)
-    if excerpt is None:  # the window cut the link's block off: read the page from its start
-        excerpt = _excerpt(markup, 0, offset, end, context, whole_block=True)
-    return LinkContext(
-        title=_title(scanner, markup, (start, offset, end), tree_limit), excerpt=excerpt or ""
+    if excerpt is None:  # the window cut the link's block off: read on from further back
+        excerpt = _excerpt(
+            markup, _tags_back(markup, start), offset, end, context, whole_block=True
+        )
+    # A title after the link (or only tooltips before it) is rare: the scan reads on for it,
+    # through the region a tree would have been built of.
+    title = (
+        scanner.title
+        if scanner.title_seen
+        else scanner.title_after(markup, tree_limit if whole else end)
     )
+    return LinkContext(title=title, excerpt=excerpt or "")
 
 
-# Where a <title> element may start: only then does the rare title after the link need a tree.
-_TITLE_TAG = re.compile(r"<title(?=[\t\n\f\r />]|\Z)", re.IGNORECASE)
+# The tags read before the link's window when its text block began before it: a block begun
+# earlier is cut there. The page from its start could be a quarter of a megabyte of tokens.
+_BLOCK_TAGS = 2048
 
 
-def _title(
-    scanner: _LinkScanner, markup: str, window: tuple[int, int, int], tree_limit: int
-) -> str:
-    """The page's title: the scan's, met before the link; else the first one in the region read.
-
-    The region is the page's first ``tree_limit`` characters when the link is among them, else
-    the window (``start, offset, end``). A title after the link (or only tooltips before it)
-    is rare, and only then is a tree built: of that region, without its hidden elements.
-    """
-    if scanner.title:
-        return scanner.title
-    start, offset, end = window
-    region = markup[:tree_limit] if offset < tree_limit else markup[start:end]
-    if _TITLE_TAG.search(region) is None:
-        return ""
-    soup = html.parse_rendered(region)
-    return "" if soup is None else html.document_title(soup)
+def _tags_back(markup: str, position: int) -> int:
+    """Where the ``_BLOCK_TAGS``-th "<" before ``position`` is, or 0."""
+    for _ in range(_BLOCK_TAGS):
+        position = markup.rfind("<", 0, position)
+        if position <= 0:
+            return 0
+    return position
 
 
 class _LinkScanner:
@@ -115,6 +114,7 @@ class _LinkScanner:
     def __init__(self, base_url: str, target: str, elements: dict[str, str]) -> None:
         self.base_url = base_url
         self.title = ""
+        self.title_seen = False  # a <title> met (the first counts, even empty)
         self._target = target
         self._elements = elements
         self._base_seen = False
@@ -122,6 +122,11 @@ class _LinkScanner:
         self._foreign = 0  # inside <svg> or <math>, whose <title> is a tooltip
         self._verdicts: dict[str, bool] = {}  # href: whether it links to the target
         self._needle = _needle(base_url, target)
+        self._avoid = ""  # the needle's character linking tags are passed over without
+        self._data = b""
+        self._position = 0  # in _data
+        self._closed = 0  # end tags of hiding elements read
+        self._hiding_ends = -1  # not counted yet
 
     def find(self, markup: str) -> int | None:
         """The offset in ``markup`` of the first element linking to the target, or None."""
@@ -129,56 +134,81 @@ class _LinkScanner:
         # references and whitespace are written, links nowhere to the target: no scan at all.
         if self._needle and not _spelled(markup, self._needle) and "<base" not in markup.lower():
             return None
-        # Each hiding element needs an end tag to close it: once more are open than the page
-        # has end tags (real or not) besides those read, nothing after can be seen.
-        end_tags = -1  # not counted yet
-        closed = 0
-        position = 0
-        length = len(markup)
-        while True:
-            # Once the title is known, <svg> and <math> (whose <title> is a tooltip) don't matter.
-            skipped = _skip(self._needle, foreign=not self.title).match(markup, position)
-            assert skipped is not None  # it matches the empty string at worst
-            start = skipped.end()
-            if start >= length:
-                return None
-            match = htmltokens.TOKEN.match(markup, start)
-            assert match is not None
-            position = match.end()
-            if match.lastgroup == "end":
-                closed += self._close(match["end"].lower())
-                continue
-            name = match["start"].lower()
-            values, self_closing = htmltokens.attributes(match["attributes"])
-            if self._open(name, values, self_closing):
-                return start
-            if self._hidden:
-                if end_tags < 0:
-                    lowered = markup.lower()
-                    end_tags = lowered.count("</template") + lowered.count("</noscript")
-                if self._hidden > end_tags - closed:
-                    return None
-            if name in htmltokens.RAW_TEXT:
-                end = htmltokens.raw_text_end(markup, name, position)
-                if name == "title" and not (self._hidden or self._foreign or self.title):
-                    self.title = html.title_text(html_module.unescape(markup[position:end]))
-                position = end
+        # The scan reads the page's UTF-8 bytes (see htmlskip.skip_pattern); offsets are
+        # in bytes until the link's is turned back into characters.
+        self._data = markup.encode("utf-8", "surrogatepass")
+        found = self._scan(len(self._data), links=True)
+        return None if found is None else len(_text(self._data[:found]))
 
-    def _open(self, name: str, values: dict[str, str], self_closing: bool) -> bool:
-        """Note a start tag; whether it links to the target."""
+    def title_after(self, markup: str, limit: int) -> str:
+        """After :meth:`find` found the link: the first title in ``markup[:limit]`` after it."""
+        self._scan(len(markup[:limit].encode("utf-8", "surrogatepass")), links=False)
+        return self.title
+
+    def _scan(self, stop: int, *, links: bool) -> int | None:
+        """Read on from where the scan is, to the first link to the target (with ``links``) or
+        to the title (without), up to byte ``stop``; the link tag's offset, or None."""
+        data = self._data
+        while True:
+            if self._needle and not self._avoid:
+                self._avoid = _rarest(self._needle, data)
+            # Once the title is known, <svg> and <math> (whose <title> is a tooltip) don't matter.
+            skip = _skip(self._avoid if self._needle else "", foreign=not self.title_seen)
+            start: int = skip.match(data, self._position).end()
+            if start >= stop or (self.title_seen and not links):
+                return None
+            head = htmlskip.TAG_HEAD.match(data, start)
+            if head is None:  # "<" before a "<" that starts a tag that matters
+                run = htmlskip.LT_RUN.match(data, start) or htmlskip.TOKEN.match(data, start)
+                assert run is not None  # every character starts some token
+                self._position = run.end()
+                continue
+            attributes_end, self._position = htmlskip.tag_end(data, head.end())
+            name = _text(head["name"]).lower()
+            if head["slash"]:
+                self._closed += self._close(name)
+                continue
+            attributes = data[head.end() : attributes_end]
+            if self._open(name, attributes) and links:
+                return start
+            if self._hidden and self._hidden > self._end_tags() - self._closed:
+                # Each hiding element needs an end tag to close it: more are open than the
+                # page has end tags (real or not) besides those read, nothing after is seen.
+                return None
+            if name in htmltokens.RAW_TEXT:
+                end = htmlskip.raw_text_end(data, name, self._position)
+                if name == "title" and not (self._hidden or self._foreign or self.title_seen):
+                    # The first title counts, as in the tree; "<title/>" closes there.
+                    self.title_seen = True
+                    if not htmlskip.self_closing(attributes):
+                        text = html_module.unescape(_text(data[self._position : end]))
+                        self.title = html.title_text(text)
+                self._position = end
+
+    def _end_tags(self) -> int:
+        """End tags of hiding elements in the page (counted once)."""
+        if self._hiding_ends < 0:
+            lowered = self._data.lower()
+            self._hiding_ends = lowered.count(b"</template") + lowered.count(b"</noscript")
+        return self._hiding_ends
+
+    def _open(self, name: str, attributes: bytes) -> bool:
+        """Note a start tag (its attribute text in UTF-8); whether it links to the target."""
         if name in ("noscript", "template"):
             self._hidden += 1
-        elif name in ("svg", "math") and not self_closing:
+        elif name in ("svg", "math") and not htmlskip.self_closing(attributes):
             self._foreign += 1
         if self._hidden:
             return False
-        if name == "base" and not self._base_seen and "href" in values:
-            self._base_seen = True
-            self.base_url = document_base_url(self.base_url, values["href"])
-            self._verdicts.clear()
-            self._needle = _needle(self.base_url, self._target)
+        if name == "base" and not self._base_seen:
+            base = htmlskip.attribute(attributes, "href")
+            if base is not None:
+                self._base_seen = True
+                self.base_url = document_base_url(self.base_url, base)
+                self._verdicts.clear()
+                self._needle = _needle(self.base_url, self._target)
         attribute = self._elements.get(name)
-        href = values.get(attribute) if attribute else None
+        href = htmlskip.attribute(attributes, attribute) if attribute else None
         if not href:
             return False
         if self._needle and self._needle not in _URL_NOISE.sub("", href):
@@ -320,19 +350,43 @@ def _references(needle: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
     return re.compile(pattern), named
 
 
-@lru_cache(maxsize=64)
-def _skip(needle: str, *, foreign: bool) -> re.Pattern[str]:
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "surrogatepass")
+
+
+# Needle characters from the likely rarest in pages to the most common; ties in a page are
+# broken by this order.
+_RARITY = "qzjxkvbwygfpmucdlhrsnioate-_.~9876543210QZJXKVBWYGFPMUCDLHRSNIOATE"
+# The part of the page whose counts choose the character.
+_SAMPLE = 1 << 16
+
+
+def _rarest(needle: str, data: bytes) -> str:
+    """The needle's character least frequent in the page's start, the one linking tags without
+    it are passed over by (see :func:`_skip`); "" when it has no ASCII character."""
+    candidates = [c for c in _RARITY if c in needle]
+    if not candidates:
+        return ""
+    return min(candidates, key=lambda c: data.count(ord(c), 0, _SAMPLE))
+
+
+# A pattern takes 5-10 ms to compile and up to about 1 MB for its DFA once used: per
+# character of the needle chosen, with and without the title's elements.
+@lru_cache(maxsize=16)
+def _skip(avoid: str, *, foreign: bool) -> Any:
     """The scan's skip pattern: start tags that matter, end tags of hiding (and foreign) elements.
 
-    A linking tag whose text cannot hold ``needle`` is passed over by the regex engine too,
-    so a page of links to elsewhere costs the scan no Python step per link.
+    A linking tag whose text lacks ``avoid`` (a character of the needle) and anything a
+    reference or noise could spell it with cannot hold the needle, and is passed over by
+    the regex engine too, so a page of links to elsewhere costs the scan no Python step per
+    link. The title matters until it is known.
     """
     tracked = ("noscript", "template", *(("svg", "math") if foreign else ()))
-    return htmltokens.skip_pattern(
-        starts=("a", "img", "video", "base", *tracked),
+    return htmlskip.skip_pattern(
+        starts=("a", "img", "video", "base", *tracked, *(("title",) if foreign else ())),
         ends=tracked,
         quiet=("a", "img", "video"),
-        needle=needle,
+        avoid=avoid,
     )
 
 

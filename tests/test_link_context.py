@@ -3,19 +3,22 @@
 ``find_link`` used to build a tree of the page (bs4, ``html.parse_rendered``) and read the
 excerpt from the link's block in it. It now walks the tokens of the markup around the link
 (``linksearch._TextWalk``). The reference below is that former tree reading, kept here: over
-many generated pages, both read the same excerpt and title for the link the scan finds.
+many generated pages, both read the same excerpt for the link the scan finds. The title is
+the first one the scan meets, before or after the link; the reference reads it from every
+token (:func:`title_by_tokens`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from bs4 import Tag
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from backlinks_django import html, linksearch
+from backlinks_django import html, htmltokens, linksearch
 from backlinks_django.linksearch import LinkContext, find_link
 from backlinks_django.text import ELLIPSIS, crop, cut_end, cut_start, to_single_line
 from backlinks_django.weburl import same_page_key
@@ -53,9 +56,38 @@ def reference(markup: str, context: int) -> LinkContext | None:
     anchor = soup.find(attrs={_MARK: True})
     if not isinstance(anchor, Tag):
         return None
-    title = scanner.title or html.document_title(soup)
+    title = scanner.title if scanner.title_seen else title_by_tokens(markup)
     html.drop(soup, "title")
     return LinkContext(title=title, excerpt=_tree_excerpt(anchor, max(context, 0)))
+
+
+def title_by_tokens(markup: str) -> str:
+    """The page's title as the scan defines it, reading every token: the first ``<title>``
+    outside ``<noscript>``, ``<template>``, ``<svg>`` and ``<math>`` (counted by their start
+    and end tags), empty when written ``<title/>``.
+
+    The tree differs where an end tag closes a hiding element (``<p><noscript></p>``): the
+    scan does not keep the stack of open elements, which would cost a step per tag.
+    """
+    hidden = foreign = 0
+    tokens = htmltokens.tokens(markup)
+    for token in tokens:
+        if token.kind == "end":
+            if token.data in ("noscript", "template") and hidden:
+                hidden -= 1
+            elif token.data in ("svg", "math") and foreign:
+                foreign -= 1
+        elif token.kind == "start":
+            if token.data in ("noscript", "template"):
+                hidden += 1
+            elif token.data in ("svg", "math") and not token.self_closing:
+                foreign += 1
+            elif token.data == "title" and not (hidden or foreign):
+                if token.self_closing:
+                    return ""
+                text = next(tokens, None)
+                return html.title_text(text.data) if text and text.kind == "text" else ""
+    return ""
 
 
 def _tree_excerpt(anchor: Tag, context: int) -> str:
@@ -183,7 +215,7 @@ def test_deep_nesting_is_cut_as_the_tree_cuts_it(head: str, tail: str) -> None:
 # Pages larger than the window read around the link ------------------------------------------
 
 
-def test_a_block_begun_before_the_window_is_read_from_the_page_start() -> None:
+def test_a_block_begun_before_the_window_is_read_from_further_back() -> None:
     # An old-style post: text and <br>s straight in a <div>, no paragraphs, then a sidebar.
     post = "<div>" + "words of the post<br>" * 2000 + f"{LINK}the link</a> ends the post.</div>"
     markup = f"<html><body>{post}<div>Sidebar text</div></body></html>"
@@ -193,6 +225,44 @@ def test_a_block_begun_before_the_window_is_read_from_the_page_start() -> None:
     assert found is not None
     assert found.excerpt.endswith("the link ends the post.")
     assert found == reference(markup, 100)
+
+
+def test_reading_further_back_stops_after_a_bounded_number_of_tags(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A block begun 100,000 tags before the link: the page from its start was read (~0.2 s
+    # per ping with a quarter of a megabyte of <b>); now at most _BLOCK_TAGS tags before the
+    # window are.
+    read = []
+    tokens = htmltokens.tokens
+
+    def counted(markup: str) -> Iterator[htmltokens.Token]:
+        for token in tokens(markup):
+            read.append(token)
+            yield token
+
+    monkeypatch.setattr(htmltokens, "tokens", counted)
+    markup = "<p>" + "<b>" * 100_000 + f"{LINK}the link</a> ends the post."
+
+    found = find_link(markup, BASE, TARGET, 100, tree_limit=WHOLE)
+
+    assert found is not None
+    assert found.excerpt == "the link ends the post."
+    # The window is read, then again with the tags before it.
+    window = linksearch._WINDOW // len("<b>")
+    assert 1000 < len(read) < linksearch._BLOCK_TAGS + 2 * window + 10
+
+
+def test_a_title_after_the_link_is_read_without_a_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A title after a quarter of a megabyte of markup cost a tree of it (1.5-1.9 s per ping).
+    def no_tree(markup: str) -> None:
+        raise AssertionError("a tree was built")
+
+    monkeypatch.setattr(html, "parse_rendered", no_tree)
+    markup = f"<body>{LINK}x</a>" + "<i><b><u><s>" * 20_000 + "<svg><title>Tip</title></svg>"
+    markup += "<template><title>Hidden</title></template><title>The &amp; title</title>"
+
+    assert find_link(markup, BASE, TARGET, tree_limit=WHOLE) == LinkContext("The & title", "x")
 
 
 def test_without_the_page_the_window_reads_on_to_its_end() -> None:

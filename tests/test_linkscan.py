@@ -129,22 +129,30 @@ NAMES = [
 ATTRIBUTES = ["href", "HREF", "src", "title", "data-x", "x"]
 
 
+# What may come before an attribute (nothing: after a quoted value) and around its "=".
+SEPARATORS = [" ", " ", "\n", "/", " / ", "", "\f"]
+EQUALS = ["=", "=", " = ", "\n=", "= "]
+
+
 @st.composite
 def attribute(draw: st.DrawFn) -> str:
     name = draw(st.sampled_from(ATTRIBUTES))
-    value = draw(st.sampled_from([*SPELLINGS, "", "x", "a>b", "&amp;", "'", '"']))
+    value = draw(st.sampled_from([*SPELLINGS, "", "x", "a>b", "&amp;", "'", '"', "é/日本", "/"]))
     quote = draw(st.sampled_from(['"', "'", "", None]))
+    separator = draw(st.sampled_from(SEPARATORS))
     if quote is None:
-        return f" {name}"
+        return f"{separator}{name}"
     if quote and quote in value:
         value = value.replace(quote, "")
-    return f" {name}={quote}{value}{quote}"
+    return f"{separator}{name}{draw(st.sampled_from(EQUALS))}{quote}{value}{quote}"
 
 
 @st.composite
 def start_tag(draw: st.DrawFn) -> str:
-    attributes = "".join(draw(st.lists(attribute(), max_size=3)))
-    end = draw(st.sampled_from([">", "/>", " >", "\n>", ""]))
+    drawn = draw(st.lists(attribute(), max_size=4))
+    # A separator first: an attribute name right after the tag's would lengthen the name.
+    attributes = " " + "".join(drawn) if drawn else ""
+    end = draw(st.sampled_from([">", "/>", " >", "\n>", "", " />"]))
     return f"<{draw(st.sampled_from(NAMES))}{attributes}{end}"
 
 
@@ -164,7 +172,7 @@ PIECES = st.one_of(
     st.sampled_from(["<!-- c -->", "<!--", "<!-->", "--!>", "-->", "<![CDATA[", "]]>", "<![x]>"]),
     st.sampled_from(["<?php x ?>", "<?", "<!DOCTYPE html>", "<!", "</ x>", "</>", "</", "<<"]),
     st.sampled_from(["<", ">", "&", "&amp", "&#x41;", "&#116;", "&Tab;", "\n", "\t", '"', "'"]),
-    st.text(alphabet="ab <>&#;='\"/-!?\nt", max_size=8),
+    st.text(alphabet="ab <>&#;='\"/-!?\nté日\U0001f600", max_size=8),
 )
 PAGES = st.lists(PIECES, min_size=1, max_size=30).map("".join)
 
@@ -229,3 +237,28 @@ def test_spelled_reads_references_and_noise(markup: str, spelled: bool) -> None:
     assert _needle(BASE, same_page_key(TARGET)) == "the-target"
 
     assert _spelled(markup, "the-target") is spelled
+
+
+# Tags whose quoted values hold ">": read as one tag (up to the ">" after the closing quote,
+# or to the page's end when the quote is never closed), whatever the characters after it.
+@pytest.mark.parametrize(
+    "markup",
+    [
+        f'<a title="x><a href="{TARGET}">',
+        f"<a title='x><a href='{TARGET}'>",
+        f'<a title="x><a href={TARGET}>',
+        f'<b title="x><a href={TARGET}>',
+        f'<a title = "x><a href={TARGET}>',
+        f'<a title=x"><a href={TARGET}>',
+        f'<a <a <a href="x"/><a href={TARGET}>',
+        f'<svg <svg x="/"/><title>T</title><a href={TARGET}>',
+        f"<svg <svg x=/><title>T</title><a href={TARGET}>",
+        f'<base x="a><base href=https://elsewhere.example/"><a href={TARGET}>',
+        f'<script>"</script x="></script>"><a href={TARGET}>',
+    ],
+)
+def test_quoted_angle_brackets_do_not_end_a_tag(markup: str) -> None:
+    for elements in (LINKS, MEDIA_LINKS):
+        assert scan(markup, BASE, TARGET, elements) == reference_find(
+            markup, BASE, TARGET, elements
+        )
