@@ -106,9 +106,9 @@ def _tags_back(markup: str, position: int) -> int:
 class _LinkScanner:
     """One pass over a page, no tree: its base URL, its title, where the target is linked.
 
-    :data:`_SKIP` passes over text, comments, declarations and tags of no interest inside
-    the regex engine; Python sees only the tags below, each once, so the pass is linear
-    (see :mod:`~backlinks_django.htmltokens`).
+    :func:`_skip`'s pattern passes over text, comments, declarations and tags of no interest
+    in RE2, on the page's UTF-8 bytes; Python sees only the tags below, each once, so the
+    pass is linear (see :mod:`~backlinks_django.htmlskip`).
     """
 
     def __init__(self, base_url: str, target: str, elements: dict[str, str]) -> None:
