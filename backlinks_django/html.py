@@ -38,8 +38,11 @@ _ASCII_WHITESPACE = re.compile(r"[ \t\n\f\r]+")
 _TAG_START = re.compile(r"<+(?=[A-Za-z/!?])")
 
 
-def parse_html(markup: str) -> BeautifulSoup | None:
+def parse_html(markup: str, max_elements: int | None = None) -> BeautifulSoup | None:
     """``markup`` as a tree, None if it has no tags: the one place remote markup becomes a tree.
+
+    With ``max_elements``, the tree ends before the start tag past that many elements: a
+    budget on the tree's size (and its readers' time) whatever the markup's density.
 
     Tokens come from :mod:`~backlinks_django.htmltokens` (linear by construction) and go
     into bs4's tree as they come: a start tag opens an element (void ones close at once),
@@ -52,7 +55,9 @@ def parse_html(markup: str) -> BeautifulSoup | None:
     if "<" not in markup:
         # Nothing to find; also keeps bs4 from warning that a bare URL "looks like a URL".
         return None
-    return BeautifulSoup(without_surrogates(markup), builder=_TokenTreeBuilder())
+    builder = _TokenTreeBuilder()
+    builder.max_elements = max_elements
+    return BeautifulSoup(without_surrogates(markup), builder=builder)
 
 
 def without_surrogates(markup: str) -> str:
@@ -72,15 +77,23 @@ MAX_DEPTH = 128
 class _TokenTreeBuilder(HTMLParserTreeBuilder):
     """bs4's html.parser builder (its element classes, multi-valued attributes) fed our tokens."""
 
+    # Elements at most (parse_html's max_elements); None: no limit.
+    max_elements: int | None = None
+
     def feed(self, markup: str | bytes, *args: object, **kwargs: object) -> None:
         """Build the tree of ``markup``, a str, in ``self.soup``."""
         soup = self.soup
         assert isinstance(markup, str) and soup is not None
+        budget = self.max_elements
         for token in htmltokens.tokens(markup):
             kind = token.kind
             if kind == "text":
                 soup.handle_data(token.data)
             elif kind == "start":
+                if budget is not None:
+                    if budget <= 0:
+                        break
+                    budget -= 1
                 soup.endData()
                 if len(soup.tagStack) > MAX_DEPTH:
                     soup.popTag()

@@ -20,6 +20,9 @@ TRACKBACK_EXCERPT = 252
 # Characters of a source page read into a tree for its microformats: a tree costs far more
 # than the link search (bench/linksearch.py), and an h-entry starts early in its page.
 MICROFORMATS = 256 * 1024
+# And at most this many elements of them: a tree costs 15-40 µs per element with mf2py reading
+# it, so 256 KB of short tags (85,000 elements) cost 2-3 s; a blog post page has a few thousand.
+MICROFORMATS_ELEMENTS = 10_000
 # Bytes of a source page read while a web request waits (RECEIVE_BUDGET): a larger page is
 # verified by a task instead, so a request's parse work stays small.
 INLINE_PAGE = 128 * 1024

@@ -49,7 +49,7 @@ def read_entry(document: str, url: str, target_url: str) -> Entry:
     """
     if not may_hold_entry(document):
         return Entry()
-    soup = parse_html(document)
+    soup = parse_html(document, max_elements=limits.MICROFORMATS_ELEMENTS)
     if soup is None:
         return Entry()
     return entry_from_tree(soup, url, target_url)

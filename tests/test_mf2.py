@@ -289,3 +289,24 @@ def test_the_tree_changed_in_place_reads_as_the_tree_copied(page: str, url: str)
     changed = mf2._Parser(doc=parse_html(page), url=url, expose_dom=True).to_dict()
 
     assert _without_markup(changed["items"]) == _without_markup(copied["items"])
+
+
+def test_the_tree_for_microformats_stops_at_its_element_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 256 KB of short tags are 85,000 elements: 2-3 s of tree and mf2py per ping.
+    monkeypatch.setattr(mf2.limits, "MICROFORMATS_ELEMENTS", 50)
+    entry = '<div class="h-entry"><span class="p-name">{}</span></div>'
+    early = entry.format("Early") + "<b>" * 200
+    late = "<b>" * 200 + entry.format("Late")
+
+    assert read_entry(early, TARGET, TARGET).name == "Early"
+    assert read_entry(late, TARGET, TARGET) == Entry()
+
+
+def test_a_tree_with_an_element_budget_ends_before_the_element_past_it() -> None:
+    soup = parse_html("<p>a<b>b</b><i>c</i><u>d</u>e", max_elements=3)
+
+    assert soup is not None
+    assert [tag.name for tag in soup.find_all(True)] == ["p", "b", "i"]
+    assert soup.get_text() == "abc"
