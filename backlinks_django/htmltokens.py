@@ -42,8 +42,9 @@ _END = rf"</(?P<end>[A-Za-z][^\t\n\f\r />]*+){_ATTRIBUTES}(?:>|\Z)"
 _DOCTYPE = r"<!(?i:doctype)(?P<doctype>[^>]*+)>?"
 # "<?x>", "<!x>", "<![CDATA[x>" and "</ x>": bogus comments, closed by the first ">".
 _BOGUS = r"(?:<[?!]|</(?=[^A-Za-z>]))(?P<bogus>[^>]*+)>?"
-# "</>" is dropped; any other "<" that starts no token is text.
-_TEXT = r"</>|(?P<text>[^<]++|<)"
+# "</>" is dropped; any other "<" that starts no token is text: a run of "<" up to its last
+# one in one token.
+_TEXT = r"</>|(?P<text>[^<]++|<+(?=<)|<)"
 
 TOKEN = re.compile("|".join((_COMMENT, _START, _END, _DOCTYPE, _BOGUS, _TEXT)))
 # One attribute of a start tag's attribute text: its name and its value, quoted or not.
@@ -116,7 +117,8 @@ def tokens(markup: str) -> Iterator[Token]:
         kind = match.lastgroup
         if kind == "attributes":  # the last group of a start tag
             name = match["start"].lower()
-            values, self_closing = attributes(match["attributes"])
+            text = match["attributes"]
+            values, self_closing = attributes(text) if text else (none, False)
             yield Token("start", name, values, self_closing)
             if name in RAW_TEXT:
                 end = raw_text_end(markup, name, position)
