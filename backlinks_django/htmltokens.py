@@ -6,8 +6,9 @@ scan, which passes over whole pages.
 
 Why linear: each token pattern below, once its first characters match, cannot fail; it
 ends at its terminator or at the end of the input, as every state of the HTML5 tokenizer
-does. All repetitions are possessive, so the engine never backtracks into text it has
-consumed, and a token never rescans text that an earlier token took. Raw text (script,
+does. All repetitions are possessive (but one: a run of "<" gives its last one back, once),
+so the engine never backtracks further into text it has consumed, and a token never
+rescans text that an earlier token took. Raw text (script,
 style, textarea, title ...) is found with one forward search for its end tag, which the
 next token starts after. So each character is examined a bounded number of times,
 whatever the page holds: unfinished tags, comments, marked sections, stray "<".
