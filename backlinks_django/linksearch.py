@@ -122,6 +122,10 @@ class _LinkScanner:
         self._foreign = 0  # inside <svg> or <math>, whose <title> is a tooltip
         self._verdicts: dict[str, bool] = {}  # href: whether it links to the target
         self._needle = _needle(base_url, target)
+        # Hrefs compared with the target so far, and whether they are bounded: on a page of
+        # another host than the target's, whose author chooses its links.
+        self._candidates = 0
+        self._bounded = _origin(base_url) != target.split("/")[2:3]
         self._avoid = ""  # the needle's character linking tags are passed over without
         self._data = b""
         self._position = 0  # in _data
@@ -171,6 +175,8 @@ class _LinkScanner:
             attributes = data[head.end() : attributes_end]
             if self._open(name, attributes) and links:
                 return start
+            if self._bounded and self._candidates > _CANDIDATES:
+                return None  # a page of decoys: no link is found after them
             if self._hidden and self._hidden > self._end_tags() - self._closed:
                 # Each hiding element needs an end tag to close it: more are open than the
                 # page has end tags (real or not) besides those read, nothing after is seen.
@@ -213,6 +219,7 @@ class _LinkScanner:
             return False
         if self._needle and self._needle not in _URL_NOISE.sub("", href):
             return False
+        self._candidates += 1
         # Resolving a URL is the costly step: a page repeating one link pays for it once.
         verdict = self._verdicts.get(href)
         if verdict is None:
@@ -232,6 +239,17 @@ class _LinkScanner:
         return False
 
 
+# Hrefs that could name the target (holding its last path segment, or any href when it has
+# none) compared with it at most, on a page of another host: each costs a URL resolution
+# (20-60 µs), so a page of decoys costs at most this many; past them the page links nowhere.
+# A page that links to a post holds a few such hrefs.
+_CANDIDATES = 1000
+
+
+def _origin(url: str) -> list[str]:
+    return same_page_key(url).split("/")[2:3]
+
+
 # WHATWG URL parsing drops these anywhere in an href (as weburl.web_url does).
 _URL_NOISE = re.compile(r"[\t\n\r]")
 
@@ -244,8 +262,7 @@ def _needle(base_url: str, target: str) -> str:
     is then a cheap test to run before resolving the URL. Escapes are left out: keys
     upper-case them, so an href may spell them otherwise.
     """
-    origin = same_page_key(base_url).split("/")[2:3]
-    if origin == target.split("/")[2:3]:
+    if _origin(base_url) == target.split("/")[2:3]:
         return ""
     segment = target.partition("?")[0].rstrip("/").rpartition("/")[2]
     if "%" in segment or segment == target.split("/")[2] or htmltokens.SYNTAX & set(segment):

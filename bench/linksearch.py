@@ -70,6 +70,9 @@ CONSTRUCTS = {
     # path segment nowhere: the segment in text, and references to its characters.
     "target_mentions": "<b>the-target ",
     "target_refs": "<b>&#116;",
+    # Decoys: hrefs that hold the target's last segment and resolve elsewhere (one URL
+    # resolution each; the scan compares at most linksearch._CANDIDATES of them).
+    "decoy_links": '<a href="/{i}/the-target/">',
 }
 
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backlinks_django import htmltokens
+from backlinks_django import htmltokens, linksearch
 from backlinks_django.html import LINKS, title_text
 from backlinks_django.linksearch import (
     MEDIA_LINKS,
@@ -262,3 +262,26 @@ def test_quoted_angle_brackets_do_not_end_a_tag(markup: str) -> None:
         assert scan(markup, BASE, TARGET, elements) == reference_find(
             markup, BASE, TARGET, elements
         )
+
+
+@pytest.mark.parametrize(
+    ("decoys", "base_url", "found"),
+    [
+        (linksearch._CANDIDATES, BASE, True),
+        (linksearch._CANDIDATES + 1, BASE, False),
+        # A page of the target's own host is not bounded: its author is the site.
+        (linksearch._CANDIDATES + 1, SAME_HOST_BASE, True),
+    ],
+)
+def test_a_page_of_decoy_links_is_read_up_to_a_budget(
+    decoys: int, base_url: str, found: bool
+) -> None:
+    # Hrefs that hold the target's last segment and resolve elsewhere: each costs a URL
+    # resolution, so a page of them cost seconds per MB (2.4 s with distinct hrefs).
+    links = "".join(f'<a href="https://target.example/{i}/the-target/">' for i in range(decoys))
+    markup = f'{links}<a href="{TARGET}">'
+
+    offset, _title = scan(markup, base_url, TARGET, LINKS)
+
+    assert (offset == len(links)) is found
+    assert offset is None or offset == len(links)
