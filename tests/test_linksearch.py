@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from backlinks_django import linksearch
 from backlinks_django.linksearch import LinkContext, find_link
 from tests.test_html import ANY_TEXT
 
@@ -268,3 +269,48 @@ def test_fragmentary_page(markup: str, found: LinkContext) -> None:
 def test_find_link_never_raises(markup: str, context: int) -> None:
     found = find_link(markup, BASE, TARGET, context)
     assert found is None or isinstance(found, LinkContext)
+
+
+# JSON sources (Webmention): a string value equal to the target -----------------------------
+
+JSON_TARGET = "https://blog.example/posts/hello/"
+
+
+@pytest.mark.parametrize(
+    ("document", "mentions"),
+    [
+        ('{"in-reply-to": "https://blog.example/posts/hello/"}', True),
+        ('{"in-reply-to": "https:\\/\\/blog.example\\/posts\\/hello\\/"}', True),
+        ('{"in-reply-to": "https://blog.example/posts/\\u0068ello/"}', True),
+        ('{"in-reply-to": "https://blog.example/posts/hello/x"}', False),
+        ('{"text": "see https://blog.example/posts/hello/ there"}', False),
+    ],
+)
+def test_a_json_source_mentions_the_target_by_a_string_equal_to_it(
+    document: str, mentions: bool
+) -> None:
+    found = linksearch.find_mention(document, "application/json", JSON_TARGET, JSON_TARGET)
+
+    assert (found is not None) is mentions
+
+
+def test_a_json_source_without_the_target_written_is_not_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_parse(document: str) -> None:
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(linksearch.json, "loads", no_parse)
+    document = "[" + ",".join(['{"a": [1, 2]}'] * 1000) + "]"
+
+    assert linksearch.find_mention(document, "application/json", JSON_TARGET, JSON_TARGET) is None
+
+
+def test_a_json_source_is_read_up_to_a_budget_of_values() -> None:
+    # A megabyte of small values took 170 ms to parse and walk; the walk now stops.
+    padding = ",".join(["1"] * linksearch._JSON_VALUES)
+    document = f'["{JSON_TARGET}", {padding}]'
+
+    assert linksearch.find_mention(document, "application/json", JSON_TARGET, JSON_TARGET) is None
+    short = f'["{JSON_TARGET}", {",".join(["1"] * 1000)}]'
+    assert linksearch.find_mention(short, "application/json", JSON_TARGET, JSON_TARGET)
