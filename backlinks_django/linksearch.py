@@ -125,6 +125,7 @@ class _LinkScanner:
         # Hrefs compared with the target so far, and whether they are bounded: on a page of
         # another host than the target's, whose author chooses its links.
         self._candidates = 0
+        self._steps = 0  # tags read in Python (the scan passes over the others)
         self._bounded = _origin(base_url) != target.split("/")[2:3]
         self._avoid = ""  # the needle's character linking tags are passed over without
         self._data = b""
@@ -167,6 +168,9 @@ class _LinkScanner:
                 assert run is not None  # every character starts some token
                 self._position = run.end()
                 continue
+            self._steps += 1
+            if self._bounded and (self._steps > _STEPS or self._candidates > _CANDIDATES):
+                return None  # a page of decoys: no link is found after them
             attributes_end, self._position = htmlskip.tag_end(data, head.end())
             name = _text(head["name"]).lower()
             if head["slash"]:
@@ -175,8 +179,6 @@ class _LinkScanner:
             attributes = data[head.end() : attributes_end]
             if self._open(name, attributes) and links:
                 return start
-            if self._bounded and self._candidates > _CANDIDATES:
-                return None  # a page of decoys: no link is found after them
             if self._hidden and self._hidden > self._end_tags() - self._closed:
                 # Each hiding element needs an end tag to close it: more are open than the
                 # page has end tags (real or not) besides those read, nothing after is seen.
@@ -244,6 +246,13 @@ class _LinkScanner:
 # (20-60 µs), so a page of decoys costs at most this many; past them the page links nowhere.
 # A page that links to a post holds a few such hrefs.
 _CANDIDATES = 1000
+# Tags read in Python at most on such a page: the tags the scan stops at (a linking tag holding
+# the needle's chosen character or what could spell it, <base>, hiding and foreign elements
+# and their end tags) cost 10-30 µs each, and a page can be made of nothing else (1-3 s per MB
+# of <base>, <svg></svg>, <template></template> or links holding every character of the
+# needle). Past them the page links nowhere; a page holds a few hundred such tags, rarely more
+# than a few thousand.
+_STEPS = 20_000
 
 
 def _origin(url: str) -> list[str]:

@@ -285,3 +285,30 @@ def test_a_page_of_decoy_links_is_read_up_to_a_budget(
 
     assert (offset == len(links)) is found
     assert offset is None or offset == len(links)
+
+
+@pytest.mark.parametrize(
+    ("unit", "tags"),
+    [
+        ("<base>", 1),
+        ("<template></template>", 2),
+        ("<svg></svg>", 2),
+        ('<a href="/the-targe">', 1),
+    ],
+)
+@pytest.mark.parametrize(
+    ("short", "base_url", "found"),
+    [(1, BASE, True), (0, BASE, False), (0, SAME_HOST_BASE, True)],
+)
+def test_a_page_of_tags_the_scan_stops_at_is_read_up_to_a_budget(
+    unit: str, tags: int, short: int, base_url: str, found: bool
+) -> None:
+    # Tags the scan reads in Python cost 10-30 µs each: a page of nothing else cost 1-3 s per
+    # MB. With the link the budget's last tag, it is found; one tag more, not (on a page of
+    # another host than the target's).
+    filler = unit * ((linksearch._STEPS - short) // tags)
+    markup = f'{filler}<a href="{TARGET}">'
+
+    offset, _title = scan(markup, base_url, TARGET, LINKS)
+
+    assert (offset == len(filler)) is found
