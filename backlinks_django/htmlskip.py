@@ -47,8 +47,8 @@ TAG_HEAD = re.compile(rb"<(?P<slash>/?)(?P<name>[A-Za-z][^\t\n\f\r />]*+)")
 LT_RUN = re.compile(rb"<+(?=<)")
 _ATTRIBUTE = re.compile(htmltokens.ATTRIBUTE.pattern.encode())
 _RAW_END = {
-    name: re.compile(rb"</" + name.encode() + rb"(?=[\t\n\f\r />]|\Z)", re.IGNORECASE)
-    for name in htmltokens.RAW_TEXT
+    name: re.compile(pattern.pattern.encode(), re.IGNORECASE)
+    for name, pattern in htmltokens.RAW_END.items()
 }
 
 

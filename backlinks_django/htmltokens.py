@@ -60,7 +60,8 @@ RAW_TEXT = {
     **dict.fromkeys(("script", "style", "xmp", "iframe", "noembed", "noframes"), False),
     **dict.fromkeys(("textarea", "title"), True),
 }
-_RAW_END = {name: re.compile(rf"</{name}(?={_SPACE}|/|>|\Z)", re.IGNORECASE) for name in RAW_TEXT}
+# Where the raw text of each of those ends: its end tag, by the tokenizer's rule.
+RAW_END = {name: re.compile(rf"</{name}(?={_SPACE}|/|>|\Z)", re.IGNORECASE) for name in RAW_TEXT}
 
 
 class Token(NamedTuple):
@@ -97,7 +98,7 @@ def attributes(source: str) -> tuple[dict[str, str], bool]:
 
 def raw_text_end(markup: str, name: str, position: int) -> int:
     """Where the raw text of a ``name`` element opened before ``position`` ends."""
-    found = _RAW_END[name].search(markup, position)
+    found = RAW_END[name].search(markup, position)
     return len(markup) if found is None else found.start()
 
 

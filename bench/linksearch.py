@@ -73,6 +73,13 @@ CONSTRUCTS = {
     # Decoys: hrefs that hold the target's last segment and resolve elsewhere (one URL
     # resolution each; the scan compares at most linksearch._CANDIDATES of them).
     "decoy_links": '<a href="/{i}/the-target/">',
+    # Tags the scan must read in Python (at most linksearch._STEPS of them on a page of
+    # another host): <base>, hiding elements, links with a newline, links holding every
+    # character of the target's last segment but not the segment.
+    "base_flood": "<base>",
+    "template_pairs": "<template></template>",
+    "multiline_links": '<a\nhref="/x">',
+    "near_misses": '<a href="/the-targe">',
 }
 
 
