@@ -7,7 +7,10 @@ HTTP glue turns into its own answer (XML-RPC fault, TrackBack XML, HTTP status).
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 from django.contrib.sites.models import Site
@@ -29,6 +32,7 @@ __all__ = [
     "admit",
     "charge_source",
     "check_url",
+    "forget_recent",
     "is_on_site",
     "rate_wait",
     "resolve_target",
@@ -147,6 +151,56 @@ class Admitted:
     site_settings: SiteSettings
 
 
+# How long a ping's answer may rely on the site's switches and the blocked domains as this
+# process last read them (a saved SiteSettings or BlockedDomain is seen at once by the process
+# that saved it). What is stored is admitted again with fresh reads, so a ping let through by a
+# stale read is refused when it is verified.
+RECENT_SECONDS = 2.0
+# Lookups remembered per table; past it the memory starts again (a flood of new host names
+# costs one query each, as it did without the memory).
+_RECENT_SIZE = 4096
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class _Recent(Generic[K, V]):
+    """The answers of ``read`` in this process, each for ``RECENT_SECONDS``."""
+
+    def __init__(self, read: Callable[[K], V]) -> None:
+        self._read = read
+        self._answers: dict[K, tuple[float, V]] = {}
+
+    def __call__(self, key: K) -> V:
+        now = time.monotonic()
+        kept = self._answers.get(key)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        value = self._read(key)
+        if len(self._answers) >= _RECENT_SIZE:
+            self._answers.clear()
+        self._answers[key] = (now + RECENT_SECONDS, value)
+        return value
+
+    def clear(self) -> None:
+        self._answers.clear()
+
+
+def _site_settings(site_id: int) -> SiteSettings:
+    return SiteSettings.objects.for_site(Site(pk=site_id))
+
+
+_recent_settings: _Recent[int, SiteSettings] = _Recent(_site_settings)
+_recent_blocked: _Recent[str, bool] = _Recent(BlockedDomain.is_blocked)
+
+
+def forget_recent(**_kwargs: object) -> None:
+    """Forget the switches and blocked domains read for answers (a receiver of post_save and
+    post_delete of SiteSettings and BlockedDomain)."""
+    _recent_settings.clear()
+    _recent_blocked.clear()
+
+
 def admit(
     kind: Kind,
     source_url: object,
@@ -154,11 +208,14 @@ def admit(
     site: Site,
     *,
     target: models.Model | None = None,
+    recent: bool = False,
 ) -> Admitted:
     """The checks that need no fetch: URLs, target, switches, blocked domains.
 
     ``target`` is the object when the endpoint already knows it (per-object URLs). An object
     that is not published answers as a missing one: a sender must not tell drafts apart.
+    ``recent``: the switches and blocked domains may be read as this process last read them,
+    up to ``RECENT_SECONDS`` ago (for an answer that only queues the ping).
     """
     source_url = check_url(source_url, "source")
     target_url = check_url(target_url, "target")
@@ -171,11 +228,12 @@ def admit(
         raise TargetNotPingable("The target is not a page that takes pings.")
     if not registration.is_published(target):
         raise TargetNotFound()
-    site_settings = SiteSettings.objects.for_site(site)
+    site_settings = _recent_settings(site.pk) if recent else SiteSettings.objects.for_site(site)
     if not site_settings.receives(kind):
         raise TargetNotPingable(f"This site does not accept {Kind(kind).label}s.")
     if not registration.accepts_pings(target):
         raise TargetNotPingable("Pings are closed for this target.")
-    if BlockedDomain.is_blocked(urlsplit(source_url).hostname or ""):
+    is_blocked = _recent_blocked if recent else BlockedDomain.is_blocked
+    if is_blocked(urlsplit(source_url).hostname or ""):
         raise AccessDenied("Pings from this source are refused.")
     return Admitted(source_url, target_url, target, site_settings)

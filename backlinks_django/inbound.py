@@ -71,7 +71,11 @@ def accept(ping: Ping, site: Site) -> Accepted:
     """
     if not isinstance(ping.source_url, str) or not isinstance(ping.target_url, str):
         raise InvalidRequest("Both source and target are required.")
-    admitted = admit(ping.kind, ping.source_url, ping.target_url, site, target=ping.target)
+    # The answer may rely on switches read a moment ago; what is stored now is admitted again
+    # with fresh reads (below), and what is queued when it is verified.
+    admitted = admit(
+        ping.kind, ping.source_url, ping.target_url, site, target=ping.target, recent=True
+    )
     ping = dataclasses.replace(
         ping,
         source_url=admitted.source_url,
@@ -89,6 +93,7 @@ def accept(ping: Ping, site: Site) -> Accepted:
     budget = app_settings.RECEIVE_BUDGET
     if ping.kind == Kind.WEBMENTION or over_rate or (ping.verify and budget <= 0):
         return Accepted(queued=_enqueue(ping, site), fresh=True)
+    admitted = admit(ping.kind, ping.source_url, ping.target_url, site, target=ping.target)
     if not ping.verify:  # nothing to fetch: stored at once
         return Accepted(backlink=receive(ping, site=site, admitted=admitted))
     # One verification at a time per sender and per source domain, and RECEIVE_CONCURRENCY in

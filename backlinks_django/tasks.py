@@ -4,6 +4,7 @@ the one place that queues them; arguments are ids (JSON)."""
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import math
 import time
@@ -32,6 +33,11 @@ RECOVERY_DELAY = 5.0
 # Recovery wakes of the inbound queue are rounded up to this many seconds: one for all the
 # verification tasks that started within that time.
 _WAKE_STEP = 10
+# verify_inbound tasks queued for answered pings that may wait unstarted at once, and how long
+# a slot stays taken (wake_verifiers).
+_PENDING_WAKES = 4
+_PENDING_SECONDS = 60
+_slots = itertools.count()
 # Author photos fetched by one store_avatars task: a bulk approval becomes short tasks.
 _AVATARS_PER_TASK = 20
 
@@ -64,7 +70,7 @@ def notify_deleted(content_type_id: int, object_pk: str, source_url: str) -> int
 
 
 @task()
-def verify_inbound() -> int:
+def verify_inbound(slot: int | None = None) -> int:
     """Verify queued pings, the fairest first, for up to ``_VERIFY_SLICE`` seconds; return how
     many. Queued again at once if time ran out; else, if pings wait for a later time (a busy
     source server, a verifier that died), queued for then.
@@ -73,7 +79,11 @@ def verify_inbound() -> int:
     out: if its worker dies mid-verification (nothing would queue the next task then), that
     task verifies the abandoned ping. A backend that cannot defer relies on
     ``manage.py process_inbound`` from cron instead.
+
+    ``slot``: the task was queued by :func:`wake_verifiers` and gives its slot up now.
     """
+    if slot is not None:
+        caches[app_settings.RATE_LIMIT_CACHE].delete(_pending_key(slot))
     scheduled = False
 
     def recover_later(claimed_until: datetime) -> None:
@@ -108,16 +118,40 @@ def enqueue_notify_deleted(content_type_id: int, object_pk: str, source_url: str
 
 
 def queue_accepted(accepted: inbound.Accepted) -> None:
-    """Once the transaction commits, queue the verification of a ping just queued."""
+    """Once the transaction commits, see that a task will verify the ping just queued."""
     if accepted.fresh:
-        transaction.on_commit(enqueue_verification)
+        transaction.on_commit(wake_verifiers)
 
 
-def enqueue_verification() -> None:
+def wake_verifiers() -> None:
+    """Queue :func:`verify_inbound` unless enough of them are queued and not yet started.
+
+    A task verifies every ping due when it starts, so a task per ping answered would only give
+    the workers tasks that find nothing to do (and cost every answer a task's row or message).
+    Up to ``_PENDING_WAKES`` wait at once, each holding a slot (a key of the shared cache) that
+    it gives up as it starts: pings answered while it waits are verified by it, and pings
+    answered once it runs queue another, so verifiers keep pace with a burst in parallel.
+    A slot whose task was lost is taken again ``_PENDING_SECONDS`` later.
+    """
+    slot = next(_slots) % _PENDING_WAKES
+    cache = caches[app_settings.RATE_LIMIT_CACHE]
+    if cache.add(_pending_key(slot), 1, timeout=_PENDING_SECONDS):
+        enqueue_verification(slot)
+
+
+def _pending_key(slot: int) -> str:
+    return f"backlinks:inbound-pending:{slot}"
+
+
+def enqueue_verification(slot: int | None = None) -> None:
     """Queue :func:`verify_inbound` on the configured backend's ``INBOUND_TASK_QUEUE``."""
-    verify_inbound.using(
+    task = verify_inbound.using(
         backend=app_settings.TASK_BACKEND, queue_name=app_settings.INBOUND_TASK_QUEUE
-    ).enqueue()
+    )
+    if slot is None:
+        task.enqueue()
+    else:
+        task.enqueue(slot)
 
 
 def schedule_verification(when: datetime) -> None:

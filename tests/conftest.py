@@ -181,6 +181,14 @@ def _fresh_rate_limits() -> None:
         cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_recent_reads() -> None:
+    """Answers remember switches and blocked domains for a moment: a test starts with none."""
+    from backlinks_django.admission import forget_recent
+
+    forget_recent()
+
+
 class ThrottleClock:
     """The rate limits' clock, standing still unless a test moves it on.
 

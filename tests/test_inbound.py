@@ -21,7 +21,7 @@ from backlinks_django.exceptions import RateLimited
 from backlinks_django.models import Backlink, InboundPing, Kind, Status
 from backlinks_django.pipeline import Ping
 from tests.conftest import page_linking_to
-from tests.helpers import dummy_tasks, verify_queued
+from tests.helpers import dummy_tasks, post_webmention, verify_queued
 from tests.settings import BACKLINKS as BASE
 from tests.testapp.models import Article
 
@@ -583,3 +583,65 @@ def test_a_turn_is_computed_from_the_waiting_rows_by_the_insert(site):
 
     assert [row.turn for row in (first, second, third)] == [0, 1, 1]
     assert fourth.turn == 1  # never before the lowest turn still waiting (being verified)
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_a_burst_queues_a_few_verifiers_not_one_task_per_ping(
+    client, article_url, django_capture_on_commit_callbacks
+):
+    """Every answer queued a task of its own: 1,000 pings, 1,000 tasks, all but a few of
+    which found nothing left to verify. Now a few wait at once, and one that starts makes
+    room for the next."""
+    with dummy_tasks() as results:
+        for n in range(12):
+            with django_capture_on_commit_callbacks(execute=True):
+                response = post_webmention(
+                    client, {"source": f"http://peer{n}.example/p", "target": article_url}
+                )
+            assert response.status_code == 201
+        queued = [r.args for r in results if r.task.name == "verify_inbound" and r.args]
+        assert InboundPing.objects.waiting().count() == 12
+        assert sorted(queued) == [[slot] for slot in range(tasks._PENDING_WAKES)]
+
+        tasks.verify_inbound.call(queued[0][0])  # starts: its slot is free again (and it
+        # verifies every ping waiting, which fails here: the peers do not resolve)
+        for n in range(12, 12 + tasks._PENDING_WAKES):
+            with django_capture_on_commit_callbacks(execute=True):
+                post_webmention(
+                    client, {"source": f"http://peer{n}.example/p", "target": article_url}
+                )
+        again = [r.args for r in results if r.task.name == "verify_inbound" and r.args]
+        assert again[len(queued) :] == [queued[0]]
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_answers_use_switches_read_a_moment_ago_and_verification_reads_them_afresh(
+    client, site, serve_source, article_url
+):
+    """An answer that only queues reads the site's switches and blocked domains as this
+    process read them up to admission.RECENT_SECONDS ago (two queries fewer per answer); a
+    change another process makes (here: an update that sends no signal) is applied when the
+    ping is verified, and a change saved in this process at once."""
+    from backlinks_django.models import BlockedDomain, SiteSettings
+
+    settings_row = SiteSettings.objects.create(site=site)
+    sources = [serve_source(page_linking_to(article_url), path=f"/p{n}") for n in range(3)]
+    assert post_webmention(client, {"source": sources[0], "target": article_url}).status_code
+    with CaptureQueriesContext(connection) as queries:
+        answer = post_webmention(client, {"source": sources[1], "target": article_url})
+    assert answer.status_code == 201
+    read = " ".join(q["sql"] for q in queries.captured_queries)
+    assert SiteSettings._meta.db_table not in read
+    assert BlockedDomain._meta.db_table not in read
+
+    SiteSettings.objects.filter(pk=settings_row.pk).update(receive_webmentions=False)
+    answer = post_webmention(client, {"source": sources[2], "target": article_url})
+    assert answer.status_code == 201  # queued on the switch as read a moment ago
+    ended = {row.source_url: row for row in verify_queued()}
+    assert ended[sources[2]].state == InboundPing.State.REJECTED
+    assert "does not accept Webmentions" in ended[sources[2]].message
+
+    settings_row.refresh_from_db()
+    settings_row.save()  # saved here: seen by the next answer
+    answer = post_webmention(client, {"source": sources[2] + "?again", "target": article_url})
+    assert answer.status_code == 400
