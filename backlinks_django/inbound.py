@@ -25,7 +25,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site
 from django.db import connections, models, router
 from django.db.models import Count, Min
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from backlinks_django import keys, limits, registry, throttle
@@ -86,13 +85,13 @@ def accept(ping: Ping, site: Site) -> Accepted:
         Backlink.objects.for_object(admitted.target).filter(source_url=ping.source_url).exists()
     ):
         raise AlreadyRegistered()
-    waiting = _waiting_twin(ping, site)
-    if waiting is not None:
-        return Accepted(queued=waiting)
     over_rate = rate_wait(ping.remote_ip, ping.source_url) is not None
     budget = app_settings.RECEIVE_BUDGET
     if ping.kind == Kind.WEBMENTION or over_rate or (ping.verify and budget <= 0):
-        return Accepted(queued=_enqueue(ping, site), fresh=True)
+        return _queue(ping, site)
+    waiting = _waiting_twin(ping, site)
+    if waiting is not None:
+        return Accepted(queued=waiting)
     admitted = admit(ping.kind, ping.source_url, ping.target_url, site, target=ping.target)
     if not ping.verify:  # nothing to fetch: stored at once
         return Accepted(backlink=receive(ping, site=site, admitted=admitted))
@@ -101,12 +100,12 @@ def accept(ping: Ping, site: Site) -> Accepted:
     owners = [("sender", keys.sender_key(ping.remote_ip)), ("domain", _domain(ping.source_url))]
     with throttle.holding(owners, app_settings.RECEIVE_CONCURRENCY, budget + 5) as free:
         if not free:
-            return Accepted(queued=_enqueue(ping, site), fresh=True)
+            return _queue(ping, site)
         try:
             return Accepted(backlink=receive(ping, site=site, budget=budget, admitted=admitted))
         except VerifyLater as later:
             logger.info("Verifying %s later: %s", ping.source_url, later.message)
-    return Accepted(queued=_enqueue(ping, site), fresh=True)
+    return _queue(ping, site)
 
 
 def _domain(url: str) -> str:
@@ -132,14 +131,29 @@ def _waiting_twin(ping: Ping, site: Site) -> InboundPing | None:
     return next((InboundPing.objects.get(pk=pk) for pk in found), None)
 
 
-def _enqueue(ping: Ping, site: Site) -> InboundPing:
+def _queue(ping: Ping, site: Site) -> Accepted:
+    """Queue ``ping``, or answer with the same ping already waiting."""
     sender = keys.sender_key(ping.remote_ip)
     if full := _full(sender):
+        waiting = _waiting_twin(ping, site)
+        if waiting is not None:
+            return Accepted(queued=waiting)
         logger.warning("Refused a ping from %s: %s", sender or "?", full)
         raise RateLimited(_RETRY_AFTER)
+    for _attempt in range(3):
+        row = _row(ping, site, sender)
+        if _insert_unless_waiting(row):
+            return Accepted(queued=row, fresh=True)
+        waiting = _waiting_twin(ping, site)
+        if waiting is not None:
+            return Accepted(queued=waiting)
+        # The twin ended between the two statements: queue this one after all.
+    raise RateLimited(_RETRY_AFTER)  # a twin came and went three times: let the sender retry
+
+
+def _row(ping: Ping, site: Site, sender: str) -> InboundPing:
     target = ping.target
-    domain = _domain(ping.source_url)
-    row = InboundPing.objects.create(
+    return InboundPing(
         kind=ping.kind,
         site=site,
         source_url=ping.source_url,
@@ -152,14 +166,67 @@ def _enqueue(ping: Ping, site: Site) -> InboundPing:
         remote_ip=ping.remote_ip,
         user_agent=ping.user_agent,
         sender=sender,
-        source_domain=domain,
-        turn=next_turn(sender, domain),
+        source_domain=_domain(ping.source_url),
     )
-    if not isinstance(row.turn, int):
-        # Django 5.2 keeps the expression on the instance (6.x reads the value back with
-        # RETURNING): read from the row if anyone asks.
-        row.__dict__.pop("turn", None)
-    return row
+
+
+def _insert_unless_waiting(row: InboundPing) -> bool:
+    """INSERT ``row``, its turn computed by the statement (:func:`_turn_sql`), unless the same
+    ping waits already; whether it was inserted.
+
+    One statement, written out once per database rather than composed by the ORM: the lookup
+    of a twin and the INSERT cost a query each and more CPU to compose than to run, on every
+    ping answered. The values are prepared by the fields, as the ORM's INSERT would.
+    """
+    alias = router.db_for_write(InboundPing)
+    connection = connections[alias]
+    values = [
+        field.get_db_prep_save(field.pre_save(row, True), connection)
+        for field in _inserted_fields()
+    ]
+    queued, verifying = InboundPing.State.QUEUED, InboundPing.State.VERIFYING
+    twin = [queued, verifying, *(getattr(row, column) for column in _TWIN_COLUMNS)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _insert_sql(alias),
+            [*values, *_turn_params(row.sender, row.source_domain), *twin],
+        )
+        inserted = bool(cursor.rowcount == 1)
+    if inserted:
+        row._state.adding = False
+        row._state.db = alias
+        row.__dict__.pop("turn", None)  # in the row only: read from it if anyone asks
+    return inserted
+
+
+# What makes a waiting row the same ping (the domain first: the state/domain index).
+_TWIN_COLUMNS = ("source_domain", "site_id", "kind", "source_url", "target_url")
+
+
+def _inserted_fields() -> list[models.Field[object, object]]:
+    return [field for field in InboundPing._meta.concrete_fields if field.name != "turn"]
+
+
+@lru_cache(maxsize=4)
+def _insert_sql(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+    table = quote(InboundPing._meta.db_table)
+    fields = _inserted_fields()
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    values = ", ".join(["%s"] * len(fields))
+    twin = " AND ".join(
+        [
+            f"{quote('state')} IN (%s, %s)",
+            *(f"{quote(column)} = %s" for column in _TWIN_COLUMNS),
+        ]
+    )
+    # A FROM clause (a one-row derived table) because MySQL wants one before WHERE. Quoted
+    # names of our own table and columns only; every value is a parameter.
+    return (
+        f"INSERT INTO {table} ({columns}, {quote('turn')}) "  # noqa: S608
+        f"SELECT {values}, ({_turn_sql(alias)}) FROM (SELECT 1 AS one) AS one_row "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {twin})"
+    )
 
 
 # Seconds a tally of queued rows (see _full) lives before the rows are counted again.
@@ -211,9 +278,15 @@ def _full(sender: str) -> str:
     return ""
 
 
-def next_turn(sender: str, domain: str) -> RawSQL:
-    """The round in which a new row of ``sender`` about a page of ``domain`` is served, as an
-    expression computed by the row's INSERT.
+def _turn_params(sender: str, domain: str) -> tuple[str, ...]:
+    """The parameters of :func:`_turn_sql` for a new row of ``sender`` about ``domain``."""
+    queued, verifying = InboundPing.State.QUEUED, InboundPing.State.VERIFYING
+    return (queued, verifying, queued, verifying, sender, queued, verifying, domain)
+
+
+@lru_cache(maxsize=4)
+def _turn_sql(alias: str) -> str:
+    """The round in which a new row is served, as a query the row's INSERT computes.
 
     Start-time fair queuing: one round after the last waiting row of the same sender and of
     the same source domain, and never before the round being served now (the lowest turn
@@ -225,17 +298,6 @@ def next_turn(sender: str, domain: str) -> RawSQL:
     queued, and that domain's). Two rows queued at the same moment may share a round, which
     only makes their order that of arrival.
     """
-    queued, verifying = InboundPing.State.QUEUED, InboundPing.State.VERIFYING
-    # Only names of our own model go into the SQL; the sender and domain are parameters.
-    return RawSQL(  # noqa: S611
-        _turn_sql(router.db_for_write(InboundPing)),
-        (queued, verifying, queued, verifying, sender, queued, verifying, domain),
-        output_field=models.PositiveBigIntegerField(),
-    )
-
-
-@lru_cache(maxsize=4)
-def _turn_sql(alias: str) -> str:
     # Written out once rather than composed by the ORM on every ping (composing its six
     # subqueries cost more CPU than the INSERT itself); aggregates rather than LEAST and
     # GREATEST, which treat NULL differently on each database; in derived tables, which

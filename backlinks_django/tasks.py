@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from backlinks_django import avatars, inbound, notifications, registry, send
+from backlinks_django import avatars, inbound, notifications, registry, send, throttle
 from backlinks_django.choices import Status
 from backlinks_django.compat import task, task_backends
 from backlinks_django.conf import app_settings
@@ -131,8 +131,13 @@ def wake_verifiers() -> None:
     Up to ``_PENDING_WAKES`` wait at once, each holding a slot (a key of the shared cache) that
     it gives up as it starts: pings answered while it waits are verified by it, and pings
     answered once it runs queue another, so verifiers keep pace with a burst in parallel.
-    A slot whose task was lost is taken again ``_PENDING_SECONDS`` later.
+    A slot whose task was lost is taken again ``_PENDING_SECONDS`` later. On a cache that
+    processes do not share, a worker could not give up the slot a web process took: there,
+    every ping queues a task.
     """
+    if not throttle.is_shared():
+        enqueue_verification()
+        return
     slot = next(_slots) % _PENDING_WAKES
     cache = caches[app_settings.RATE_LIMIT_CACHE]
     if cache.add(_pending_key(slot), 1, timeout=_PENDING_SECONDS):

@@ -28,7 +28,17 @@ from django.core.cache.backends.redis import RedisCache
 
 from backlinks_django.conf import app_settings
 
-__all__ = ["Limit", "check", "counts_exactly", "hit", "holding", "peek", "settle", "tally"]
+__all__ = [
+    "Limit",
+    "check",
+    "counts_exactly",
+    "hit",
+    "holding",
+    "is_shared",
+    "peek",
+    "settle",
+    "tally",
+]
 
 # (events, window seconds); None in an argument means unlimited.
 Limit = tuple[int, float]
@@ -186,14 +196,18 @@ def _take(cache: Any, name: str, timeout: int, held: list[Any]) -> bool:
     return False
 
 
+def is_shared() -> bool:
+    """Whether the rate-limit cache is one every process shares: not local memory (each
+    process its own) or the dummy cache."""
+    return not isinstance(caches[app_settings.RATE_LIMIT_CACHE], LocMemCache | DummyCache)
+
+
 def counts_exactly() -> bool:
-    """Whether the rate-limit cache is one every process shares and increments atomically:
-    not local memory (each process its own) or the dummy cache, and an ``incr`` of its own
-    (Django's database and file caches read, then write)."""
+    """Whether the rate-limit cache is one every process shares (:func:`is_shared`) and
+    increments atomically: an ``incr`` of its own (Django's database and file caches read,
+    then write)."""
     cache = caches[app_settings.RATE_LIMIT_CACHE]
-    return not isinstance(cache, LocMemCache | DummyCache) and (
-        type(cache).incr is not BaseCache.incr
-    )
+    return is_shared() and type(cache).incr is not BaseCache.incr
 
 
 def tally(names: Sequence[str]) -> list[int | None]:

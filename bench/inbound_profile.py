@@ -83,7 +83,17 @@ PAGES: dict[str, Callable[[int, str], bytes]] = {
 
 # The steps of verifying and storing a ping that --parts times, as (module, attribute).
 PARTS = (
+    ("backlinks_django.xmlrpc", "dispatch"),
+    ("backlinks_django.protocols.pingback", "loads"),
     ("backlinks_django.inbound", "accept"),
+    ("backlinks_django.admission", "admit"),
+    ("backlinks_django.admission", "check_url"),
+    ("backlinks_django.admission", "resolve_target"),
+    ("backlinks_django.inbound", "_waiting_twin"),
+    ("backlinks_django.admission", "rate_wait"),
+    ("backlinks_django.inbound", "_full"),
+    ("backlinks_django.inbound", "_enqueue"),
+    ("backlinks_django.tasks", "wake_verifiers"),
     ("backlinks_django.inbound", "process_next"),
     ("backlinks_django.inbound", "_candidates"),
     ("backlinks_django.pipeline", "receive"),

@@ -101,6 +101,19 @@ def test_a_resent_ping_still_waiting_is_not_queued_twice(article_url, serve_sour
     assert InboundPing.objects.count() == 1
 
 
+@override_settings(BACKLINKS={**QUEUE_ALL, "INBOUND_QUEUE_PER_SENDER": 1})
+def test_a_resend_of_a_waiting_ping_is_answered_even_with_the_senders_share_full(
+    article_url, serve_source
+):
+    source = serve_source(page_linking_to(article_url))
+    first = queue(source, article_url, "203.0.113.1")
+
+    again = queue(source, article_url, "203.0.113.1")
+
+    assert again.pk == first.pk
+    assert InboundPing.objects.get().received_at == first.received_at
+
+
 @override_settings(BACKLINKS={**BASE, "RATE_LIMIT_PER_IP": (5, 60)})
 def test_a_burst_from_one_blog_is_queued_and_all_of_it_stored(xmlrpc_call, site, serve_source):
     targets = articles(12)
@@ -500,6 +513,50 @@ def shared_cache():
         yield
 
 
+def test_a_burst_queues_a_few_verifiers_not_one_task_per_ping(
+    client, article_url, shared_cache, django_capture_on_commit_callbacks
+):
+    """Every answer queued a task of its own: 1,000 pings, 1,000 tasks, all but a few of
+    which found nothing left to verify. Now a few wait at once, and one that starts makes
+    room for the next (its slot is a key of the shared cache)."""
+    limits = override_settings(BACKLINKS={**QUEUE_ALL, "RATE_LIMIT_CACHE": "limits"})
+    with limits, dummy_tasks() as results:
+        for n in range(12):
+            with django_capture_on_commit_callbacks(execute=True):
+                response = post_webmention(
+                    client, {"source": f"http://peer{n}.example/p", "target": article_url}
+                )
+            assert response.status_code == 201
+        queued = [r.args for r in results if r.task.name == "verify_inbound" and r.args]
+        assert InboundPing.objects.waiting().count() == 12
+        assert sorted(queued) == [[slot] for slot in range(tasks._PENDING_WAKES)]
+
+        tasks.verify_inbound.call(queued[0][0])  # starts: its slot is free again (and it
+        # verifies every ping waiting, which fails here: the peers do not resolve)
+        for n in range(12, 12 + tasks._PENDING_WAKES):
+            with django_capture_on_commit_callbacks(execute=True):
+                post_webmention(
+                    client, {"source": f"http://peer{n}.example/p", "target": article_url}
+                )
+        again = [r.args for r in results if r.task.name == "verify_inbound" and r.args]
+        assert again[len(queued) :] == [queued[0]]
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_on_a_cache_of_its_own_each_answer_queues_a_verifier(
+    client, article_url, django_capture_on_commit_callbacks
+):
+    """A worker in another process could not give up a slot kept in this process's memory."""
+    with dummy_tasks() as results:
+        for n in range(tasks._PENDING_WAKES + 2):
+            with django_capture_on_commit_callbacks(execute=True):
+                post_webmention(
+                    client, {"source": f"http://peer{n}.example/p", "target": article_url}
+                )
+        queued = [r for r in results if r.task.name == "verify_inbound"]
+    assert len(queued) == tasks._PENDING_WAKES + 2
+
+
 def _counts_of_rows(queries: CaptureQueriesContext) -> int:
     return sum("COUNT(" in query["sql"] for query in queries.captured_queries)
 
@@ -583,35 +640,6 @@ def test_a_turn_is_computed_from_the_waiting_rows_by_the_insert(site):
 
     assert [row.turn for row in (first, second, third)] == [0, 1, 1]
     assert fourth.turn == 1  # never before the lowest turn still waiting (being verified)
-
-
-@override_settings(BACKLINKS=QUEUE_ALL)
-def test_a_burst_queues_a_few_verifiers_not_one_task_per_ping(
-    client, article_url, django_capture_on_commit_callbacks
-):
-    """Every answer queued a task of its own: 1,000 pings, 1,000 tasks, all but a few of
-    which found nothing left to verify. Now a few wait at once, and one that starts makes
-    room for the next."""
-    with dummy_tasks() as results:
-        for n in range(12):
-            with django_capture_on_commit_callbacks(execute=True):
-                response = post_webmention(
-                    client, {"source": f"http://peer{n}.example/p", "target": article_url}
-                )
-            assert response.status_code == 201
-        queued = [r.args for r in results if r.task.name == "verify_inbound" and r.args]
-        assert InboundPing.objects.waiting().count() == 12
-        assert sorted(queued) == [[slot] for slot in range(tasks._PENDING_WAKES)]
-
-        tasks.verify_inbound.call(queued[0][0])  # starts: its slot is free again (and it
-        # verifies every ping waiting, which fails here: the peers do not resolve)
-        for n in range(12, 12 + tasks._PENDING_WAKES):
-            with django_capture_on_commit_callbacks(execute=True):
-                post_webmention(
-                    client, {"source": f"http://peer{n}.example/p", "target": article_url}
-                )
-        again = [r.args for r in results if r.task.name == "verify_inbound" and r.args]
-        assert again[len(queued) :] == [queued[0]]
 
 
 @override_settings(BACKLINKS=QUEUE_ALL)

@@ -34,7 +34,7 @@ class InboundPingQuerySet(models.QuerySet["InboundPing"]):
 
     def fair_order(self) -> InboundPingQuerySet:
         """Round robin over senders and source domains: by ``turn`` (see
-        :func:`backlinks_django.inbound.next_turn`), oldest first within a turn."""
+        :func:`backlinks_django.inbound._turn_sql`), oldest first within a turn."""
         return self.order_by("turn", "received_at")
 
     def claim(self, pk: uuid.UUID, until: datetime) -> bool:
@@ -89,7 +89,7 @@ class InboundPing(models.Model):
         Backlink, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("backlink")
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    # Fair queuing: the round in which the row is served (inbound.next_turn).
+    # Fair queuing: the round in which the row is served (inbound._turn_sql).
     turn = models.PositiveBigIntegerField(_("turn"), default=0)
     not_before = models.DateTimeField(_("not before"), null=True, blank=True)
     claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
