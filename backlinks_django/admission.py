@@ -32,6 +32,7 @@ __all__ = [
     "admit",
     "charge_source",
     "check_url",
+    "forget_on_save",
     "forget_recent",
     "is_on_site",
     "rate_wait",
@@ -77,8 +78,9 @@ def is_on_site(url: str, site: Site) -> bool:
     return (parts.port or default_port) == site_parts.port
 
 
-def resolve_target(url: str, site: Site) -> models.Model:
-    """The registered object of this site that ``url`` names."""
+def resolve_target(url: str, site: Site, *, recent: bool = False) -> models.Model:
+    """The registered object of this site that ``url`` names (``recent``: as this process
+    read it up to ``RECENT_SECONDS`` ago, see :func:`admit`)."""
     if not is_on_site(url, site):
         site = _reread(site)
     if not is_on_site(url, site):
@@ -92,7 +94,8 @@ def resolve_target(url: str, site: Site) -> models.Model:
         raise TargetNotPingable("The target URL is not on this site.")
     parts = urlsplit(url)
     path = parts.path or "/"
-    return registry.resolve_path(f"{path}?{parts.query}" if parts.query else path)
+    resolve = _recent_objects if recent else registry.resolve_path
+    return resolve(f"{path}?{parts.query}" if parts.query else path)
 
 
 def _reread(site: Site) -> Site:
@@ -151,10 +154,10 @@ class Admitted:
     site_settings: SiteSettings
 
 
-# How long a ping's answer may rely on the site's switches and the blocked domains as this
-# process last read them (a saved SiteSettings or BlockedDomain is seen at once by the process
-# that saved it). What is stored is admitted again with fresh reads, so a ping let through by a
-# stale read is refused when it is verified.
+# How long a ping's answer may rely on the target, the site's switches and the blocked domains
+# as this process last read them (a saved SiteSettings, BlockedDomain or registered object is
+# seen at once by the process that saved it). What is stored is admitted again with fresh
+# reads, so a ping let through by a stale read is refused when it is verified.
 RECENT_SECONDS = 2.0
 # Lookups remembered per table; past it the memory starts again (a flood of new host names
 # costs one query each, as it did without the memory).
@@ -192,13 +195,22 @@ def _site_settings(site_id: int) -> SiteSettings:
 
 _recent_settings: _Recent[int, SiteSettings] = _Recent(_site_settings)
 _recent_blocked: _Recent[str, bool] = _Recent(BlockedDomain.is_blocked)
+# A path that names nothing raises, and is not remembered: it costs a query each time.
+_recent_objects: _Recent[str, models.Model] = _Recent(registry.resolve_path)
 
 
-def forget_recent(**_kwargs: object) -> None:
-    """Forget the switches and blocked domains read for answers (a receiver of post_save and
-    post_delete of SiteSettings and BlockedDomain)."""
+def forget_recent() -> None:
+    """Forget the targets, switches and blocked domains read for answers."""
     _recent_settings.clear()
     _recent_blocked.clear()
+    _recent_objects.clear()
+
+
+def forget_on_save(sender: type[models.Model], **_kwargs: object) -> None:
+    """A receiver of post_save and post_delete: forget what was read for answers when a
+    SiteSettings, a BlockedDomain or a registered object is saved or deleted here."""
+    if sender in (SiteSettings, BlockedDomain) or registry.get_registration(sender) is not None:
+        forget_recent()
 
 
 def admit(
@@ -214,15 +226,16 @@ def admit(
 
     ``target`` is the object when the endpoint already knows it (per-object URLs). An object
     that is not published answers as a missing one: a sender must not tell drafts apart.
-    ``recent``: the switches and blocked domains may be read as this process last read them,
-    up to ``RECENT_SECONDS`` ago (for an answer that only queues the ping).
+    ``recent``: the target named by URL, the switches and the blocked domains may be read as
+    this process last read them, up to ``RECENT_SECONDS`` ago (for an answer that only queues
+    the ping: a ping to a page just made a draft is queued, and refused when verified).
     """
     source_url = check_url(source_url, "source")
     target_url = check_url(target_url, "target")
     if weburl.normalize_url(source_url) == weburl.normalize_url(target_url):
         raise InvalidRequest("The source and the target are the same URL.")
     if target is None:
-        target = resolve_target(target_url, site)
+        target = resolve_target(target_url, site, recent=recent)
     registration = registry.get_registration(target)
     if registration is None:
         raise TargetNotPingable("The target is not a page that takes pings.")

@@ -34,14 +34,12 @@ class BacklinksConfig(AppConfig):
         backlink_approved.connect(
             author_notice_on_approved, dispatch_uid="backlinks_django.author"
         )
-        # Answers read the switches and blocked domains as this process last read them, for
-        # a moment (admission.RECENT_SECONDS); what this process saves it sees at once.
-        from backlinks_django.admission import forget_recent
-        from backlinks_django.models import BlockedDomain, SiteSettings
+        # Answers read targets, switches and blocked domains as this process last read them,
+        # for a moment (admission.RECENT_SECONDS); what this process saves it sees at once.
+        from backlinks_django.admission import forget_on_save
 
-        for model in (SiteSettings, BlockedDomain):
-            for signal in (post_save, post_delete):
-                signal.connect(forget_recent, sender=model, dispatch_uid="backlinks_django.recent")
+        post_save.connect(forget_on_save, dispatch_uid="backlinks_django.recent")
+        post_delete.connect(forget_on_save, dispatch_uid="backlinks_django.recent")
         # Author photos are copied to this site's storage on approval, and go with the backlink.
         from backlinks_django.avatars import delete_on_delete
         from backlinks_django.models import Backlink

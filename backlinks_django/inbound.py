@@ -70,11 +70,10 @@ def accept(ping: Ping, site: Site) -> Accepted:
     """
     if not isinstance(ping.source_url, str) or not isinstance(ping.target_url, str):
         raise InvalidRequest("Both source and target are required.")
-    # The answer may rely on switches read a moment ago; what is stored now is admitted again
+    # The answer may rely on what was read a moment ago; what is stored now is admitted again
     # with fresh reads (below), and what is queued when it is verified.
-    admitted = admit(
-        ping.kind, ping.source_url, ping.target_url, site, target=ping.target, recent=True
-    )
+    named = ping.target  # known from the URL the ping came to (TrackBack), read afresh there
+    admitted = admit(ping.kind, ping.source_url, ping.target_url, site, target=named, recent=True)
     ping = dataclasses.replace(
         ping,
         source_url=admitted.source_url,
@@ -92,7 +91,8 @@ def accept(ping: Ping, site: Site) -> Accepted:
     waiting = _waiting_twin(ping, site)
     if waiting is not None:
         return Accepted(queued=waiting)
-    admitted = admit(ping.kind, ping.source_url, ping.target_url, site, target=ping.target)
+    admitted = admit(ping.kind, ping.source_url, ping.target_url, site, target=named)
+    ping = dataclasses.replace(ping, target=admitted.target)
     if not ping.verify:  # nothing to fetch: stored at once
         return Accepted(backlink=receive(ping, site=site, admitted=admitted))
     # One verification at a time per sender and per source domain, and RECEIVE_CONCURRENCY in

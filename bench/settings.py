@@ -48,6 +48,7 @@ if _engine == "postgres":
             "PORT": os.environ.get("PGPORT", "5432"),
             # Persistent connections, as a production site would run.
             "CONN_MAX_AGE": 60,
+            "OPTIONS": json.loads(os.environ.get("BENCH_PG_OPTIONS", "{}")),
             "TEST": {"NAME": _name},
         }
     }

@@ -673,3 +673,32 @@ def test_answers_use_switches_read_a_moment_ago_and_verification_reads_them_afre
     settings_row.save()  # saved here: seen by the next answer
     answer = post_webmention(client, {"source": sources[2] + "?again", "target": article_url})
     assert answer.status_code == 400
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_answers_use_the_target_read_a_moment_ago_and_verification_reads_it_afresh(
+    client, serve_source, article_url
+):
+    """The target named by URL is read for an answer as this process read it up to
+    admission.RECENT_SECONDS ago: a page made a draft elsewhere still has pings queued for a
+    moment, and they are refused when verified; a draft saved in this process answers as a
+    missing page at once."""
+    article = Article.objects.get()
+    sources = [serve_source(page_linking_to(article_url), path=f"/p{n}") for n in range(3)]
+    assert post_webmention(client, {"source": sources[0], "target": article_url}).status_code
+    with CaptureQueriesContext(connection) as queries:
+        answer = post_webmention(client, {"source": sources[1], "target": article_url})
+    assert answer.status_code == 201
+    assert Article._meta.db_table not in " ".join(q["sql"] for q in queries.captured_queries)
+
+    Article.objects.filter(pk=article.pk).update(published_at=None)  # another process, say
+    answer = post_webmention(client, {"source": sources[2], "target": article_url})
+    assert answer.status_code == 201
+    ended = {row.source_url: row for row in verify_queued()}
+    assert ended[sources[2]].state == InboundPing.State.REJECTED
+    assert ended[sources[1]].state == InboundPing.State.REJECTED
+
+    article.refresh_from_db()
+    article.save()  # a draft, saved here: the next answer knows
+    answer = post_webmention(client, {"source": sources[2] + "?again", "target": article_url})
+    assert answer.status_code == 400

@@ -68,17 +68,17 @@ def _webmention(client: Any, source: str, target: str) -> None:
 
 
 @override_settings(BACKLINKS={**BASE, "RECEIVE_BUDGET": 0})
-def test_answering_a_webmention_takes_four_queries(
+def test_answering_a_webmention_takes_three_queries(
     client, article_url, django_capture_on_commit_callbacks
 ):
     Site.objects.get_current()
     _webmention(client, "http://blog.example/earlier", article_url)
     with CaptureQueriesContext(connection) as queries:
         _webmention(client, "http://blog.example/post", article_url)
-    # The target, the sender's share and the queue's size (counted: the local-memory cache is
-    # not shared), the row with its turn unless a twin waits (one statement). The site's
+    # The sender's share and the queue's size (counted: the local-memory cache is not shared),
+    # the row with its turn unless a twin waits (one statement). The target, the site's
     # settings and the blocked domains are as this process read them for the answer before.
-    assert len(_sql(queries)) == 4, "\n".join(_sql(queries))
+    assert len(_sql(queries)) == 3, "\n".join(_sql(queries))
     assert "NOT EXISTS" in _sql(queries)[-1]
     assert "MAX(" in _sql(queries)[-1]  # the turn, computed by the INSERT
 
@@ -107,7 +107,7 @@ def redis_limits(monkeypatch):
         yield commands
 
 
-def test_answering_a_webmention_on_redis_takes_two_queries_and_two_round_trips(
+def test_answering_a_webmention_on_redis_takes_one_query_and_two_round_trips(
     client, article_url, redis_limits, django_capture_on_commit_callbacks
 ):
     Site.objects.get_current()
@@ -117,9 +117,10 @@ def test_answering_a_webmention_on_redis_takes_two_queries_and_two_round_trips(
     with CaptureQueriesContext(connection) as queries:
         _webmention(client, "http://blog.example/post", article_url)
 
-    # The target, the row with its turn unless a twin waits: the queue's caps are tallies in
-    # Redis, not counts of rows; the site's settings and blocked domains were read a moment ago.
-    assert len(_sql(queries)) == 2, "\n".join(_sql(queries))
+    # The row with its turn unless a twin waits: the queue's caps are tallies in Redis, not
+    # counts of rows; the target, the site's settings and blocked domains were read a moment
+    # ago (for the answer before).
+    assert len(_sql(queries)) == 1, "\n".join(_sql(queries))
     # The sender's and the source domain's rates; the sender's and the queue's tallies.
     assert redis_limits == ["EVAL", "EVAL"]
 
