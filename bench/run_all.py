@@ -28,6 +28,7 @@ SCRIPTS = [
     ("memory.py", []),
     ("inbound.py", []),
     ("inbound_profile.py", []),
+    ("answer_rate.py", []),
     ("inbound_attack.py", []),
     ("scale.py", ["--postgres"]),
     ("privacy.py", ["--postgres"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 
@@ -67,6 +68,9 @@ if os.environ.get("BACKLINKS_TEST_DB") == "postgres":
             "PASSWORD": os.environ.get("PGPASSWORD", ""),
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
+            # JSON, e.g. '{"server_side_binding": true, "prepare_threshold": 5}' (what
+            # docs/deployment.md recommends; the deployment suite runs with it).
+            "OPTIONS": json.loads(os.environ.get("BACKLINKS_TEST_PG_OPTIONS", "{}")),
         }
     }
 else:

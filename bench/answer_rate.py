@@ -1,0 +1,208 @@
+"""Pings answered per second: gunicorn, PostgreSQL and Redis on this machine, loaded by wrk.
+
+Issue #11 asks for at least 300 pings answered a second on two cores. bench/inbound.py's
+clients are Python threads in one process, which cost the cores more than the answers do at
+that rate; here the load comes from wrk (Debian's package ``wrk``, C), with
+bench/answer_rate.lua making every request a distinct ping: 100 senders (X-Bench-Client-Addr,
+bench/wsgi.py), sources on 100 domains, targets the 50 articles of the bench app.
+
+Every ping is queued, as under a flood (``RECEIVE_BUDGET`` 0, the app's default rate limits and
+queue caps); no task worker runs, so the answers alone are measured. Rate limits, tallies and
+verifier slots are in Redis (``BENCH_REDIS_URL``, ``scripts/start-redis``), the queue and tasks
+in PostgreSQL (django-tasks-db). Rows, for Webmention and Pingback each, with PostgreSQL
+reached as Django does by default (parameters bound in the client: the server parses and plans
+every statement) and as docs/deployment.md recommends (``server_side_binding`` and
+``prepare_threshold``: statements prepared once per connection).
+
+Columns: answers a second, median and 99th percentile latency, CPU of the web workers and of
+PostgreSQL per answer (from /proc), and the rows stored against the answers wrk counted (every
+answer a row, no ping lost or stored twice; up to one more per connection: the requests in
+flight when wrk stops are answered to nobody).
+
+    python bench/answer_rate.py              # 4 workers, 8 connections, 15 s a row
+    python bench/answer_rate.py --quick      # 2 workers, 2 s a row
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from _setup import bench_database, postgres_unavailable
+from inbound import (
+    APP_HOST,
+    ARTICLES,
+    DEFAULT_RATES,
+    GUNICORN,
+    SENDERS_DOMAIN,
+    SOURCE_HOST,
+    Meter,
+    clear_queue,
+    free_port,
+    gunicorn,
+    use_cache,
+)
+
+HERE = Path(__file__).resolve().parent
+# What docs/deployment.md recommends for PostgreSQL.
+PREPARED = {"server_side_binding": True, "prepare_threshold": 5}
+BINDINGS = {"client-side (Django's default)": {}, "prepared (deployment.md)": PREPARED}
+KINDS = ("webmention", "pingback")
+
+
+@dataclass
+class Row:
+    label: str
+    answers: int
+    seconds: float
+    median: str
+    p99: str
+    refused: int
+    web_ms: float
+    db_ms: float
+    stored: int
+
+
+def run_wrk(
+    port: int, kind: str, seconds: int, connections: int
+) -> tuple[int, float, str, str, int]:
+    """wrk's answers, seconds, median and p99 latency, and non-2xx answers plus socket errors."""
+    env = {
+        **os.environ,
+        "BENCH_KIND": kind,
+        "BENCH_TARGET": f"http://{APP_HOST}:{port}/articles/article-",
+    }
+    command = [
+        "wrk",
+        "--threads",
+        "2",
+        "--connections",
+        str(connections),
+        "--duration",
+        f"{seconds}s",
+        "--latency",
+        "--script",
+        str(HERE / "answer_rate.lua"),
+        f"http://{APP_HOST}:{port}/",
+    ]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    found = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
+    if found is None:
+        raise SystemExit(f"answer_rate.py: cannot read wrk's output:\n{out}")
+    answers, elapsed = int(found[1]), float(found[2]) / (1000 if found[3] == "ms" else 1)
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    refused = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    refused += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    return answers, elapsed, latency.get("50", "?"), latency.get("99", "?"), refused
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 workers, 2 s a row")
+    parser.add_argument("--workers", type=int, help="gunicorn sync workers (default 4)")
+    parser.add_argument("--connections", type=int, help="wrk's connections (default 8)")
+    parser.add_argument("--seconds", type=int, help="seconds of load a row (default 15)")
+    args = parser.parse_args()
+    workers = args.workers or (2 if args.quick else 4)
+    connections = args.connections or 2 * workers
+    seconds = args.seconds or (2 if args.quick else 15)
+
+    missing = (
+        ("wrk is not installed (apt-get install wrk)" if shutil.which("wrk") is None else None)
+        or (
+            f"gunicorn is not installed (pip install {GUNICORN})"
+            if importlib.util.find_spec("gunicorn") is None
+            else None
+        )
+        or (
+            "django-tasks-db is not installed"
+            if importlib.util.find_spec("django_tasks_db") is None
+            else None
+        )
+        or postgres_unavailable()
+    )
+    if missing:
+        print(f"answer_rate.py: skipped, {missing}")
+        sys.exit(0 if args.quick else 1)
+    if not use_cache("redis", "answer_rate.py"):
+        sys.exit(0 if args.quick else 1)
+    os.environ["BENCH_TASKS"] = "db"
+    os.environ["BENCH_HOSTS"] = f"{SENDERS_DOMAIN}={SOURCE_HOST}"
+    name = "backlinks_bench_answer_rate"
+    port = free_port(APP_HOST)
+    meter = Meter(port, name)
+    rows: list[Row] = []
+    with bench_database("postgres", name):
+        import django
+        from django.contrib.sites.models import Site
+        from django.db import connection
+        from django.utils import timezone
+
+        from backlinks_django.models import InboundPing
+        from tests.testapp.models import Article
+
+        Site.objects.filter(pk=1).update(domain=f"{APP_HOST}:{port}", name="bench")
+        published = timezone.now() - timezone.timedelta(days=1)
+        Article.objects.bulk_create(
+            Article(title=f"Article {i}", slug=f"article-{i}", body="", published_at=published)
+            for i in range(ARTICLES)
+        )
+        connection.close()
+        queue_all = json.dumps({**DEFAULT_RATES, "RECEIVE_BUDGET": 0})
+        for binding, options in BINDINGS.items():
+            env = {"BENCH_BACKLINKS": queue_all, "BENCH_PG_OPTIONS": json.dumps(options)}
+            with gunicorn(port, workers, env):
+                for kind in KINDS:
+                    clear_queue()
+                    run_wrk(port, kind, 1, connections)  # warm-up: connections, caches
+                    clear_queue()
+                    web, (_app, db) = meter.web(), meter.read()
+                    answers, elapsed, median, p99, refused = run_wrk(
+                        port, kind, seconds, connections
+                    )
+                    web_after, (_app, db_after) = meter.web(), meter.read()
+                    stored = InboundPing.objects.filter(kind=kind).count()
+                    connection.close()
+                    rows.append(
+                        Row(
+                            f"{kind}, {binding}",
+                            answers,
+                            elapsed,
+                            median,
+                            p99,
+                            refused,
+                            1000 * (web_after - web) / max(answers, 1),
+                            1000 * (db_after - db) / max(answers, 1),
+                            stored,
+                        )
+                    )
+        clear_queue()
+
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"Pings answered (queued), gunicorn {workers} sync workers, wrk {connections} "
+        f"connections, {seconds} s a row; PostgreSQL, Redis; Python {sys.version.split()[0]}, "
+        f"Django {django.get_version()}; {os.cpu_count()} CPUs, load {load}"
+    )
+    print(
+        f"{'ping, PostgreSQL binding':<44}{'answers/s':>10}{'median':>10}{'p99':>10}"
+        f"{'web ms':>8}{'db ms':>7}{'refused':>9}{'stored/answers':>16}"
+    )
+    for row in rows:
+        print(
+            f"{row.label:<44}{row.answers / row.seconds:>10.1f}{row.median:>10}{row.p99:>10}"
+            f"{row.web_ms:>8.2f}{row.db_ms:>7.2f}{row.refused:>9}"
+            f"{f'{row.stored}/{row.answers}':>16}"
+        )
+
+
+if __name__ == "__main__":
+    main()
