@@ -224,7 +224,7 @@ def test_a_sender_at_its_concurrency_cap_waits_while_others_are_served(site, unu
     other = queue(f"http://127.0.0.1:{unused_port}/post", targets[3], "198.51.100.1")
     until = timezone.now() + datetime.timedelta(minutes=1)
     for row in busy[:2]:
-        assert InboundPing.objects.claim(row.pk, until)
+        assert inbound.claim(row.pk, until)
 
     took = inbound.process_next()
 
@@ -236,7 +236,7 @@ def test_a_sender_at_its_concurrency_cap_waits_while_others_are_served(site, unu
 @override_settings(BACKLINKS=QUEUE_ALL)
 def test_a_row_whose_verifier_died_is_taken_again(site, article_url, serve_source):
     row = queue(serve_source(page_linking_to(article_url)), article_url, "198.51.100.1")
-    assert InboundPing.objects.claim(row.pk, timezone.now() + datetime.timedelta(minutes=1))
+    assert inbound.claim(row.pk, timezone.now() + datetime.timedelta(minutes=1))
     assert inbound.process_next() is None  # claimed, by a verifier still within its time
 
     InboundPing.objects.filter(pk=row.pk).update(claimed_until=timezone.now())
@@ -251,8 +251,8 @@ def test_verifiers_claim_a_row_once(site, article_url, serve_source):
     row = queue(serve_source(page_linking_to(article_url)), article_url, "198.51.100.1")
     until = timezone.now() + datetime.timedelta(minutes=1)
 
-    assert InboundPing.objects.claim(row.pk, until)
-    assert not InboundPing.objects.claim(row.pk, until)
+    assert inbound.claim(row.pk, until)
+    assert not inbound.claim(row.pk, until)
 
 
 @override_settings(BACKLINKS=QUEUE_ALL)
@@ -409,7 +409,7 @@ def test_a_verifier_that_died_gets_a_task_when_its_claim_runs_out(site, unused_p
     (target,) = articles(1)
     row = queue(f"http://127.0.0.1:{unused_port}/p", target, "198.51.100.1")
     until = timezone.now() + datetime.timedelta(minutes=2)
-    InboundPing.objects.claim(row.pk, until)
+    inbound.claim(row.pk, until)
 
     with dummy_tasks() as scheduled:
         assert tasks.verify_inbound.call() == 0

@@ -192,4 +192,4 @@ def test_a_claim_orders_the_queue_by_an_index_not_a_ranking(site):
     # Ordered by the stored turn through its index: no window function over the queue.
     assert "ROW_NUMBER" not in sql.upper() and "LIMIT 20" in sql
     oldest = InboundPing.objects.order_by("received_at").first()
-    assert oldest is not None and candidates[0].pk == oldest.pk
+    assert oldest is not None and candidates[0] == oldest.pk

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client, override_settings
 from pytest_httpserver import HTTPServer
 
+from backlinks_django import inbound
 from backlinks_django.models import (
     Backlink,
     InboundPing,
@@ -379,6 +380,6 @@ def test_status_says_queued_while_a_worker_verifies_it(client, serve_source, art
 
     response = mention(client, serve_source(page_linking_to(article_url)), article_url)
     row = InboundPing.objects.get()
-    InboundPing.objects.claim(row.pk, timezone.now() + timezone.timedelta(minutes=1))
+    inbound.claim(row.pk, timezone.now() + timezone.timedelta(minutes=1))
 
     assert client.get(response["Location"]).json()["state"] == "queued"

@@ -9,7 +9,7 @@ from typing import ClassVar
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -36,18 +36,6 @@ class InboundPingQuerySet(models.QuerySet["InboundPing"]):
         """Round robin over senders and source domains: by ``turn`` (see
         :func:`backlinks_django.inbound._turn_sql`), oldest first within a turn."""
         return self.order_by("turn", "received_at")
-
-    def claim(self, pk: uuid.UUID, until: datetime) -> bool:
-        """Take one due row for verification; False if another verifier took it first."""
-        return bool(
-            self.due()
-            .filter(pk=pk)
-            .update(
-                state=InboundPing.State.VERIFYING,
-                claimed_until=until,
-                attempts=F("attempts") + 1,
-            )
-        )
 
 
 class InboundPing(models.Model):
