@@ -19,6 +19,13 @@ PostgreSQL per answer (from /proc), and the rows stored against the answers wrk 
 answer a row, no ping lost or stored twice; up to one more per connection: the requests in
 flight when wrk stops are answered to nobody).
 
+Then the queue is drained: with PostgreSQL prepared, pings are answered for a while more (their
+sources, about 6 KB of blog HTML linking to the target, served by bench/inbound.py's source
+server on 127.0.0.2), and ``--task-workers`` db_worker processes (bench/worker.py) verify and
+store them all: pings verified and stored a second from the workers' start until no row waits,
+and the CPU of the workers, PostgreSQL and the source server per ping. Every row must end
+accepted, with its backlink.
+
     python bench/answer_rate.py              # 4 workers, 8 connections, 15 s a row
     python bench/answer_rate.py --quick      # 2 workers, 2 s a row
 """
@@ -46,8 +53,11 @@ from inbound import (
     SOURCE_HOST,
     Meter,
     clear_queue,
+    cpu_seconds,
     free_port,
     gunicorn,
+    start_sources,
+    task_workers,
     use_cache,
 )
 
@@ -72,13 +82,14 @@ class Row:
 
 
 def run_wrk(
-    port: int, kind: str, seconds: int, connections: int
+    port: int, kind: str, seconds: int, connections: int, source_port: int
 ) -> tuple[int, float, str, str, int]:
     """wrk's answers, seconds, median and p99 latency, and non-2xx answers plus socket errors."""
     env = {
         **os.environ,
         "BENCH_KIND": kind,
         "BENCH_TARGET": f"http://{APP_HOST}:{port}/articles/article-",
+        "BENCH_SOURCE_PORT": str(source_port),
     }
     command = [
         "wrk",
@@ -110,10 +121,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, help="gunicorn sync workers (default 4)")
     parser.add_argument("--connections", type=int, help="wrk's connections (default 8)")
     parser.add_argument("--seconds", type=int, help="seconds of load a row (default 15)")
+    parser.add_argument(
+        "--task-workers", type=int, help="db_worker processes draining the queue (default 2)"
+    )
     args = parser.parse_args()
     workers = args.workers or (2 if args.quick else 4)
     connections = args.connections or 2 * workers
     seconds = args.seconds or (2 if args.quick else 15)
+    task_count = args.task_workers or 2
 
     missing = (
         ("wrk is not installed (apt-get install wrk)" if shutil.which("wrk") is None else None)
@@ -138,8 +153,11 @@ def main() -> None:
     os.environ["BENCH_HOSTS"] = f"{SENDERS_DOMAIN}={SOURCE_HOST}"
     name = "backlinks_bench_answer_rate"
     port = free_port(APP_HOST)
+    # Forked before Django opens anything.
+    sources, source_port = start_sources(f"http://{APP_HOST}:{port}")
     meter = Meter(port, name)
     rows: list[Row] = []
+    drain: Drain | None = None
     with bench_database("postgres", name):
         import django
         from django.contrib.sites.models import Site
@@ -162,11 +180,11 @@ def main() -> None:
             with gunicorn(port, workers, env):
                 for kind in KINDS:
                     clear_queue()
-                    run_wrk(port, kind, 1, connections)  # warm-up: connections, caches
+                    run_wrk(port, kind, 1, connections, source_port)  # warm-up
                     clear_queue()
                     web, (_app, db) = meter.web(), meter.read()
                     answers, elapsed, median, p99, refused = run_wrk(
-                        port, kind, seconds, connections
+                        port, kind, seconds, connections, source_port
                     )
                     web_after, (_app, db_after) = meter.web(), meter.read()
                     stored = InboundPing.objects.filter(kind=kind).count()
@@ -184,7 +202,12 @@ def main() -> None:
                             stored,
                         )
                     )
+                if options is PREPARED:
+                    clear_queue()
+                    run_wrk(port, "webmention", seconds, connections, source_port)
+                    drain = drain_queue(meter, task_count, env, sources.pid or 0)
         clear_queue()
+    sources.terminate()
 
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
@@ -202,6 +225,62 @@ def main() -> None:
             f"{row.web_ms:>8.2f}{row.db_ms:>7.2f}{row.refused:>9}"
             f"{f'{row.stored}/{row.answers}':>16}"
         )
+
+    if drain is not None:
+        print(
+            f"\nQueue drained by {task_count} db_worker processes (PostgreSQL prepared): "
+            f"{drain.rows} Webmentions verified and stored in {drain.seconds:.1f} s, "
+            f"{drain.rows / drain.seconds:.1f} a second; CPU per ping: workers "
+            f"{drain.workers_ms:.1f} ms, PostgreSQL {drain.db_ms:.1f} ms, source server "
+            f"{drain.sources_ms:.1f} ms; rows ended: {drain.ended}; backlinks stored: "
+            f"{drain.backlinks}"
+        )
+
+
+@dataclass
+class Drain:
+    rows: int
+    seconds: float
+    workers_ms: float
+    db_ms: float
+    sources_ms: float
+    ended: dict[str, int]
+    backlinks: int
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far."""
+    with open(f"/proc/{pid}/stat") as file:
+        fields = file.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def drain_queue(meter: Meter, count: int, env: dict[str, str], source_pid: int) -> Drain:
+    """Start ``count`` task workers and wait until no queued row waits."""
+    import time
+
+    from django.db import connection
+    from django.db.models import Count
+
+    from backlinks_django import tasks
+    from backlinks_django.models import Backlink, InboundPing
+
+    rows = InboundPing.objects.count()
+    for _ in range(count):  # one wake for each worker: every slot of the burst was taken
+        tasks.enqueue_verification()
+    workers = str(Path(__file__).resolve().parent / "worker.py")
+    before = (cpu_seconds(workers), meter.read()[1], process_cpu(source_pid))
+    started = time.perf_counter()
+    with task_workers(count, env):
+        while InboundPing.objects.waiting().exists():
+            time.sleep(0.2)
+        seconds = time.perf_counter() - started
+        after = (cpu_seconds(workers), meter.read()[1], process_cpu(source_pid))
+    ended = dict(InboundPing.objects.values_list("state").annotate(n=Count("pk")))
+    backlinks = Backlink.objects.count()
+    connection.close()
+    spent = [1000 * (b - a) / max(rows, 1) for a, b in zip(before, after, strict=True)]
+    return Drain(rows, seconds, spent[0], spent[1], spent[2], ended, backlinks)
 
 
 if __name__ == "__main__":
