@@ -194,7 +194,28 @@ def _site_settings(site_id: int) -> SiteSettings:
 
 
 _recent_settings: _Recent[int, SiteSettings] = _Recent(_site_settings)
-_recent_blocked: _Recent[str, bool] = _Recent(BlockedDomain.is_blocked)
+# Blocked domains are read whole while there are at most this many: one query per process every
+# RECENT_SECONDS, however many source hosts a flood names; past it, host by host.
+_BLOCKED_READ_WHOLE = 10_000
+
+
+def _blocked_domains(_all: None) -> frozenset[str] | None:
+    domains = BlockedDomain.objects.order_by().values_list("domain", flat=True)
+    found = list(domains[: _BLOCKED_READ_WHOLE + 1])
+    return None if len(found) > _BLOCKED_READ_WHOLE else frozenset(found)
+
+
+_recent_blocked_domains: _Recent[None, frozenset[str] | None] = _Recent(_blocked_domains)
+_recent_hosts_blocked: _Recent[str, bool] = _Recent(BlockedDomain.is_blocked)
+
+
+def _recently_blocked(host: str) -> bool:
+    domains = _recent_blocked_domains(None)
+    if domains is None:
+        return _recent_hosts_blocked(host)
+    return any(domain in domains for domain in BlockedDomain.covering(host))
+
+
 # A path that names nothing raises, and is not remembered: it costs a query each time.
 _recent_objects: _Recent[str, models.Model] = _Recent(registry.resolve_path)
 
@@ -202,7 +223,8 @@ _recent_objects: _Recent[str, models.Model] = _Recent(registry.resolve_path)
 def forget_recent() -> None:
     """Forget the targets, switches and blocked domains read for answers."""
     _recent_settings.clear()
-    _recent_blocked.clear()
+    _recent_blocked_domains.clear()
+    _recent_hosts_blocked.clear()
     _recent_objects.clear()
 
 
@@ -246,7 +268,7 @@ def admit(
         raise TargetNotPingable(f"This site does not accept {Kind(kind).label}s.")
     if not registration.accepts_pings(target):
         raise TargetNotPingable("Pings are closed for this target.")
-    is_blocked = _recent_blocked if recent else BlockedDomain.is_blocked
+    is_blocked = _recently_blocked if recent else BlockedDomain.is_blocked
     if is_blocked(urlsplit(source_url).hostname or ""):
         raise AccessDenied("Pings from this source are refused.")
     return Admitted(source_url, target_url, target, site_settings)

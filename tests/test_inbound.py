@@ -702,3 +702,33 @@ def test_answers_use_the_target_read_a_moment_ago_and_verification_reads_it_afre
     article.save()  # a draft, saved here: the next answer knows
     answer = post_webmention(client, {"source": sources[2] + "?again", "target": article_url})
     assert answer.status_code == 400
+
+
+@pytest.mark.parametrize("read_whole", [10_000, 1], ids=["table-read-whole", "host-by-host"])
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_answers_read_the_blocked_domains_once_for_any_number_of_source_hosts(
+    client, article_url, monkeypatch, read_whole
+):
+    """A flood naming a new subdomain in every ping made every answer look its host up; the
+    blocked domains are now read whole, once a moment, while there are few of them."""
+    from backlinks_django import admission
+    from backlinks_django.models import BlockedDomain
+
+    monkeypatch.setattr(admission, "_BLOCKED_READ_WHOLE", read_whole)
+    BlockedDomain.objects.create(domain="spam.example")
+    BlockedDomain.objects.create(domain="junk.example")
+    with CaptureQueriesContext(connection) as queries:
+        answers = [
+            post_webmention(
+                client, {"source": f"http://n{n}.fine.example/p", "target": article_url}
+            ).status_code
+            for n in range(5)
+        ]
+        refused = post_webmention(
+            client, {"source": "http://a.b.SPAM.example./p", "target": article_url}
+        )
+    assert answers == [201] * 5
+    assert refused.status_code == 400
+    reads = sum(BlockedDomain._meta.db_table in query["sql"] for query in queries.captured_queries)
+    # Past the limit: the read that found too many, then each of the six hosts.
+    assert reads == (1 if read_whole > 2 else 1 + 6)

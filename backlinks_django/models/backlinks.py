@@ -137,9 +137,13 @@ class BlockedDomain(models.Model):
         # Before the unique check, so "Пример.com" is refused when "xn--e1afmkfd.com" exists.
         self.domain = host_key(self.domain)
 
+    @staticmethod
+    def covering(host: str) -> list[str]:
+        """The domains whose block covers ``host``: it and its parent domains, keyed."""
+        labels = host_key(host).split(".")
+        return [".".join(labels[i:]) for i in range(len(labels))]
+
     @classmethod
     def is_blocked(cls, host: str) -> bool:
         """Whether host or one of its parent domains is blocked, in whichever IDNA spelling."""
-        labels = host_key(host).split(".")
-        candidates = [".".join(labels[i:]) for i in range(len(labels))]
-        return cls.objects.filter(domain__in=candidates).exists()
+        return cls.objects.filter(domain__in=cls.covering(host)).exists()
