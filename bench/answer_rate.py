@@ -46,7 +46,6 @@ from pathlib import Path
 from _setup import bench_database, postgres_unavailable
 from inbound import (
     APP_HOST,
-    ARTICLES,
     DEFAULT_RATES,
     GUNICORN,
     SENDERS_DOMAIN,
@@ -56,6 +55,7 @@ from inbound import (
     cpu_seconds,
     free_port,
     gunicorn,
+    serve_articles,
     start_sources,
     task_workers,
     use_cache,
@@ -160,19 +160,11 @@ def main() -> None:
     drain: Drain | None = None
     with bench_database("postgres", name):
         import django
-        from django.contrib.sites.models import Site
         from django.db import connection
-        from django.utils import timezone
 
         from backlinks_django.models import InboundPing
-        from tests.testapp.models import Article
 
-        Site.objects.filter(pk=1).update(domain=f"{APP_HOST}:{port}", name="bench")
-        published = timezone.now() - timezone.timedelta(days=1)
-        Article.objects.bulk_create(
-            Article(title=f"Article {i}", slug=f"article-{i}", body="", published_at=published)
-            for i in range(ARTICLES)
-        )
+        serve_articles(port)
         connection.close()
         queue_all = json.dumps({**DEFAULT_RATES, "RECEIVE_BUDGET": 0})
         for binding, options in BINDINGS.items():

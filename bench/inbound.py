@@ -528,6 +528,22 @@ def cache_label(cache: str) -> str:
     return "DatabaseCache (atomic increments, bench/_cache.py)"
 
 
+def serve_articles(app_port: int) -> None:
+    """Site 1 is the served host:port, with the :data:`ARTICLES` published articles that pings
+    target (/articles/article-<n>/)."""
+    from django.contrib.sites.models import Site
+    from django.utils import timezone
+
+    from tests.testapp.models import Article
+
+    Site.objects.filter(pk=1).update(domain=f"{APP_HOST}:{app_port}", name="bench")
+    published = timezone.now() - timezone.timedelta(days=1)
+    Article.objects.bulk_create(
+        Article(title=f"Article {i}", slug=f"article-{i}", body="", published_at=published)
+        for i in range(ARTICLES)
+    )
+
+
 def clear_cache() -> None:
     """Empty the bench's cache: its rate counters, slots and tallies (a Redis database is
     emptied whole: BENCH_REDIS_URL must be the benchmark's own)."""
@@ -606,19 +622,11 @@ def main() -> None:
         with bench_database(engine, name):
             import django
             import gunicorn as gunicorn_package
-            from django.contrib.sites.models import Site
             from django.db import connection
-            from django.utils import timezone
 
             from backlinks_django.models import Backlink, BlockedDomain
-            from tests.testapp.models import Article
 
-            Site.objects.filter(pk=1).update(domain=f"{APP_HOST}:{app_port}", name="bench")
-            published = timezone.now() - timezone.timedelta(days=1)
-            Article.objects.bulk_create(
-                Article(title=f"Article {i}", slug=f"article-{i}", body="", published_at=published)
-                for i in range(ARTICLES)
-            )
+            serve_articles(app_port)
             BlockedDomain.objects.create(domain=BLOCKED)
             connection.close()
             clear_cache()

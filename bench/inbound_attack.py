@@ -60,6 +60,7 @@ from inbound import (
     free_port,
     gunicorn,
     ping,
+    serve_articles,
     source_hits,
     start_sources,
     task_workers,
@@ -368,18 +369,9 @@ def main() -> None:
         with bench_database(engine, name):
             import django
             import gunicorn as gunicorn_package
-            from django.contrib.sites.models import Site
             from django.db import connection
-            from django.utils import timezone
 
-            from tests.testapp.models import Article
-
-            Site.objects.filter(pk=1).update(domain=f"{APP_HOST}:{app_port}", name="bench")
-            published = timezone.now() - timezone.timedelta(days=1)
-            Article.objects.bulk_create(
-                Article(title=f"Article {i}", slug=f"article-{i}", body="", published_at=published)
-                for i in range(ARTICLES)
-            )
+            serve_articles(app_port)
             connection.close()
             print(
                 f"Inbound burst and attack: gunicorn {gunicorn_package.__version__}, "
