@@ -183,7 +183,8 @@ def _fresh_rate_limits() -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_recent_reads() -> None:
-    """Answers remember switches and blocked domains for a moment: a test starts with none."""
+    """Answers remember targets, switches and blocked domains for a moment: a test starts
+    with none of them."""
     from backlinks_django.admission import forget_recent
 
     forget_recent()
