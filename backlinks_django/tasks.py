@@ -140,8 +140,13 @@ def wake_verifiers() -> None:
         return
     slot = next(_slots) % _PENDING_WAKES
     cache = caches[app_settings.RATE_LIMIT_CACHE]
-    if cache.add(_pending_key(slot), 1, timeout=_PENDING_SECONDS):
+    if not cache.add(_pending_key(slot), 1, timeout=_PENDING_SECONDS):
+        return
+    try:
         enqueue_verification(slot)
+    except Exception:
+        cache.delete(_pending_key(slot))  # no task holds it: the next answer tries again
+        raise
 
 
 def _pending_key(slot: int) -> str:

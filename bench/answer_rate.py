@@ -40,6 +40,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,7 @@ from inbound import (
     cpu_seconds,
     free_port,
     gunicorn,
+    process_cpu_seconds,
     serve_articles,
     start_sources,
     task_workers,
@@ -240,17 +242,8 @@ class Drain:
     backlinks: int
 
 
-def process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) process ``pid`` has used so far."""
-    with open(f"/proc/{pid}/stat") as file:
-        fields = file.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def drain_queue(meter: Meter, count: int, env: dict[str, str], source_pid: int) -> Drain:
     """Start ``count`` task workers and wait until no queued row waits."""
-    import time
-
     from django.db import connection
     from django.db.models import Count
 
@@ -261,13 +254,13 @@ def drain_queue(meter: Meter, count: int, env: dict[str, str], source_pid: int) 
     for _ in range(count):  # one wake for each worker: every slot of the burst was taken
         tasks.enqueue_verification()
     workers = str(Path(__file__).resolve().parent / "worker.py")
-    before = (cpu_seconds(workers), meter.read()[1], process_cpu(source_pid))
+    before = (cpu_seconds(workers), meter.read()[1], process_cpu_seconds(source_pid))
     started = time.perf_counter()
     with task_workers(count, env):
         while InboundPing.objects.waiting().exists():
             time.sleep(0.2)
         seconds = time.perf_counter() - started
-        after = (cpu_seconds(workers), meter.read()[1], process_cpu(source_pid))
+        after = (cpu_seconds(workers), meter.read()[1], process_cpu_seconds(source_pid))
     ended = dict(InboundPing.objects.values_list("state").annotate(n=Count("pk")))
     backlinks = Backlink.objects.count()
     connection.close()

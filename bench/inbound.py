@@ -331,22 +331,26 @@ class Phase:
 def cpu_seconds(*markers: str) -> float:
     """CPU seconds (user + system) used so far by the live processes whose command line
     contains every one of ``markers`` (read from /proc; 0 where there is no /proc)."""
-    total = 0
-    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/cmdline", "rb") as file:
                 command = file.read().replace(b"\0", b" ").decode(errors="replace")
-            if not all(marker in command for marker in markers):
-                continue
-            with open(f"/proc/{entry}/stat") as file:
-                fields = file.read().rsplit(")", 1)[1].split()
+            if all(marker in command for marker in markers):
+                total += process_cpu_seconds(int(entry))
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / tick
+    return total
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far (OSError if it is gone)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    with open(f"/proc/{pid}/stat") as file:
+        fields = file.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
 
 
 class Meter:

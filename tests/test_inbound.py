@@ -542,6 +542,21 @@ def test_a_burst_queues_a_few_verifiers_not_one_task_per_ping(
         assert again[len(queued) :] == [queued[0]]
 
 
+def test_a_slot_whose_task_could_not_be_queued_is_free_again(shared_cache, monkeypatch):
+    """Were the slot kept, answers that land on it would queue no verifier for a minute."""
+    from django.core.cache import caches
+
+    def unreachable(slot=None):
+        raise ConnectionError("the task queue is down")
+
+    with override_settings(BACKLINKS={**QUEUE_ALL, "RATE_LIMIT_CACHE": "limits"}):
+        monkeypatch.setattr(tasks, "enqueue_verification", unreachable)
+        monkeypatch.setattr(tasks, "_slots", iter([0]))
+        with pytest.raises(ConnectionError):
+            tasks.wake_verifiers()
+        assert caches["limits"].get(tasks._pending_key(0)) is None
+
+
 @override_settings(BACKLINKS=QUEUE_ALL)
 def test_on_a_cache_of_its_own_each_answer_queues_a_verifier(
     client, article_url, django_capture_on_commit_callbacks
