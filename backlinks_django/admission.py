@@ -37,6 +37,7 @@ __all__ = [
     "is_on_site",
     "rate_wait",
     "resolve_target",
+    "sender_rate",
 ]
 
 logger = logging.getLogger(__name__)
@@ -79,8 +80,8 @@ def is_on_site(url: str, site: Site) -> bool:
 
 
 def resolve_target(url: str, site: Site, *, recent: bool = False) -> models.Model:
-    """The registered object of this site that ``url`` names (``recent``: as this process
-    read it up to ``RECENT_SECONDS`` ago, see :func:`admit`)."""
+    """The registered object of this site that ``url`` names (``recent``: one that takes pings
+    as this process read it up to ``RECENT_TARGET_SECONDS`` ago, see :func:`admit`)."""
     if not is_on_site(url, site):
         site = _reread(site)
     if not is_on_site(url, site):
@@ -122,17 +123,23 @@ def rate_wait(remote_ip: str | None, source_url: str) -> float | None:
     spent only by pings that pass verification (:func:`charge_source`): anyone can name a third
     party's missing pages as sources, and must not use up that party's budget by doing so.
     """
-    sender = keys.sender_key(remote_ip)
     domain = _domain(source_url)
     waits = throttle.check(  # one round trip on Redis
-        hits=[("ip", sender, app_settings.RATE_LIMIT_PER_IP)] if sender else [],
+        hits=sender_rate(remote_ip),
         peeks=[("source", domain, app_settings.RATE_LIMIT_PER_SOURCE_DOMAIN)],
-    )
+    ).waits
     over = [wait for wait in waits if wait is not None]
     if not over:
         return None
+    sender = keys.sender_key(remote_ip)
     logger.info("Pings from %s (sources on %s) over their rate", sender or "?", domain)
     return max(over)
+
+
+def sender_rate(remote_ip: str | None) -> list[throttle.Rate]:
+    """The rate a ping from ``remote_ip`` counts against (none for an unknown sender)."""
+    sender = keys.sender_key(remote_ip)
+    return [("ip", sender, app_settings.RATE_LIMIT_PER_IP)] if sender else []
 
 
 def charge_source(source_url: str) -> None:
@@ -168,10 +175,18 @@ V = TypeVar("V")
 
 
 class _Recent(Generic[K, V]):
-    """The answers of ``read`` in this process, each for ``RECENT_SECONDS``."""
+    """The answers of ``read`` in this process, each for ``seconds`` (those ``keep`` says
+    may be kept)."""
 
-    def __init__(self, read: Callable[[K], V]) -> None:
+    def __init__(
+        self,
+        read: Callable[[K], V],
+        seconds: float = RECENT_SECONDS,
+        keep: Callable[[V], bool] = lambda _value: True,
+    ) -> None:
         self._read = read
+        self._seconds = seconds
+        self._keep = keep
         self._answers: dict[K, tuple[float, V]] = {}
 
     def __call__(self, key: K) -> V:
@@ -180,9 +195,12 @@ class _Recent(Generic[K, V]):
         if kept is not None and kept[0] > now:
             return kept[1]
         value = self._read(key)
+        if not self._keep(value):
+            self._answers.pop(key, None)
+            return value
         if len(self._answers) >= _RECENT_SIZE:
             self._answers.clear()
-        self._answers[key] = (now + RECENT_SECONDS, value)
+        self._answers[key] = (now + self._seconds, value)
         return value
 
     def clear(self) -> None:
@@ -216,8 +234,25 @@ def _recently_blocked(host: str) -> bool:
     return any(domain in domains for domain in BlockedDomain.covering(host))
 
 
-# A path that names nothing raises, and is not remembered: it costs a query each time.
-_recent_objects: _Recent[str, models.Model] = _Recent(registry.resolve_path)
+# A target that takes pings is remembered longer: the answer only queues the ping, and its
+# verification reads the target again. One that does not (a draft, pings closed) is not
+# remembered, so that a page published in another process is not refused a moment later; nor
+# is a path that names nothing (it raises). Each of those costs a query every time.
+RECENT_TARGET_SECONDS = 30.0
+
+
+def _takes_pings(target: models.Model) -> bool:
+    registration = registry.get_registration(target)
+    return (
+        registration is not None
+        and registration.is_published(target)
+        and registration.accepts_pings(target)
+    )
+
+
+_recent_objects: _Recent[str, models.Model] = _Recent(
+    registry.resolve_path, RECENT_TARGET_SECONDS, _takes_pings
+)
 
 
 def forget_recent() -> None:
@@ -248,9 +283,10 @@ def admit(
 
     ``target`` is the object when the endpoint already knows it (per-object URLs). An object
     that is not published answers as a missing one: a sender must not tell drafts apart.
-    ``recent``: the target named by URL, the switches and the blocked domains may be read as
-    this process last read them, up to ``RECENT_SECONDS`` ago (for an answer that only queues
-    the ping: a ping to a page just made a draft is queued, and refused when verified).
+    ``recent``: the switches and the blocked domains may be read as this process last read
+    them, up to ``RECENT_SECONDS`` ago, and a target named by URL that took pings then up to
+    ``RECENT_TARGET_SECONDS`` ago (for an answer that only queues the ping: a ping to a page
+    just made a draft is queued, and refused when verified).
     """
     source_url = check_url(source_url, "source")
     target_url = check_url(target_url, "target")

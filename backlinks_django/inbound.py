@@ -13,6 +13,7 @@ one domain's) rows at once. A sender refused is one with ``INBOUND_QUEUE_PER_SEN
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import time
 import uuid
@@ -30,7 +31,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from backlinks_django import keys, limits, registry, throttle
-from backlinks_django.admission import admit, rate_wait
+from backlinks_django.admission import admit, rate_wait, sender_rate
 from backlinks_django.choices import Kind, Status
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import (
@@ -44,7 +45,17 @@ from backlinks_django.exceptions import (
 from backlinks_django.models import Backlink, InboundPing
 from backlinks_django.pipeline import Ping, receive
 
-__all__ = ["Accepted", "accept", "claim", "next_wake", "process_next", "prune", "verify_for"]
+__all__ = [
+    "WAKES",
+    "Accepted",
+    "accept",
+    "claim",
+    "free_slot",
+    "next_wake",
+    "process_next",
+    "prune",
+    "verify_for",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -56,12 +67,14 @@ _RETRY_AFTER = 60.0
 
 @dataclass(frozen=True)
 class Accepted:
-    """A ping taken: stored now (``backlink``) or waiting for a task (``queued``; ``fresh``
-    when it was queued just now, not a resend of a ping still waiting)."""
+    """A ping taken: stored now (``backlink``) or waiting for a task (``queued``). ``wake``:
+    it was queued just now (not a resend of a ping still waiting) and a task should be queued
+    to verify it, giving up the verifier slot ``slot`` as it starts (see :func:`_wake_slot`)."""
 
     backlink: Backlink | None = None
     queued: InboundPing | None = None
-    fresh: bool = False
+    wake: bool = False
+    slot: int | None = None
 
 
 def accept(ping: Ping, site: Site) -> Accepted:
@@ -86,9 +99,11 @@ def accept(ping: Ping, site: Site) -> Accepted:
         Backlink.objects.for_object(admitted.target).filter(source_url=ping.source_url).exists()
     ):
         raise AlreadyRegistered()
-    over_rate = rate_wait(ping.remote_ip, ping.source_url) is not None
     budget = app_settings.RECEIVE_BUDGET
-    if ping.kind == Kind.WEBMENTION or over_rate or (ping.verify and budget <= 0):
+    if ping.kind == Kind.WEBMENTION or (ping.verify and budget <= 0):
+        # Queued whatever the rates say: the sender's is counted with the queue's tallies.
+        return _queue(ping, site, count_sender=True)
+    if rate_wait(ping.remote_ip, ping.source_url) is not None:
         return _queue(ping, site)
     waiting = _waiting_twin(ping, site)
     if waiting is not None:
@@ -133,10 +148,45 @@ def _waiting_twin(ping: Ping, site: Site) -> InboundPing | None:
     return next((InboundPing.objects.get(pk=pk) for pk in found), None)
 
 
-def _queue(ping: Ping, site: Site) -> Accepted:
-    """Queue ``ping``, or answer with the same ping already waiting."""
+def _queue(ping: Ping, site: Site, *, count_sender: bool = False) -> Accepted:
+    """Queue ``ping``, or answer with the same ping already waiting. ``count_sender``: count
+    it against its sender's rate too (:func:`~backlinks_django.admission.sender_rate`).
+
+    The rate, the queue's tallies (see :func:`_full`) and a verifier slot (see
+    :func:`_wake_slot`) are one round trip on Redis; a slot taken for a ping not queued after
+    all is given back.
+    """
     sender = keys.sender_key(ping.remote_ip)
-    if full := _full(sender):
+    caps = _caps(sender)
+    tallied = throttle.counts_exactly()
+    slot = _wake_slot()
+    checked = throttle.check(
+        hits=sender_rate(ping.remote_ip) if count_sender else (),
+        tallies=[name for name, *_ in caps] if tallied else (),
+        takes=[] if slot is None else [(_slot_name(slot), _WAKE_SECONDS)],
+    )
+    taken = slot if checked.taken == [True] else None
+    try:
+        accepted = _queue_unless_full(
+            ping, site, sender, caps, checked.tallies if tallied else None
+        )
+    except BaseException:
+        if taken is not None:
+            free_slot(taken)
+        raise
+    if not accepted.wake:
+        if taken is not None:
+            free_slot(taken)
+        return accepted
+    if slot is None:  # a cache of this process's own: every ping queues a task
+        return accepted
+    return dataclasses.replace(accepted, wake=taken is not None, slot=taken)
+
+
+def _queue_unless_full(
+    ping: Ping, site: Site, sender: str, caps: list[_Cap], tallies: list[int | None] | None
+) -> Accepted:
+    if full := _full(caps, tallies):
         waiting = _waiting_twin(ping, site)
         if waiting is not None:
             return Accepted(queued=waiting)
@@ -145,12 +195,44 @@ def _queue(ping: Ping, site: Site) -> Accepted:
     for _attempt in range(3):
         row = _row(ping, site, sender)
         if _insert_unless_waiting(row):
-            return Accepted(queued=row, fresh=True)
+            return Accepted(queued=row, wake=True)
         waiting = _waiting_twin(ping, site)
         if waiting is not None:
             return Accepted(queued=waiting)
         # The twin ended between the two statements: queue this one after all.
     raise RateLimited(_RETRY_AFTER)  # a twin came and went three times: let the sender retry
+
+
+# verify_inbound tasks queued for answered pings that may wait unstarted at once, and how long
+# a slot stays taken should its task be lost.
+WAKES = 4
+_WAKE_SECONDS = 60
+_wakes = itertools.count()
+
+
+def _wake_slot() -> int | None:
+    """The verifier slot a ping queued now may take, in turn; None on a cache that processes
+    do not share.
+
+    A task verifies every ping due when it starts, so a task per ping answered would only give
+    the workers tasks that find nothing to do (and cost every answer a task's row or message).
+    Up to :data:`WAKES` tasks wait at once, each holding a slot (a key of the shared cache)
+    that it gives up as it starts (:func:`free_slot`): pings answered while it waits are
+    verified by it, and pings answered once it runs queue another, so verifiers keep pace with
+    a burst in parallel. A slot whose task was lost is free again ``_WAKE_SECONDS`` later. On
+    a cache that processes do not share, a worker could not give up the slot a web process
+    took: there, every ping queues a task.
+    """
+    return next(_wakes) % WAKES if throttle.is_shared() else None
+
+
+def free_slot(slot: int) -> None:
+    """Give up a verifier slot (its task started, or could not be queued)."""
+    throttle.give_back(_slot_name(slot))
+
+
+def _slot_name(slot: int) -> str:
+    return f"inbound-wake:{slot}"
 
 
 def _row(ping: Ping, site: Site, sender: str) -> InboundPing:
@@ -239,9 +321,27 @@ _FULL = 1 << 40
 _FULL_SECONDS = 1.0
 
 
-def _full(sender: str) -> str:
-    """Why the queue takes no more of ``sender``'s pings (its share or the whole queue is
-    full), or "" if it does.
+# A cap of the queue: the tally's name, the cap, the queued rows it counts (a filter), and why
+# it refuses.
+_Cap = tuple[str, int, dict[str, str], str]
+
+
+def _caps(sender: str) -> list[_Cap]:
+    return [
+        (
+            f"queue-sender:{sender}",
+            app_settings.INBOUND_QUEUE_PER_SENDER,
+            {"sender": sender},
+            "its queue share is full",
+        ),
+        ("queue", app_settings.INBOUND_QUEUE_MAX, {}, "the inbound queue is full"),
+    ]
+
+
+def _full(caps: list[_Cap], tallies: list[int | None] | None) -> str:
+    """Why the queue takes no more of a sender's pings (its share or the whole queue is full),
+    or "" if it does. ``tallies``: the values of the caps' tallies after counting this ping,
+    or None where the rows are counted instead.
 
     Each cap is a count of queued rows. On a cache that every process shares and increments
     atomically (throttle.counts_exactly: Redis, Memcached) the count is a tally there, one
@@ -253,19 +353,8 @@ def _full(sender: str) -> str:
     a full queue costs one increment per refused ping, not a count of its rows. On any other
     cache the rows are counted on every ping, at most ``cap`` of them.
     """
-    waiting = InboundPing.objects.filter(state=InboundPing.State.QUEUED)
-    caps = [
-        (
-            f"queue-sender:{sender}",
-            app_settings.INBOUND_QUEUE_PER_SENDER,
-            waiting.filter(sender=sender),
-            "its queue share is full",
-        ),
-        ("queue", app_settings.INBOUND_QUEUE_MAX, waiting, "the inbound queue is full"),
-    ]
-    exact = not throttle.counts_exactly()
-    tallies = [None] * len(caps) if exact else throttle.tally([name for name, *_ in caps])
-    for (name, cap, rows, why), tallied in zip(caps, tallies, strict=True):
+    exact = tallies is None
+    for (name, cap, rows, why), tallied in zip(caps, tallies or [None] * len(caps), strict=True):
         if cap <= 0 or (tallied is not None and tallied >= _FULL):
             return why
         if tallied is not None and tallied <= cap:
@@ -321,9 +410,10 @@ def _turn_sql(alias: str) -> str:
     )
 
 
-def _count(rows: models.QuerySet[InboundPing], cap: int) -> int:
+def _count(rows: dict[str, str], cap: int) -> int:
     # COUNT over at most ``cap`` rows: a full queue costs no more to check than a short one.
-    return rows.order_by().values("pk")[:cap].count()
+    queued = InboundPing.objects.filter(state=InboundPing.State.QUEUED, **rows)
+    return queued.order_by().values("pk")[:cap].count()
 
 
 def process_next(on_claim: Callable[[datetime], None] | None = None) -> InboundPing | None:

@@ -4,7 +4,6 @@ the one place that queues them; arguments are ids (JSON)."""
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
 import math
 import time
@@ -18,7 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from backlinks_django import avatars, inbound, notifications, registry, send, throttle
+from backlinks_django import avatars, inbound, notifications, registry, send
 from backlinks_django.choices import Status
 from backlinks_django.compat import task, task_backends
 from backlinks_django.conf import app_settings
@@ -33,11 +32,6 @@ RECOVERY_DELAY = 5.0
 # Recovery wakes of the inbound queue are rounded up to this many seconds: one for all the
 # verification tasks that started within that time.
 _WAKE_STEP = 10
-# verify_inbound tasks queued for answered pings that may wait unstarted at once, and how long
-# a slot stays taken (wake_verifiers).
-_PENDING_WAKES = 4
-_PENDING_SECONDS = 60
-_slots = itertools.count()
 # Author photos fetched by one store_avatars task: a bulk approval becomes short tasks.
 _AVATARS_PER_TASK = 20
 
@@ -80,10 +74,10 @@ def verify_inbound(slot: int | None = None) -> int:
     task verifies the abandoned ping. A backend that cannot defer relies on
     ``manage.py process_inbound`` from cron instead.
 
-    ``slot``: the task was queued by :func:`wake_verifiers` and gives its slot up now.
+    ``slot``: the verifier slot of the answer that queued the task, given up now.
     """
     if slot is not None:
-        caches[app_settings.RATE_LIMIT_CACHE].delete(_pending_key(slot))
+        inbound.free_slot(slot)
     scheduled = False
 
     def recover_later(claimed_until: datetime) -> None:
@@ -118,39 +112,21 @@ def enqueue_notify_deleted(content_type_id: int, object_pk: str, source_url: str
 
 
 def queue_accepted(accepted: inbound.Accepted) -> None:
-    """Once the transaction commits, see that a task will verify the ping just queued."""
-    if accepted.fresh:
-        transaction.on_commit(wake_verifiers)
+    """Once the transaction commits, queue a task to verify the ping just queued, if it took
+    a verifier slot or slots are not kept (see ``inbound._wake_slot``)."""
+    if accepted.wake:
+        transaction.on_commit(functools.partial(wake_verifiers, accepted.slot))
 
 
-def wake_verifiers() -> None:
-    """Queue :func:`verify_inbound` unless enough of them are queued and not yet started.
-
-    A task verifies every ping due when it starts, so a task per ping answered would only give
-    the workers tasks that find nothing to do (and cost every answer a task's row or message).
-    Up to ``_PENDING_WAKES`` wait at once, each holding a slot (a key of the shared cache) that
-    it gives up as it starts: pings answered while it waits are verified by it, and pings
-    answered once it runs queue another, so verifiers keep pace with a burst in parallel.
-    A slot whose task was lost is taken again ``_PENDING_SECONDS`` later. On a cache that
-    processes do not share, a worker could not give up the slot a web process took: there,
-    every ping queues a task.
-    """
-    if not throttle.is_shared():
-        enqueue_verification()
-        return
-    slot = next(_slots) % _PENDING_WAKES
-    cache = caches[app_settings.RATE_LIMIT_CACHE]
-    if not cache.add(_pending_key(slot), 1, timeout=_PENDING_SECONDS):
-        return
+def wake_verifiers(slot: int | None = None) -> None:
+    """Queue :func:`verify_inbound`, which gives ``slot`` up as it starts; if it cannot be
+    queued, the slot is given up now (the next answer tries again)."""
     try:
         enqueue_verification(slot)
     except Exception:
-        cache.delete(_pending_key(slot))  # no task holds it: the next answer tries again
+        if slot is not None:
+            inbound.free_slot(slot)
         raise
-
-
-def _pending_key(slot: int) -> str:
-    return f"backlinks:inbound-pending:{slot}"
 
 
 def enqueue_verification(slot: int | None = None) -> None:

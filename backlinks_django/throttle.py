@@ -19,6 +19,7 @@ import time
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import BaseCache, caches
@@ -29,14 +30,17 @@ from django.core.cache.backends.redis import RedisCache
 from backlinks_django.conf import app_settings
 
 __all__ = [
+    "Checked",
     "Limit",
     "check",
     "counts_exactly",
+    "give_back",
     "hit",
     "holding",
     "is_shared",
     "peek",
     "settle",
+    "take",
     "tally",
 ]
 
@@ -51,17 +55,34 @@ def hit(scope: str, key: str, limit: Limit | None) -> float | None:
 
     ``limit`` is (events, window seconds); None means unlimited.
     """
-    return check(hits=[(scope, key, limit)])[0]
+    return check(hits=[(scope, key, limit)]).waits[0]
 
 
 def peek(scope: str, key: str, limit: Limit | None) -> float | None:
     """Seconds to wait if a :func:`hit` now would be refused, else None; counts nothing."""
-    return check(peeks=[(scope, key, limit)])[0]
+    return check(peeks=[(scope, key, limit)]).waits[0]
 
 
-def check(hits: Sequence[Rate] = (), peeks: Sequence[Rate] = ()) -> list[float | None]:
-    """:func:`hit` each of ``hits`` and :func:`peek` each of ``peeks`` (one round trip on
-    Redis); the seconds to wait, or None, of each, those of ``hits`` first."""
+@dataclass(frozen=True)
+class Checked:
+    """What :func:`check` found: the seconds to wait (or None) of each rate, those counted
+    first; each tally's new value (None where there is none, see :func:`tally`); and whether
+    each slot asked for was free and is now taken."""
+
+    waits: list[float | None]
+    tallies: list[int | None]
+    taken: list[bool]
+
+
+def check(
+    hits: Sequence[Rate] = (),
+    peeks: Sequence[Rate] = (),
+    *,
+    tallies: Sequence[str] = (),
+    takes: Sequence[tuple[str, float]] = (),
+) -> Checked:
+    """:func:`hit` each of ``hits``, :func:`peek` each of ``peeks``, :func:`tally` each of
+    ``tallies`` and :func:`take` each of ``takes`` (name, seconds): one round trip on Redis."""
     now = time.time()
     rates = [(rate, True) for rate in hits] + [(rate, False) for rate in peeks]
     counted: list[tuple[str, int]] = []
@@ -74,9 +95,10 @@ def check(hits: Sequence[Rate] = (), peeks: Sequence[Rate] = ()) -> list[float |
             counted.append((name, math.ceil(limit[1]) + 1))
         else:
             looked.append(name)
-    found = _counts(counted, looked)
+    slots = [(_cache_key("take", name, 0), math.ceil(seconds)) for name, seconds in takes]
+    found = _step(counted, looked, [_cache_key("tally", name, 0) for name in tallies], slots)
     hit_counts = iter(found[: len(counted)])
-    peek_counts = iter(found[len(counted) :])
+    peek_counts = iter(found[len(counted) : len(counted) + len(looked)])
     waits: list[float | None] = []
     for (_scope, _key, limit), counts in rates:
         if limit is None:
@@ -85,48 +107,101 @@ def check(hits: Sequence[Rate] = (), peeks: Sequence[Rate] = ()) -> list[float |
         events, window = limit
         over = next(hit_counts) > events if counts else next(peek_counts) >= events
         waits.append(_wait(math.floor(now / window), window, now) if over else None)
-    return waits
+    rest = found[len(counted) + len(looked) :]
+    return Checked(
+        waits,
+        [None if value < 0 else value for value in rest[: len(tallies)]],
+        [value == 1 for value in rest[len(tallies) :]],
+    )
 
 
-# One atomic step on Redis: each counter goes up and, when this made it, gets its expiry; then
-# the values of the counters only looked at.
-_REDIS_COUNT = """
+def tally(names: Sequence[str]) -> list[int | None]:
+    """Add one to each of the tallies ``names`` that exists; the new values, None for a tally
+    that does not exist (never set, expired or evicted: :func:`settle` sets it)."""
+    return check(tallies=names).tallies
+
+
+def take(name: str, seconds: float) -> bool:
+    """Take the slot ``name`` for ``seconds`` if it is free; whether it was."""
+    return check(takes=[(name, seconds)]).taken[0]
+
+
+def give_back(name: str) -> None:
+    """Free the slot ``name`` (see :func:`take`)."""
+    cache = caches[app_settings.RATE_LIMIT_CACHE]
+    key = _cache_key("take", name, 0)
+    if isinstance(cache, RedisCache):
+        _client(cache).delete(cache.make_and_validate_key(key))
+    else:
+        cache.delete(key)
+
+
+# One atomic step on Redis. ARGV: how many counters (their seconds to live when made follow
+# the four counts, one per key), counters looked at, tallies and slots (their seconds to live
+# likewise). Counters go up and, when this made them, get their expiry; looked-at counters are
+# read (0 where there is none); tallies go up only where they exist (-1 elsewhere: a bare INCR
+# would make a tally that never expires); a slot is taken if free (1, else 0).
+_REDIS_STEP = """
 local counted = tonumber(ARGV[1])
+local looked = counted + tonumber(ARGV[2])
+local tallied = looked + tonumber(ARGV[3])
 local found = {}
 for i = 1, #KEYS do
+  local key = KEYS[i]
   if i <= counted then
-    local count = redis.call('INCR', KEYS[i])
-    if count == 1 then redis.call('EXPIRE', KEYS[i], ARGV[i + 1]) end
+    local count = redis.call('INCR', key)
+    if count == 1 then redis.call('EXPIRE', key, ARGV[i + 4]) end
     found[i] = count
+  elseif i <= looked then
+    found[i] = tonumber(redis.call('GET', key)) or 0
+  elseif i <= tallied then
+    found[i] = -1
+    if redis.call('EXISTS', key) == 1 then found[i] = redis.call('INCR', key) end
+  elseif redis.call('SET', key, 1, 'NX', 'EX', ARGV[i + 4]) then
+    found[i] = 1
   else
-    found[i] = tonumber(redis.call('GET', KEYS[i])) or 0
+    found[i] = 0
   end
 end
 return found
 """
 
 
-def _counts(counted: Sequence[tuple[str, int]], looked: Sequence[str]) -> list[int]:
-    """Add one to each counter of ``counted`` (name, seconds to live when made); the counts of
-    those, then the values of the counters ``looked`` at (0 where there is none).
+def _step(
+    counted: Sequence[tuple[str, int]],
+    looked: Sequence[str],
+    tallies: Sequence[str],
+    slots: Sequence[tuple[str, int]],
+) -> list[int]:
+    """Add one to each counter of ``counted`` (name, seconds to live when made), read those
+    ``looked`` at, add one to each of ``tallies`` that exists (-1 for one that does not), take
+    each of ``slots`` (name, seconds) that is free (1 if taken, else 0); the values in order.
 
     Atomic where the cache's ``add`` and ``incr`` are (Redis, Memcached; local memory within
     a process). On Django's Redis cache, one round trip: its ``incr`` is an EXISTS, then an
     INCR that, if the key expired in between, would make a counter that never expires.
     """
-    if not counted and not looked:
+    if not (counted or looked or tallies or slots):
         return []
     cache = caches[app_settings.RATE_LIMIT_CACHE]
     if isinstance(cache, RedisCache):
-        keys = [cache.make_and_validate_key(name) for name, _ in counted]
-        keys += [cache.make_and_validate_key(name) for name in looked]
-        timeouts = [timeout for _, timeout in counted]
-        found = _client(cache).eval(_REDIS_COUNT, len(keys), *keys, len(counted), *timeouts)
+        names = [name for name, _ in counted] + [*looked, *tallies] + [name for name, _ in slots]
+        keys = [cache.make_and_validate_key(name) for name in names]
+        lives = [*(live for _, live in counted), *[0] * (len(looked) + len(tallies))]
+        lives += [live for _, live in slots]
+        sizes = (len(counted), len(looked), len(tallies), len(slots))
+        found = _client(cache).eval(_REDIS_STEP, len(keys), *keys, *sizes, *lives)
         return [int(value) for value in found]
     values = [_count(cache, name, timeout) for name, timeout in counted]
     if looked:
         got = cache.get_many(looked)
         values += [int(got.get(name) or 0) for name in looked]
+    for name in tallies:
+        try:
+            values.append(int(cache.incr(name)))
+        except ValueError:
+            values.append(-1)
+    values += [int(bool(cache.add(name, 1, timeout=live))) for name, live in slots]
     return values
 
 
@@ -208,40 +283,6 @@ def counts_exactly() -> bool:
     then write)."""
     cache = caches[app_settings.RATE_LIMIT_CACHE]
     return is_shared() and type(cache).incr is not BaseCache.incr
-
-
-def tally(names: Sequence[str]) -> list[int | None]:
-    """Add one to each of the tallies ``names`` that exists; the new values, None for a tally
-    that does not exist (never set, expired or evicted: :func:`settle` sets it)."""
-    if not names:
-        return []
-    cache = caches[app_settings.RATE_LIMIT_CACHE]
-    names = [_cache_key("tally", name, 0) for name in names]
-    if isinstance(cache, RedisCache):
-        keys = [cache.make_and_validate_key(name) for name in names]
-        found = _client(cache).eval(_REDIS_TALLY, len(keys), *keys)
-        return [None if value is None or int(value) < 0 else int(value) for value in found]
-    values: list[int | None] = []
-    for name in names:
-        try:
-            values.append(int(cache.incr(name)))
-        except ValueError:
-            values.append(None)
-    return values
-
-
-# INCR only what exists (a bare INCR would make a tally that never expires); -1 elsewhere.
-_REDIS_TALLY = """
-local found = {}
-for i = 1, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    found[i] = redis.call('INCR', KEYS[i])
-  else
-    found[i] = -1
-  end
-end
-return found
-"""
 
 
 def settle(name: str, value: int, seconds: float) -> None:

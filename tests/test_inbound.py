@@ -16,7 +16,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from backlinks_django import inbound, tasks
+from backlinks_django import inbound, tasks, throttle
 from backlinks_django.exceptions import RateLimited
 from backlinks_django.models import Backlink, InboundPing, Kind, Status
 from backlinks_django.pipeline import Ping
@@ -529,11 +529,11 @@ def test_a_burst_queues_a_few_verifiers_not_one_task_per_ping(
             assert response.status_code == 201
         queued = [r.args for r in results if r.task.name == "verify_inbound" and r.args]
         assert InboundPing.objects.waiting().count() == 12
-        assert sorted(queued) == [[slot] for slot in range(tasks._PENDING_WAKES)]
+        assert sorted(queued) == [[slot] for slot in range(inbound.WAKES)]
 
         tasks.verify_inbound.call(queued[0][0])  # starts: its slot is free again (and it
         # verifies every ping waiting, which fails here: the peers do not resolve)
-        for n in range(12, 12 + tasks._PENDING_WAKES):
+        for n in range(12, 12 + inbound.WAKES):
             with django_capture_on_commit_callbacks(execute=True):
                 post_webmention(
                     client, {"source": f"http://peer{n}.example/p", "target": article_url}
@@ -544,17 +544,35 @@ def test_a_burst_queues_a_few_verifiers_not_one_task_per_ping(
 
 def test_a_slot_whose_task_could_not_be_queued_is_free_again(shared_cache, monkeypatch):
     """Were the slot kept, answers that land on it would queue no verifier for a minute."""
-    from django.core.cache import caches
 
     def unreachable(slot=None):
         raise ConnectionError("the task queue is down")
 
     with override_settings(BACKLINKS={**QUEUE_ALL, "RATE_LIMIT_CACHE": "limits"}):
         monkeypatch.setattr(tasks, "enqueue_verification", unreachable)
-        monkeypatch.setattr(tasks, "_slots", iter([0]))
+        assert throttle.take("inbound-wake:0", 60)
         with pytest.raises(ConnectionError):
-            tasks.wake_verifiers()
-        assert caches["limits"].get(tasks._pending_key(0)) is None
+            tasks.wake_verifiers(0)
+        assert throttle.take("inbound-wake:0", 60)  # free again
+
+
+def test_a_ping_not_queued_after_all_gives_its_verifier_slot_back(site, shared_cache, monkeypatch):
+    """The slot is taken in the answer's one round trip, before the row is inserted: a resend
+    of a waiting ping, or a ping refused for a full share, queues no task and must not keep a
+    slot that no task would give up for a minute."""
+    target = articles(1)[0]
+    limits = {**QUEUE_ALL, "RATE_LIMIT_CACHE": "limits", "INBOUND_QUEUE_PER_SENDER": 1}
+    with override_settings(BACKLINKS=limits):
+        monkeypatch.setattr(inbound, "_wakes", iter([0, 1, 2]))
+        first = inbound.accept(Ping(Kind.WEBMENTION, "http://a.example/p", target), site)
+        assert (first.wake, first.slot) == (True, 0)
+        resent = inbound.accept(Ping(Kind.WEBMENTION, "http://a.example/p", target), site)
+        assert resent.queued == first.queued and not resent.wake
+        with pytest.raises(RateLimited):  # the sender's one place is taken
+            inbound.accept(Ping(Kind.WEBMENTION, "http://b.example/p", target), site)
+        assert not throttle.take("inbound-wake:0", 60)  # its task will give it up
+        assert throttle.take("inbound-wake:1", 60)
+        assert throttle.take("inbound-wake:2", 60)
 
 
 @override_settings(BACKLINKS=QUEUE_ALL)
@@ -563,13 +581,13 @@ def test_on_a_cache_of_its_own_each_answer_queues_a_verifier(
 ):
     """A worker in another process could not give up a slot kept in this process's memory."""
     with dummy_tasks() as results:
-        for n in range(tasks._PENDING_WAKES + 2):
+        for n in range(inbound.WAKES + 2):
             with django_capture_on_commit_callbacks(execute=True):
                 post_webmention(
                     client, {"source": f"http://peer{n}.example/p", "target": article_url}
                 )
         queued = [r for r in results if r.task.name == "verify_inbound"]
-    assert len(queued) == tasks._PENDING_WAKES + 2
+    assert len(queued) == inbound.WAKES + 2
 
 
 def _counts_of_rows(queries: CaptureQueriesContext) -> int:
@@ -695,9 +713,9 @@ def test_answers_use_the_target_read_a_moment_ago_and_verification_reads_it_afre
     client, serve_source, article_url
 ):
     """The target named by URL is read for an answer as this process read it up to
-    admission.RECENT_SECONDS ago: a page made a draft elsewhere still has pings queued for a
-    moment, and they are refused when verified; a draft saved in this process answers as a
-    missing page at once."""
+    admission.RECENT_TARGET_SECONDS ago: a page made a draft elsewhere still has pings queued
+    for a while, and they are refused when verified; a draft saved in this process answers as
+    a missing page at once."""
     article = Article.objects.get()
     sources = [serve_source(page_linking_to(article_url), path=f"/p{n}") for n in range(3)]
     assert post_webmention(client, {"source": sources[0], "target": article_url}).status_code
@@ -717,6 +735,21 @@ def test_answers_use_the_target_read_a_moment_ago_and_verification_reads_it_afre
     article.save()  # a draft, saved here: the next answer knows
     answer = post_webmention(client, {"source": sources[2] + "?again", "target": article_url})
     assert answer.status_code == 400
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+def test_a_draft_is_not_remembered_for_answers_so_publishing_it_elsewhere_counts_at_once(
+    client, article_url
+):
+    """Only a target that takes pings is remembered: one published in another process a
+    moment after a ping found it a draft takes the next ping."""
+    article = Article.objects.get()
+    Article.objects.filter(pk=article.pk).update(published_at=None)  # another process, say
+    draft = post_webmention(client, {"source": "http://a.example/p", "target": article_url})
+    assert draft.status_code == 400
+    Article.objects.filter(pk=article.pk).update(published_at=timezone.now())
+    published = post_webmention(client, {"source": "http://b.example/p", "target": article_url})
+    assert published.status_code == 201
 
 
 @pytest.mark.parametrize("read_whole", [10_000, 1], ids=["table-read-whole", "host-by-host"])

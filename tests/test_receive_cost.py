@@ -107,7 +107,7 @@ def redis_limits(monkeypatch):
         yield commands
 
 
-def test_answering_a_webmention_on_redis_takes_one_query_and_two_round_trips(
+def test_answering_a_webmention_on_redis_takes_one_query_and_one_round_trip(
     client, article_url, redis_limits, django_capture_on_commit_callbacks
 ):
     Site.objects.get_current()
@@ -121,8 +121,9 @@ def test_answering_a_webmention_on_redis_takes_one_query_and_two_round_trips(
     # counts of rows; the target, the site's settings and blocked domains were read a moment
     # ago (for the answer before).
     assert len(_sql(queries)) == 1, "\n".join(_sql(queries))
-    # The sender's and the source domain's rates; the sender's and the queue's tallies.
-    assert redis_limits == ["EVAL", "EVAL"]
+    # The sender's rate, the sender's and the queue's tallies and a verifier slot, in one
+    # script.
+    assert redis_limits == ["EVAL"]
 
 
 @override_settings(BACKLINKS={**BASE, "RECEIVE_BUDGET": 0})

@@ -168,7 +168,7 @@ def test_a_sender_counted_and_a_domain_looked_at_in_one_round_trip(redis_cache, 
 
     waits = throttle.check(
         hits=[("ip", "198.51.100.7", limit)], peeks=[("source", "example.org", limit)]
-    )
+    ).waits
 
     assert waits[0] is None and waits[1] is not None  # the domain's budget is spent
     assert redis_commands == ["EVAL"]
