@@ -61,7 +61,7 @@ def test_billion_laughs_is_a_fault_quickly_and_small(client: Client, site: objec
         code = fault_code(client, body)
 
     assert code == PARSE_ERROR
-    assert cost.seconds < 1.0
+    assert cost.cpu_seconds < 1.0
     assert cost.peak_bytes < 5_000_000
 
 
@@ -76,7 +76,7 @@ def test_quadratic_blowup_is_a_fault_quickly_and_small(client: Client, site: obj
         code = fault_code(client, body)
 
     assert code == PARSE_ERROR
-    assert cost.seconds < 1.0
+    assert cost.cpu_seconds < 1.0
     assert cost.peak_bytes < 5_000_000
 
 
@@ -91,7 +91,7 @@ def test_internal_parameter_entities_are_a_fault(client: Client, site: object) -
         code = fault_code(client, body)
 
     assert code == PARSE_ERROR
-    assert cost.seconds < 1.0
+    assert cost.cpu_seconds < 1.0
     assert cost.peak_bytes < 5_000_000
 
 
@@ -130,7 +130,7 @@ def test_external_entities_and_dtds_are_a_fault_without_connecting(
         code = fault_code(client, call_with(value, doctype))
 
     assert code == PARSE_ERROR
-    assert cost.seconds < 1.0
+    assert cost.cpu_seconds < 1.0
     assert cost.peak_bytes < 5_000_000
     assert counter.connections() == 0
 
@@ -248,7 +248,7 @@ def test_ten_thousand_nested_values_are_a_fault_without_recursion_error(
         code = fault_code(client, body)
 
     assert code == 0  # parsed: a nested value is not a string argument
-    assert cost.seconds < 2.0
+    assert cost.cpu_seconds < 2.0
 
 
 def test_nesting_as_deep_as_the_default_limit_allows_is_a_fault(
