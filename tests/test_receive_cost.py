@@ -129,7 +129,10 @@ def test_answering_a_webmention_on_redis_takes_one_query_and_one_round_trip(
 
 @pytest.mark.parametrize(
     ("returning", "count"),
-    [pytest.param(True, 7, id="update-returning"), pytest.param(False, 9, id="select-then-update")],
+    [
+        pytest.param(True, 7, id="update-returning"),
+        pytest.param(False, 9, id="select-then-update"),
+    ],
 )
 @override_settings(BACKLINKS={**BASE, "RECEIVE_BUDGET": 0})
 def test_verifying_a_queued_ping_takes_seven_queries(
