@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 from django.contrib.sites.models import Site
-from django.db import models
+from django.db import models, transaction
 
 from backlinks_django import keys, limits, registry, throttle, weburl
 from backlinks_django.choices import Kind
@@ -35,6 +35,7 @@ __all__ = [
     "forget_on_save",
     "forget_recent",
     "is_on_site",
+    "policy_changed",
     "rate_wait",
     "resolve_target",
     "sender_rate",
@@ -257,16 +258,54 @@ _recent_objects: _Recent[str, models.Model] = _Recent(
 
 def forget_recent() -> None:
     """Forget the targets, switches and blocked domains read for answers."""
+    _forget_policy()
+    _recent_objects.clear()
+
+
+def _forget_policy() -> None:
     _recent_settings.clear()
     _recent_blocked_domains.clear()
     _recent_hosts_blocked.clear()
-    _recent_objects.clear()
+
+
+# The version of the site's switches and blocked domains, a counter of the shared cache raised
+# once a change of them commits: while it stands, a verification may apply them as this
+# process read them (up to RECENT_SECONDS ago) instead of reading them again.
+_POLICY = "policy"
+_policy_seen: int | None = None
+
+
+def policy_changed() -> None:
+    """The switches or blocked domains changed: forget them here now, and in every process
+    sharing the cache once the transaction commits."""
+    forget_recent()
+    if throttle.is_shared():
+        transaction.on_commit(lambda: throttle.bump(_POLICY))
+
+
+def _policy_current() -> bool:
+    """Whether the switches and blocked domains this process read are as a fresh read would
+    find them: the cache is shared and the policy's version has not moved since (if it has,
+    they are forgotten now, and read again)."""
+    global _policy_seen
+    seen = throttle.version(_POLICY)
+    if seen is None:
+        return False
+    if seen != _policy_seen:
+        # Forgotten before anything is read again: what is read from now on is at least as
+        # new as the change that moved the version (raised after its commit).
+        _forget_policy()
+        _policy_seen = seen
+    return True
 
 
 def forget_on_save(sender: type[models.Model], **_kwargs: object) -> None:
     """A receiver of post_save and post_delete: forget what was read for answers when a
-    SiteSettings, a BlockedDomain or a registered object is saved or deleted here."""
-    if sender in (SiteSettings, BlockedDomain) or registry.get_registration(sender) is not None:
+    SiteSettings, a BlockedDomain or a registered object is saved or deleted here (and, for
+    the first two, tell the processes that share the cache)."""
+    if sender in (SiteSettings, BlockedDomain):
+        policy_changed()
+    elif registry.get_registration(sender) is not None:
         forget_recent()
 
 
@@ -286,7 +325,11 @@ def admit(
     ``recent``: the switches and the blocked domains may be read as this process last read
     them, up to ``RECENT_SECONDS`` ago, and a target named by URL that took pings then up to
     ``RECENT_TARGET_SECONDS`` ago (for an answer that only queues the ping: a ping to a page
-    just made a draft is queued, and refused when verified).
+    just made a draft is queued, and refused when verified). Otherwise the switches and the
+    blocked domains are as a fresh read finds them: read again, or, on a shared cache, as
+    this process read them up to ``RECENT_SECONDS`` ago if no change has been saved since
+    (:func:`policy_changed`; a change made with ``QuerySet.update()`` or SQL, which sends no
+    signal, is applied within ``RECENT_SECONDS``).
     """
     source_url = check_url(source_url, "source")
     target_url = check_url(target_url, "target")
@@ -299,12 +342,17 @@ def admit(
         raise TargetNotPingable("The target is not a page that takes pings.")
     if not registration.is_published(target):
         raise TargetNotFound()
-    site_settings = _recent_settings(site.pk) if recent else SiteSettings.objects.for_site(site)
+    # Read again unless read a moment ago for an answer, or unchanged since (see
+    # _policy_current): a verification applies a change saved anywhere at once.
+    remembered = recent or _policy_current()
+    site_settings = (
+        _recent_settings(site.pk) if remembered else SiteSettings.objects.for_site(site)
+    )
     if not site_settings.receives(kind):
         raise TargetNotPingable(f"This site does not accept {Kind(kind).label}s.")
     if not registration.accepts_pings(target):
         raise TargetNotPingable("Pings are closed for this target.")
-    is_blocked = _recently_blocked if recent else BlockedDomain.is_blocked
+    is_blocked = _recently_blocked if remembered else BlockedDomain.is_blocked
     if is_blocked(urlsplit(source_url).hostname or ""):
         raise AccessDenied("Pings from this source are refused.")
     return Admitted(source_url, target_url, target, site_settings)

@@ -35,7 +35,8 @@ class BacklinksConfig(AppConfig):
             author_notice_on_approved, dispatch_uid="backlinks_django.author"
         )
         # Answers read targets, switches and blocked domains as this process last read them,
-        # for a moment (admission.RECENT_SECONDS); what this process saves it sees at once.
+        # for a moment (admission.RECENT_SECONDS); what this process saves it sees at once,
+        # and, for switches and blocked domains, every verification sharing the cache too.
         from backlinks_django.admission import forget_on_save
 
         post_save.connect(forget_on_save, dispatch_uid="backlinks_django.recent")

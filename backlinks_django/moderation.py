@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from backlinks_django import limits
-from backlinks_django.admission import forget_recent
+from backlinks_django.admission import policy_changed
 from backlinks_django.choices import Status
 from backlinks_django.models import Backlink, BlockedDomain
 from backlinks_django.signals import backlink_approved, backlink_status_changed
@@ -63,7 +63,7 @@ def block_domains(hosts: Iterable[str]) -> tuple[list[str], int]:
     BlockedDomain.objects.bulk_create(
         [BlockedDomain(domain=d) for d in blocked], ignore_conflicts=True
     )
-    forget_recent()  # bulk_create sends no post_save
+    policy_changed()  # bulk_create sends no post_save
     if not blocked:
         return blocked, 0
     from_domains = Q()

@@ -32,6 +32,7 @@ from backlinks_django.conf import app_settings
 __all__ = [
     "Checked",
     "Limit",
+    "bump",
     "check",
     "counts_exactly",
     "give_back",
@@ -42,6 +43,7 @@ __all__ = [
     "settle",
     "take",
     "tally",
+    "version",
 ]
 
 # (events, window seconds); None in an argument means unlimited.
@@ -283,6 +285,32 @@ def counts_exactly() -> bool:
     then write)."""
     cache = caches[app_settings.RATE_LIMIT_CACHE]
     return is_shared() and type(cache).incr is not BaseCache.incr
+
+
+def version(name: str) -> int | None:
+    """The shared counter ``name`` (0 until :func:`bump` raises it); None on a cache that
+    processes do not share (:func:`is_shared`), where no other process would raise it."""
+    if not is_shared():
+        return None
+    cache = caches[app_settings.RATE_LIMIT_CACHE]
+    key = _cache_key("version", name, 0)
+    if isinstance(cache, RedisCache):
+        return int(_client(cache).get(cache.make_and_validate_key(key)) or 0)
+    return int(cache.get(key) or 0)
+
+
+def bump(name: str) -> None:
+    """Raise the shared counter ``name`` by one (kept without expiry)."""
+    cache = caches[app_settings.RATE_LIMIT_CACHE]
+    key = _cache_key("version", name, 0)
+    if isinstance(cache, RedisCache):
+        _client(cache).incr(cache.make_and_validate_key(key))
+        return
+    try:
+        cache.incr(key)
+    except ValueError:  # not made yet (or evicted: a new value is all that matters)
+        if not cache.add(key, 1, timeout=None):
+            cache.incr(key)
 
 
 def settle(name: str, value: int, seconds: float) -> None:

@@ -752,6 +752,53 @@ def test_a_draft_is_not_remembered_for_answers_so_publishing_it_elsewhere_counts
     assert published.status_code == 201
 
 
+def _policy_reads(queries: CaptureQueriesContext) -> int:
+    from backlinks_django.models import BlockedDomain, SiteSettings
+
+    tables = (SiteSettings._meta.db_table, BlockedDomain._meta.db_table)
+    return sum(any(t in q["sql"] for t in tables) for q in queries.captured_queries)
+
+
+def test_on_a_shared_cache_verifications_read_the_policy_again_only_once_it_changed(
+    site, shared_cache, serve_source, article_url, django_capture_on_commit_callbacks
+):
+    """Two queries of every verification (the site's switches, the blocked domains) are
+    read once while no change is saved: a change anywhere raises the policy's version in the
+    shared cache once it commits, and the next verification in every process reads again."""
+    from backlinks_django import admission, moderation
+    from backlinks_django.models import SiteSettings
+
+    settings_row = SiteSettings.objects.create(site=site)
+    sources = [serve_source(page_linking_to(article_url), path=f"/p{n}") for n in range(4)]
+    with override_settings(BACKLINKS={**QUEUE_ALL, "RATE_LIMIT_CACHE": "limits"}):
+        queue(sources[0], article_url, "198.51.100.1", Kind.WEBMENTION)
+        queue(sources[1], article_url, "198.51.100.2", Kind.WEBMENTION)
+        admission.forget_recent()
+        with CaptureQueriesContext(connection) as queries:
+            ended = verify_queued()
+        assert [row.state for row in ended] == [InboundPing.State.ACCEPTED] * 2
+        assert _policy_reads(queries) == 2  # for the first verification only
+
+        # Another process switches Webmentions off: the rows change, then the version.
+        SiteSettings.objects.filter(pk=settings_row.pk).update(receive_webmentions=False)
+        queue(sources[2], article_url, "198.51.100.3", Kind.WEBMENTION)
+        throttle.bump("policy")
+        (refused,) = verify_queued()
+        assert refused.state == InboundPing.State.REJECTED
+        assert "does not accept Webmentions" in refused.message
+
+        # A save here raises the version once it commits.
+        before = throttle.version("policy")
+        with django_capture_on_commit_callbacks(execute=True):
+            settings_row.refresh_from_db()
+            settings_row.receive_webmentions = True
+            settings_row.save()
+        assert throttle.version("policy") == before + 1
+        with django_capture_on_commit_callbacks(execute=True):  # no post_save: told apart
+            moderation.block_domains(["spam.example"])
+        assert throttle.version("policy") == before + 2
+
+
 @pytest.mark.parametrize("read_whole", [10_000, 1], ids=["table-read-whole", "host-by-host"])
 @override_settings(BACKLINKS=QUEUE_ALL)
 def test_answers_read_the_blocked_domains_once_for_any_number_of_source_hosts(

@@ -158,6 +158,29 @@ def test_verifying_a_queued_ping_takes_seven_queries(
     assert len(_sql(queries)) == count, "\n".join(_sql(queries))
 
 
+def test_verifying_on_redis_reads_the_policy_only_when_it_changed(
+    site, article_url, serve_source, redis_limits
+):
+    Site.objects.get_current()
+    for n in range(2):
+        source = serve_source(page_linking_to(article_url), path=f"/p{n}")
+        inbound.accept(
+            inbound.Ping(Kind.WEBMENTION, source, article_url, remote_ip="198.51.100.7"), site
+        )
+    assert inbound.process_next() is not None
+    redis_limits.clear()
+
+    with CaptureQueriesContext(connection) as queries:
+        row = inbound.process_next()
+
+    assert row is not None and row.state == InboundPing.State.ACCEPTED
+    # The claim, the target, a stored twin, the row, the queue row's end: the site's switches
+    # and the blocked domains are as the first verification read them, the policy's version
+    # unchanged (a GET); the fetched server's cap and the source domain's rate are counted.
+    assert len(_sql(queries)) == 5, "\n".join(_sql(queries))
+    assert redis_limits == ["GET", "EVAL", "EVAL"]
+
+
 @pytest.mark.parametrize(
     ("entry", "trees"),
     [

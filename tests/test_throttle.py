@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import caches
+from django.test import override_settings
 
+from backlinks_django import throttle
 from backlinks_django.throttle import hit, peek
 
 LIMIT = (2, 60.0)
@@ -87,3 +89,24 @@ def test_peek_sees_the_window_move_on(throttle_clock):
 def test_a_limit_of_zero_events_is_always_full():
     assert peek("test", "k", (0, 60.0)) == 60.0
     assert hit("test", "k", (0, 60.0)) == 60.0
+
+
+@override_settings(
+    CACHES={
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "shared": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "t"},
+    },
+    BACKLINKS={"RATE_LIMIT_CACHE": "shared"},
+)
+def test_a_version_counts_up_from_nothing_on_a_shared_cache(db):
+    from django.core.management import call_command
+
+    call_command("createcachetable", "t")
+    assert throttle.version("v") == 0
+    throttle.bump("v")
+    throttle.bump("v")
+    assert throttle.version("v") == 2
+
+
+def test_a_cache_of_the_process_s_own_has_no_version():
+    assert throttle.version("v") is None  # no other process could raise it
