@@ -325,6 +325,13 @@ def main() -> None:
     parser.add_argument(
         "--ping-pool-nice", type=int, default=10, help="that pool's niceness (default 10)"
     )
+    parser.add_argument(
+        "--attacker-nice",
+        type=int,
+        default=0,
+        help="niceness of the attack's source servers (default 0); 19 stands for servers on "
+        "other machines, which take none of this one's CPU from the site",
+    )
     add_cache_option(parser)
     args = parser.parse_args()
     count, seconds, window = (20, 1.0, 2.0) if args.quick else (1000, 10.0, 30.0)
@@ -364,6 +371,8 @@ def main() -> None:
     servers = [start_sources(app)]
     servers.append(start_sources(app, DRIP_HOST, drip=0.5))
     servers.append(start_sources(app, MARKUP_HOST, page=hostile_page))
+    for process, _port in servers[1:]:  # the attacker's servers, not the genuine one
+        os.setpriority(os.PRIO_PROCESS, process.pid or 0, args.attacker_nice)
     (_, source_port), (_, drip_port), (_, markup_port) = servers
     try:
         with bench_database(engine, name):

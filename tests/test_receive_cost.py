@@ -7,7 +7,7 @@ The query counts are pinned: a change that adds a query to every received ping s
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -208,20 +208,30 @@ def test_a_verified_page_becomes_a_tree_only_for_its_microformats(
     assert len(built) == trees
 
 
-@override_settings(BACKLINKS={**BASE, "RECEIVE_BUDGET": 0})
-def test_a_claim_orders_the_queue_by_an_index_not_a_ranking(site):
-    now = timezone.now()
+def _queue_rows(
+    site: Site, count: int, senders: int, domains: int, **fields: Callable[[int], object]
+) -> None:
+    """``count`` queued Webmentions from ``senders`` addresses about ``domains`` source
+    domains, row ``n`` also given each of ``fields`` applied to ``n``."""
     InboundPing.objects.bulk_create(
         InboundPing(
             kind=Kind.WEBMENTION,
             site=site,
             source_url=f"http://blog{n}.example/p",
             target_url="http://testserver/articles/x/",
-            sender=f"198.51.100.{n % 200}",
-            source_domain=f"blog{n}.example",
-            received_at=now - datetime.timedelta(seconds=1000 - n),
+            sender=f"198.51.100.{n % senders}",
+            source_domain=f"blog{n % domains}.example",
+            **{name: value(n) for name, value in fields.items()},
         )
-        for n in range(1000)
+        for n in range(count)
+    )
+
+
+@override_settings(BACKLINKS={**BASE, "RECEIVE_BUDGET": 0})
+def test_a_claim_orders_the_queue_by_an_index_not_a_ranking(site):
+    now = timezone.now()
+    _queue_rows(
+        site, 1000, 200, 1000, received_at=lambda n: now - datetime.timedelta(seconds=1000 - n)
     )
 
     with CaptureQueriesContext(connection) as queries:
@@ -246,18 +256,7 @@ def test_a_claim_reads_a_few_rows_of_a_long_queue(site):
     """One condition over both waiting states made PostgreSQL read and sort every waiting row
     for each claim (a sequential scan of 4,000 rows: 3.6 ms); each state is now read in fair
     order through the index, stopping at the first rows under the caps."""
-    InboundPing.objects.bulk_create(
-        InboundPing(
-            kind=Kind.WEBMENTION,
-            site=site,
-            source_url=f"http://blog{n}.example/p",
-            target_url="http://testserver/articles/x/",
-            sender=f"198.51.100.{n % 100}",
-            source_domain=f"blog{n % 100}.example",
-            turn=n // 100,
-        )
-        for n in range(5000)
-    )
+    _queue_rows(site, 5000, 100, 100, turn=lambda n: n // 100)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {InboundPing._meta.db_table}")
         moment = connection.ops.adapt_datetimefield_value(timezone.now())
