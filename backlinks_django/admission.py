@@ -280,7 +280,9 @@ def policy_changed() -> None:
     sharing the cache once the transaction commits."""
     forget_recent()
     if throttle.is_shared():
-        transaction.on_commit(lambda: throttle.bump(_POLICY))
+        # robust: a cache that cannot be reached must not turn a saved change into an error
+        # (the other processes then apply it within RECENT_SECONDS).
+        transaction.on_commit(lambda: throttle.bump(_POLICY), robust=True)
 
 
 def _policy_current() -> bool:

@@ -255,6 +255,53 @@ def test_verifiers_claim_a_row_once(site, article_url, serve_source):
     assert not inbound.claim(row.pk, until)
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_verifiers_at_once_take_every_row_once(site, article_url):
+    """Three verifiers claim from one queue at the same time: the one statement that picks and
+    claims a row re-checks it under the row's lock, so a row two of them picked is verified by
+    one, and the other picks again."""
+    import threading
+
+    from pytest_httpserver import HTTPServer
+
+    server = HTTPServer(threaded=True)
+    server.start()
+    server.expect_request("/p").respond_with_data(
+        page_linking_to(article_url), content_type="text/html"
+    )
+    count = 30
+    limits = {**QUEUE_ALL, "INBOUND_CONCURRENCY": 10}
+    try:
+        with override_settings(BACKLINKS=limits):
+            for n in range(count):
+                queue(server.url_for(f"/p?n={n}"), article_url, f"198.51.100.{n}", Kind.WEBMENTION)
+            verified: list[list[InboundPing]] = [[], [], []]
+
+            def verify(mine: list[InboundPing]) -> None:
+                try:
+                    while InboundPing.objects.waiting().exists():
+                        row = inbound.process_next()
+                        if row is not None:
+                            mine.append(row)
+                finally:
+                    connection.close()
+
+            threads = [threading.Thread(target=verify, args=(mine,)) for mine in verified]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+    finally:
+        server.stop()
+
+    rows = InboundPing.objects.all()
+    assert sorted(len(mine) for mine in verified) != [0, 0, count]  # they did share the work
+    assert sum(len(mine) for mine in verified) == count
+    assert {(row.state, row.attempts) for row in rows} == {(InboundPing.State.ACCEPTED, 1)}
+    assert Backlink.objects.count() == count
+
+
 @override_settings(BACKLINKS=QUEUE_ALL)
 def test_peers_hear_one_message_whatever_the_fetcher_saw(client, site, no_dns_names):
     """Not "not a public address" for one and "could not be resolved" for another."""
