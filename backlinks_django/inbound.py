@@ -43,7 +43,7 @@ from backlinks_django.exceptions import (
     TargetNotFound,
     VerifyLater,
 )
-from backlinks_django.models import Backlink, InboundPing
+from backlinks_django.models import Backlink, InboundPing, rows, stored_twin
 from backlinks_django.pipeline import Ping, receive
 
 __all__ = [
@@ -96,9 +96,7 @@ def accept(ping: Ping, site: Site) -> Accepted:
         target_url=admitted.target_url,
         target=admitted.target,
     )
-    if ping.kind != Kind.WEBMENTION and (
-        Backlink.objects.for_object(admitted.target).filter(source_url=ping.source_url).exists()
-    ):
+    if ping.kind != Kind.WEBMENTION and stored_twin(admitted.target, ping.source_url):
         raise AlreadyRegistered()
     budget = app_settings.RECEIVE_BUDGET
     if ping.kind == Kind.WEBMENTION or (ping.verify and budget <= 0):
@@ -355,12 +353,14 @@ def _full(caps: list[_Cap], tallies: list[int | None] | None) -> str:
     cache the rows are counted on every ping, at most ``cap`` of them.
     """
     exact = tallies is None
-    for (name, cap, rows, why), tallied in zip(caps, tallies or [None] * len(caps), strict=True):
+    for (name, cap, counted, why), tallied in zip(
+        caps, tallies or [None] * len(caps), strict=True
+    ):
         if cap <= 0 or (tallied is not None and tallied >= _FULL):
             return why
         if tallied is not None and tallied <= cap:
             continue  # this ping included
-        count = _count(rows, cap)
+        count = _count(counted, cap)
         if count >= cap:
             if not exact:
                 throttle.settle(name, _FULL, _FULL_SECONDS)
@@ -411,9 +411,9 @@ def _turn_sql(alias: str) -> str:
     )
 
 
-def _count(rows: dict[str, str], cap: int) -> int:
+def _count(counted: dict[str, str], cap: int) -> int:
     # COUNT over at most ``cap`` rows: a full queue costs no more to check than a short one.
-    queued = InboundPing.objects.filter(state=InboundPing.State.QUEUED, **rows)
+    queued = InboundPing.objects.filter(state=InboundPing.State.QUEUED, **counted)
     return queued.order_by().values("pk")[:cap].count()
 
 
@@ -482,28 +482,7 @@ def _claim_returning(
             # Picked but taken by another verifier meanwhile, or nothing to pick: tell apart.
             cursor.execute(_candidates_sql(alias, 1), _candidates_params(moment))
             return None, cursor.fetchone() is not None
-    values = []
-    for value, (column, converters) in zip(found, _converters(alias), strict=True):
-        for convert in converters:
-            value = convert(value, column, connection)
-        values.append(value)
-    names = [field.attname for field in InboundPing._meta.concrete_fields]
-    return InboundPing.from_db(alias, names, values), True
-
-
-@lru_cache(maxsize=4)
-def _converters(alias: str) -> list[tuple[Any, list[Any]]]:
-    """Each column of the row (concrete fields' order) and the converters of its values from
-    the database, as the ORM applies them to a query's results."""
-    connection = connections[alias]
-    found = []
-    for field in InboundPing._meta.concrete_fields:
-        column = field.get_col(InboundPing._meta.db_table)
-        converters = connection.ops.get_db_converters(column) + column.get_db_converters(
-            connection
-        )
-        found.append((column, converters))
-    return found
+    return rows.instance(InboundPing, alias, found), True
 
 
 def verify_for(
@@ -649,12 +628,11 @@ def _claim_returning_sql(alias: str) -> str:
     it returns."""
     quote = connections[alias].ops.quote_name
     attempts = quote("attempts")
-    columns = ", ".join(quote(str(field.column)) for field in InboundPing._meta.concrete_fields)
     return (
         f"UPDATE {quote(InboundPing._meta.db_table)} "  # noqa: S608
         f"SET {quote('state')} = %s, {quote('claimed_until')} = %s, {attempts} = {attempts} + 1 "
         f"WHERE {quote('id')} = ({_candidates_sql(alias, 1)}) AND {_due_sql(quote)} "
-        f"RETURNING {columns}"
+        f"RETURNING {rows.columns(InboundPing, alias)}"
     )
 
 

@@ -19,7 +19,7 @@ from backlinks_django.admission import Admitted, admit, charge_source
 from backlinks_django.choices import Kind, ModerationPolicy, Status
 from backlinks_django.conf import app_settings
 from backlinks_django.exceptions import AlreadyRegistered, NoLinkToTarget, SourceGone
-from backlinks_django.models import Backlink, SiteSettings
+from backlinks_django.models import Backlink, SiteSettings, stored_twin
 from backlinks_django.notifications import notify_managers
 from backlinks_django.signals import backlink_received
 from backlinks_django.verification import Verified, mark_removed, verify_source
@@ -93,7 +93,7 @@ def receive(
     target, source_url, target_url = admitted.target, admitted.source_url, admitted.target_url
     existing = None
     if not known_new:
-        existing = Backlink.objects.for_object(target).filter(source_url=source_url).first()
+        existing = stored_twin(target, source_url)
     if existing is not None and ping.kind != Kind.WEBMENTION:
         raise AlreadyRegistered()
 

@@ -8,6 +8,7 @@ import time
 import pytest
 from django.db import IntegrityError, connection
 from django.test import override_settings
+from django.utils import timezone
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -162,3 +163,35 @@ def test_a_source_url_with_surrounding_whitespace_is_fetched_as_stored(
 
     assert backlink.source_url == source
     assert backlink.title  # verified: the page was fetched and the link found
+
+
+def test_the_stored_twin_read_with_sql_is_the_row_the_orm_reads(make_backlink, article):
+    """stored_twin() builds the backlink from a row of its own SQL: every field as the ORM
+    gives it (dates aware, the address as text, null where null)."""
+    from django.forms.models import model_to_dict
+
+    from backlinks_django.models import stored_twin
+
+    stored = make_backlink(
+        kind=Kind.WEBMENTION,
+        status=Status.APPROVED,
+        remote_ip="2001:db8::7",
+        user_agent="Peer/1.0",
+        author_name="Ann",
+        author_url="https://ann.example/",
+        published=timezone.now(),
+        original_url="https://ann.example/p",
+    )
+    make_backlink(source_url="http://other.example/p")
+
+    twin = stored_twin(article, stored.source_url)
+
+    orm = Backlink.objects.get(pk=stored.pk)
+    assert twin is not None and twin.pk == orm.pk
+    assert model_to_dict(twin) == model_to_dict(orm)
+    assert (twin.received_at, twin.updated_at, twin.published) == (
+        orm.received_at,
+        orm.updated_at,
+        orm.published,
+    )
+    assert stored_twin(article, "http://nowhere.example/p") is None

@@ -1,7 +1,12 @@
 """The app's models, and the enumerations their fields store, importable from one place."""
 
 from backlinks_django.choices import Kind, MentionType, ModerationPolicy, Outcome, Status
-from backlinks_django.models.backlinks import Backlink, BacklinkQuerySet, BlockedDomain
+from backlinks_django.models.backlinks import (
+    Backlink,
+    BacklinkQuerySet,
+    BlockedDomain,
+    stored_twin,
+)
 from backlinks_django.models.generic import object_lookup
 from backlinks_django.models.inbound import InboundPing, InboundPingQuerySet
 from backlinks_django.models.outbound import Claim, OutboundPing, OutboundPingQuerySet
@@ -24,4 +29,5 @@ __all__ = [
     "SiteSettingsManager",
     "Status",
     "object_lookup",
+    "stored_twin",
 ]

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site
-from django.db import models
+from django.db import connections, models, router
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backlinks_django import limits
 from backlinks_django.choices import Kind, MentionType, Status
+from backlinks_django.models import rows
 from backlinks_django.models.generic import object_lookup
 from backlinks_django.weburl import host_key
 
@@ -113,6 +115,32 @@ class Backlink(models.Model):
     @property
     def source_domain(self) -> str:
         return (urlsplit(self.source_url).hostname or "").lower()
+
+
+def stored_twin(obj: models.Model, source_url: str) -> Backlink | None:
+    """The backlink stored for ``obj`` from ``source_url``, if any (one at most: the unique
+    constraint), as ``Backlink.objects.for_object(obj).filter(source_url=...).first()`` finds
+    it; with SQL written once per database, since every ping looks for it (composed by the
+    ORM, the lookup cost 1.4 ms of CPU here, run 0.06)."""
+    alias = router.db_for_read(Backlink)
+    content_type = ContentType.objects.get_for_model(obj)
+    params: list[Any] = [content_type.pk, str(obj.pk), source_url]  # as object_lookup()
+    with connections[alias].cursor() as cursor:
+        cursor.execute(_twin_sql(alias), params)
+        found = cursor.fetchone()
+    return None if found is None else rows.instance(Backlink, alias, found)
+
+
+@lru_cache(maxsize=4)
+def _twin_sql(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+    where = " AND ".join(
+        f"{quote(column)} = %s" for column in ("content_type_id", "object_id", "source_url")
+    )
+    return (
+        f"SELECT {rows.columns(Backlink, alias)} "  # noqa: S608 -- our own names only
+        f"FROM {quote(Backlink._meta.db_table)} WHERE {where}"
+    )
 
 
 class BlockedDomain(models.Model):
