@@ -613,26 +613,25 @@ def _candidates_sql(alias: str, limit: int = _CANDIDATES) -> str:
 
 @lru_cache(maxsize=4)
 def _claim_sql(alias: str) -> str:
-    quote = connections[alias].ops.quote_name
-    attempts = quote("attempts")
-    return (
-        f"UPDATE {quote(InboundPing._meta.db_table)} "  # noqa: S608
-        f"SET {quote('state')} = %s, {quote('claimed_until')} = %s, {attempts} = {attempts} + 1 "
-        f"WHERE {quote('id')} = %s AND {_due_sql(quote)}"
-    )
+    return _claim_of(alias, "%s")
 
 
 @lru_cache(maxsize=4)
 def _claim_returning_sql(alias: str) -> str:
     """:func:`_claim_sql` of the fairest due row (:func:`_candidates_sql`, the first), which
     it returns."""
+    picked = f"({_candidates_sql(alias, 1)})"
+    return f"{_claim_of(alias, picked)} RETURNING {rows.columns(InboundPing, alias)}"
+
+
+def _claim_of(alias: str, row: str) -> str:
+    """The UPDATE that claims the row whose key ``row`` gives, if it is still due."""
     quote = connections[alias].ops.quote_name
     attempts = quote("attempts")
     return (
         f"UPDATE {quote(InboundPing._meta.db_table)} "  # noqa: S608
         f"SET {quote('state')} = %s, {quote('claimed_until')} = %s, {attempts} = {attempts} + 1 "
-        f"WHERE {quote('id')} = ({_candidates_sql(alias, 1)}) AND {_due_sql(quote)} "
-        f"RETURNING {rows.columns(InboundPing, alias)}"
+        f"WHERE {quote('id')} = {row} AND {_due_sql(quote)}"
     )
 
 
