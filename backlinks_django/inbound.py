@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import connections, models, router
 from django.db.models import Min
 from django.utils import timezone
@@ -657,7 +658,9 @@ def _verify(row: InboundPing) -> InboundPing:
             _finish(row, InboundPing.State.REMOVED, "The source no longer links to the target.")
         else:
             _finish(row, InboundPing.State.ACCEPTED, "")
-    row.save(update_fields=_ENDED_FIELDS)
+    # Like the INSERT and the claim, SQL written once, with no signal sent: the queue's rows
+    # are the app's own bookkeeping. A row deleted meanwhile (privacy.erase) stays deleted.
+    rows.update(row, _ENDED_FIELDS)
     return row
 
 
@@ -716,9 +719,14 @@ def _target(row: InboundPing) -> models.Model | None:
         return None
     # ContentType's cache, not a query per row.
     model = ContentType.objects.get_for_id(row.target_content_type_id).model_class()
-    objects = None if model is None else model._default_manager
-    target = None if objects is None else objects.filter(pk=row.target_object_id).first()
-    if target is None or registry.get_registration(target) is None:
+    if model is None:
+        raise TargetNotFound()
+    try:
+        # get(), not first(): no ORDER BY to compose for the one row a key finds.
+        target = model._default_manager.get(pk=row.target_object_id)
+    except (ObjectDoesNotExist, ValidationError, ValueError):
+        raise TargetNotFound() from None
+    if registry.get_registration(target) is None:
         raise TargetNotFound()
     return target
 

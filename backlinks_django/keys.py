@@ -23,18 +23,28 @@ def sender_key(remote_ip: str | None) -> str:
     An IPv4-mapped IPv6 address counts as the IPv4 address; what is not an address
     (a missing ``REMOTE_ADDR``) gives "".
     """
+    return _sender_key(remote_ip or "", min(128, max(0, app_settings.IPV6_PREFIX)))
+
+
+# Kept for the few thousand strings seen last: every answer and verification asks for these
+# keys, and parsing an address or looking up the suffix list costs more than the lookup.
+_REMEMBERED = 4096
+
+
+@lru_cache(maxsize=_REMEMBERED)
+def _sender_key(remote_ip: str, prefix: int) -> str:
     try:
-        address = ipaddress.ip_address((remote_ip or "").strip())
+        address = ipaddress.ip_address(remote_ip.strip())
     except ValueError:
         return ""
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return str(address.ipv4_mapped)
-        prefix = min(128, max(0, app_settings.IPV6_PREFIX))
         return str(ipaddress.IPv6Network((address, prefix), strict=False))
     return str(address)
 
 
+@lru_cache(maxsize=_REMEMBERED)
 def domain_key(host: str) -> str:
     """The registrable domain of ``host`` (Public Suffix List, private entries included).
 

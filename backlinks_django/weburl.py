@@ -124,6 +124,15 @@ def host_key(host: str) -> str:
     underscore, an empty label) is keyed label by label; what no IDNA version takes stays as is.
     """
     host = host.strip().rstrip(".").lower()
+    if host.isascii():
+        # UTS #46 maps no ASCII character but the capitals lowered above, and an ASCII label
+        # it refuses is kept as is: an ASCII name is its own key, without the cost of the
+        # IDNA codec (tested against _idna_key).
+        return host
+    return _idna_key(host)
+
+
+def _idna_key(host: str) -> str:
     try:
         return idna.encode(host, uts46=True).decode("ascii")
     except (idna.IDNAError, UnicodeError):

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backlinks_django import inbound, tasks, throttle
-from backlinks_django.exceptions import RateLimited
+from backlinks_django.exceptions import RateLimited, TargetNotFound
 from backlinks_django.models import Backlink, InboundPing, Kind, Status
 from backlinks_django.pipeline import Ping
 from tests.conftest import page_linking_to
@@ -88,6 +88,24 @@ def test_a_queued_trackback_keeps_its_fields_and_target(
         "Their words",
         "Blog",
     )
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
+@pytest.mark.parametrize("object_id", ["999999", "not-a-key"])
+def test_a_queued_ping_whose_target_is_gone_or_unkeyable_ends_as_not_found(
+    article_url, serve_source, object_id
+):
+    """The target deleted after the answer, or a row naming a key its model cannot take:
+    refused as the missing page it is, not as an error of ours."""
+    source = serve_source(page_linking_to(article_url))
+    row = queue(source, article_url, "203.0.113.1")
+    InboundPing.objects.filter(pk=row.pk).update(target_object_id=object_id)
+
+    (ended,) = verify_queued()
+
+    assert ended.state == InboundPing.State.REJECTED
+    assert ended.message == TargetNotFound.default_message
+    assert not Backlink.objects.exists()
 
 
 @override_settings(BACKLINKS=QUEUE_ALL)

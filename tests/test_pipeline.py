@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connection
@@ -195,3 +196,34 @@ def test_the_stored_twin_read_with_sql_is_the_row_the_orm_reads(make_backlink, a
         orm.published,
     )
     assert stored_twin(article, "http://nowhere.example/p") is None
+
+
+def test_a_row_updated_with_sql_is_what_save_with_update_fields_writes(make_backlink):
+    """rows.update() writes the named fields only, sets an auto_now field as save() does,
+    sends no signal, and tells a row that is gone."""
+    from django.db.models.signals import post_save
+
+    from backlinks_django.models import rows
+
+    stored = make_backlink(title="Before", excerpt="Kept")
+    Backlink.objects.filter(pk=stored.pk).update(updated_at=timezone.now() - timedelta(days=1))
+    stale = Backlink.objects.get(pk=stored.pk)
+    stale.title, stale.excerpt, stale.status = "After", "Not written", Status.APPROVED
+    signals: list[object] = []
+
+    def heard(**kwargs: object) -> None:
+        signals.append(kwargs)
+
+    post_save.connect(heard, sender=Backlink)
+    try:
+        assert rows.update(stale, ["title", "status", "updated_at"]) == 1
+    finally:
+        post_save.disconnect(heard, sender=Backlink)
+
+    fresh = Backlink.objects.get(pk=stored.pk)
+    assert (fresh.title, fresh.status, fresh.excerpt) == ("After", Status.APPROVED, "Kept")
+    assert fresh.updated_at == stale.updated_at
+    assert timezone.now() - fresh.updated_at < timedelta(minutes=1)
+    assert signals == []
+    Backlink.objects.filter(pk=stored.pk).delete()
+    assert rows.update(stale, ["title"]) == 0

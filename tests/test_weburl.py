@@ -157,6 +157,24 @@ def test_host_key_is_one_form_per_host(host: str, key: str) -> None:
     assert host_key(host) == key
 
 
+@given(
+    st.one_of(
+        st.text(st.characters(max_codepoint=127)),
+        st.lists(
+            st.sampled_from(
+                ["xn--", "xn--e1afmkfd", "xn--zz", "Ab", "a-", "-a", "ab--c", "_", ""]
+            ),
+            max_size=5,
+        ).map(".".join),
+    )
+)
+def test_an_ascii_host_is_keyed_as_the_idna_codec_keys_it(host: str) -> None:
+    """host_key skips the codec for ASCII names: what the codec would give is the same."""
+    from backlinks_django.weburl import _idna_key
+
+    assert host_key(host) == _idna_key(host.strip().rstrip(".").lower())
+
+
 def test_host_forms_hold_the_key_and_the_unicode_spelling() -> None:
     assert host_forms("xn--e1afmkfd.com") == {"xn--e1afmkfd.com", "пример.com"}
 

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from django.db import connections, models
 
-__all__ = ["columns", "instance"]
+__all__ = ["columns", "instance", "update"]
 
 M = TypeVar("M", bound=models.Model)
 
@@ -36,6 +36,39 @@ def instance(model: type[M], alias: str, row: Sequence[Any]) -> M:
         values.append(value)
     names = [field.attname for field in model._meta.concrete_fields]
     return model.from_db(alias, names, values)
+
+
+def update(obj: models.Model, names: Sequence[str]) -> int:
+    """Write the fields ``names`` of ``obj`` to its row, as ``save(update_fields=names)``
+    writes them (each field's ``pre_save``, so an ``auto_now`` field is set), but with no
+    signal sent; how many rows were updated (0 when the row is gone)."""
+    model = type(obj)
+    alias = obj._state.db or "default"
+    connection = connections[alias]
+    fields = [_field(model, name) for name in names]
+    values = [field.get_db_prep_save(field.pre_save(obj, False), connection) for field in fields]
+    with connection.cursor() as cursor:
+        key = model._meta.pk.get_db_prep_value(obj.pk, connection)
+        cursor.execute(_update_sql(model, alias, tuple(names)), [*values, key])
+        return int(cursor.rowcount)
+
+
+@lru_cache(maxsize=16)
+def _update_sql(model: type[models.Model], alias: str, names: tuple[str, ...]) -> str:
+    quote = connections[alias].ops.quote_name
+    assignments = ", ".join(f"{quote(str(_field(model, name).column))} = %s" for name in names)
+    # Quoted names of the model's own table and columns only; every value is a parameter.
+    return (
+        f"UPDATE {quote(model._meta.db_table)} SET {assignments} "  # noqa: S608
+        f"WHERE {quote(str(model._meta.pk.column))} = %s"
+    )
+
+
+def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise TypeError(f"{model.__name__}.{name} is not a field of its own row")
+    return field
 
 
 @lru_cache(maxsize=16)
