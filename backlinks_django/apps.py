@@ -41,6 +41,11 @@ class BacklinksConfig(AppConfig):
 
         post_save.connect(forget_on_save, dispatch_uid="backlinks_django.recent")
         post_delete.connect(forget_on_save, dispatch_uid="backlinks_django.recent")
+        # Read now, once per process, rather than by the first ping with a domain name, which
+        # every worker of a site would then take a moment to answer at once.
+        from backlinks_django.keys import suffix_list
+
+        suffix_list()
         # Author photos are copied to this site's storage on approval, and go with the backlink.
         from backlinks_django.avatars import delete_on_delete
         from backlinks_django.models import Backlink

@@ -37,16 +37,18 @@ import http.client
 import importlib.util
 import json
 import math
+import multiprocessing
 import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from _setup import bench_database, postgres_unavailable
 from inbound import (
@@ -74,7 +76,10 @@ DRIP_DOMAIN = "drip-attacker.example"
 MARKUP_DOMAIN = "markup-attacker.example"
 # 1,000 addresses of this /64 send the attack.
 ATTACK_NETWORK = "2001:db8:bad:1::"
+# The genuine sender of the attacks' warm-up pings.
+WARM_UP = "198.51.100.9"
 HOSTILE_UNIT = "<b><p>"
+T = TypeVar("T")
 # The reader of the site's own pages: requests a second, on a fixed schedule.
 READS_PER_SECOND = 20
 DEFAULT_LIMITS = {
@@ -147,6 +152,29 @@ def read_pages(port: int, seconds: float, rate: float = READS_PER_SECOND) -> lis
 
     with ThreadPoolExecutor(32) as pool:
         return list(pool.map(one, range(count)))
+
+
+class Child(Generic[T]):
+    """``work()`` run in a forked process at ``niceness``, started at once; :meth:`result`
+    waits for its return value."""
+
+    def __init__(self, work: Callable[[], T], niceness: int = 0) -> None:
+        context = multiprocessing.get_context("fork")
+        self._receiver, sender = context.Pipe(duplex=False)
+
+        def run() -> None:
+            if niceness:
+                os.nice(niceness)
+            sender.send(work())
+
+        self._process = context.Process(target=run, daemon=True)
+        self._process.start()
+        sender.close()
+
+    def result(self) -> T:
+        value: T = self._receiver.recv()
+        self._process.join()
+        return value
 
 
 def p95(values: list[float]) -> float:
@@ -235,6 +263,7 @@ def burst(
 def attack(
     mode: str,
     app_port: int,
+    source_port: int,
     hostile_port: int,
     args: argparse.Namespace,
     count: int,
@@ -265,13 +294,20 @@ def attack(
         gunicorn(ping_port, pool, env, niceness=args.ping_pool_nice) if pool else nullcontext(),
         task_workers(args.task_workers, env),
     ):
-        read_pages(app_port, 1.0)  # warm-up
-        quiet = read_pages(app_port, window)
-        reader: list[float] = []
-        thread = threading.Thread(target=lambda: reader.extend(read_pages(app_port, window)))
-        thread.start()
-        result = paced(count, seconds, send)
-        thread.join()
+        connection.close()  # nothing of it in the forked clients
+        # Warm-up: the workers' first pings set up what answering needs (imports, prepared
+        # statements), a stall of a site just started rather than the attack's doing.
+        warm = Pings(app_port, source_port)
+        Child(lambda: paced(40, 1.0, lambda i: ping(ping_port, *warm.pair(), WARM_UP))).result()
+        reset_queue()
+        # The reader and the attacker are other machines: each client is a process of its
+        # own, so that neither waits for the other's threads at one interpreter's lock (and
+        # the attacker's runs at --attacker-nice, as its servers do).
+        Child(lambda: read_pages(app_port, 1.0)).result()  # warm-up
+        quiet = Child(lambda: read_pages(app_port, window)).result()
+        reading = Child(lambda: read_pages(app_port, window))
+        result = Child(lambda: paced(count, seconds, send), args.attacker_nice).result()
+        reader = reading.result()
         states = Counter(InboundPing.objects.values_list("state", flat=True))
         connection.close()
     label = (
@@ -295,6 +331,13 @@ def attack(
     print(f"{'own pages, quiet':<28}{summary(quiet)}")
     print(f"{'own pages, under attack':<28}{summary(reader)}")
     print(f"{'attack pings':<28}{summary(result.latencies)}  {answers(result.answers)}")
+    seconds_read = [
+        reader[i : i + READS_PER_SECOND] for i in range(0, len(reader), READS_PER_SECOND)
+    ]
+    print(
+        "own pages under attack, slowest read of each second (ms): "
+        + " ".join(f"{max(second) * 1000:.0f}" for second in seconds_read)
+    )
     print(
         f"p95 under attack / quiet: {p95(reader) / p95(quiet):.2f}; queue rows at the end: "
         f"{answers(states) or 'none'}"
@@ -329,8 +372,8 @@ def main() -> None:
         "--attacker-nice",
         type=int,
         default=0,
-        help="niceness of the attack's source servers (default 0); 19 stands for servers on "
-        "other machines, which take none of this one's CPU from the site",
+        help="niceness of the attack's source servers and of its client (default 0); 19 "
+        "stands for machines of the attacker's own, which take none of this one's CPU",
     )
     add_cache_option(parser)
     args = parser.parse_args()
@@ -404,7 +447,7 @@ def main() -> None:
                     burst(app_port, source_port, args, count, seconds)
                 else:
                     port = drip_port if scenario == "drip" else markup_port
-                    attack(scenario, app_port, port, args, count, seconds, window)
+                    attack(scenario, app_port, source_port, port, args, count, seconds, window)
                 sys.stdout.flush()
     finally:
         for process, _port in servers:

@@ -4,6 +4,7 @@ import pytest
 from django.test import override_settings
 
 from backlinks_django.keys import domain_key, sender_key
+from backlinks_django.weburl import host_key
 
 
 @pytest.mark.parametrize(
@@ -51,3 +52,33 @@ def test_domain_key(host, key):
 
 def test_wildcard_subdomains_share_one_key():
     assert len({domain_key(f"n{i}.spam.example") for i in range(1000)}) == 1
+
+
+def test_domain_key_is_the_registrable_domain_the_encoded_list_finds_for_every_rule():
+    """The list is read with its internationalized rules in Unicode only (a quarter of the
+    cost of the package's encoded copies): every rule's names, in either spelling, still get
+    the key that the encoded list gives."""
+    import ipaddress
+    from pathlib import Path
+
+    import publicsuffixlist
+
+    encoded = publicsuffixlist.PublicSuffixList()  # the package's default: encoded copies too
+
+    def expected(host: str) -> str:
+        key = host_key(host)
+        try:
+            ipaddress.ip_address(key)
+        except ValueError:
+            return encoded.privatesuffix(key) or key
+        return key
+
+    listed = Path(publicsuffixlist.__file__).with_name("public_suffix_list.dat")
+    rules = [
+        line.strip().lstrip("!").replace("*.", "w.")
+        for line in listed.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("//")
+    ]
+    assert len(rules) > 5000 and any(not rule.isascii() for rule in rules)
+    hosts = [form for rule in rules for form in (f"a.b.{rule}", host_key(f"a.b.{rule}"), rule)]
+    assert [domain_key(host) for host in hosts] == [expected(host) for host in hosts]
