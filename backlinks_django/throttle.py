@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import time
 import weakref
 from collections.abc import Iterator, Sequence
@@ -322,18 +323,21 @@ def settle(name: str, value: int, seconds: float) -> None:
 # One Redis client per Django cache object (one per thread and alias): Django's RedisCache
 # makes one per call, copying some 170 response callbacks each time (~0.25 ms of CPU). It
 # keeps one connection of the cache's pool rather than taking one from the pool for each
-# command (about 60 µs of CPU a command instead of 100-140 here).
-_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+# command (about 60 µs of CPU a command instead of 100-140 here). Each is kept with the
+# process that made it: a process forked after a command (gunicorn --preload, say) must not
+# talk on its parent's connection.
+_clients: weakref.WeakKeyDictionary[Any, tuple[int, Any]] = weakref.WeakKeyDictionary()
 
 
 def _client(cache: RedisCache) -> Any:
     backend = cache._cache
-    client = _clients.get(backend)
-    if client is None:
+    pid, client = _clients.get(backend, (0, None))
+    if client is None or pid != os.getpid():
         pooled = backend.get_client(write=True)
-        client = _clients[backend] = type(pooled)(
+        client = type(pooled)(
             connection_pool=pooled.connection_pool, single_connection_client=True
         )
+        _clients[backend] = (os.getpid(), client)
     return client
 
 

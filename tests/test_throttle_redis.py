@@ -206,3 +206,31 @@ def test_a_tally_counts_only_once_settled_and_expires(redis_cache):
     client = redis.Redis.from_url(redis_url_of(redis_cache))
     (key,) = client.keys("*backlinks:tally:*")
     assert 0 < client.ttl(key) <= 60
+
+
+# Other tests leave server threads in this process; the child touches none of their locks.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_forked_process_counts_on_a_connection_of_its_own(redis_cache):
+    """The throttle keeps one Redis connection per client: a process forked after the parent
+    used it (gunicorn --preload) opens its own instead of talking on the parent's."""
+    redis_cache.clear()
+    limit = (LIMIT, WINDOW)
+    assert throttle.hit("fork", "one sender", limit) is None
+    parents = throttle._client(redis_cache)
+    reading, writing = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, and leave without running the parent's clean-up
+        try:
+            own = throttle._client(redis_cache)
+            counted = throttle.hit("fork", "one sender", (1, WINDOW)) is not None  # 2nd hit
+            os.write(writing, json.dumps([own is not parents, counted]).encode())
+        finally:
+            os._exit(0)
+    os.close(writing)
+    with os.fdopen(reading) as answer:
+        reported = json.loads(answer.read() or "null")
+    os.waitpid(pid, 0)
+    assert reported == [True, True]
+    # The parent's connection still answers its own commands in turn.
+    assert throttle.hit("fork", "one sender", (2, WINDOW)) is not None  # the third hit
+    assert throttle.peek("fork", "another", limit) is None
