@@ -646,6 +646,13 @@ def _verify(row: InboundPing) -> InboundPing:
         row.claimed_until = None
         row.detail = later.message[: limits.MESSAGE]
         _defer_domain(row)
+    except AlreadyRegistered as error:
+        stored = _stored_before(row)
+        if stored is None:
+            _finish(row, InboundPing.State.REJECTED, error.message, error.detail)
+        else:
+            row.backlink = stored
+            _finish(row, InboundPing.State.ACCEPTED, "")
     except BacklinkError as error:
         _finish(row, InboundPing.State.REJECTED, error.message, error.detail)
     except Exception:
@@ -662,6 +669,19 @@ def _verify(row: InboundPing) -> InboundPing:
     # are the app's own bookkeeping. A row deleted meanwhile (privacy.erase) stays deleted.
     rows.update(row, _ENDED_FIELDS)
     return row
+
+
+def _stored_before(row: InboundPing) -> Backlink | None:
+    """For a row claimed before (``attempts`` > 1), the backlink already stored for its target
+    and source: a verifier that stored it and was killed before ending the row left it to be
+    claimed again, and the ping is accepted, not refused as a twin of itself."""
+    if row.attempts <= 1:
+        return None
+    try:
+        target = _target(row)
+    except BacklinkError:
+        return None
+    return None if target is None else stored_twin(target, row.source_url)
 
 
 def _site(row: InboundPing) -> Site:

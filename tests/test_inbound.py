@@ -109,6 +109,36 @@ def test_a_queued_ping_whose_target_is_gone_or_unkeyable_ends_as_not_found(
 
 
 @override_settings(BACKLINKS=QUEUE_ALL)
+def test_a_verifier_killed_after_storing_leaves_a_ping_accepted_once(
+    article_url, serve_source, monkeypatch
+):
+    """A verifier that stored the backlink and died before ending its row (SIGKILL between the
+    two writes): the row is claimed again once its claim runs out, and ends accepted with that
+    backlink, not refused as a twin of itself; one backlink in all."""
+    source = serve_source(page_linking_to(article_url))
+    row = queue(source, article_url, "203.0.113.1")
+
+    def killed(row: InboundPing, names: object) -> int:
+        raise SystemExit("killed")  # the row's end is never written
+
+    with monkeypatch.context() as patched:
+        patched.setattr(inbound.rows, "update", killed)
+        with pytest.raises(SystemExit):
+            inbound.process_next()
+    assert Backlink.objects.count() == 1
+    assert InboundPing.objects.get(pk=row.pk).state == InboundPing.State.VERIFYING
+    InboundPing.objects.filter(pk=row.pk).update(
+        claimed_until=timezone.now() - datetime.timedelta(seconds=1)
+    )
+
+    (ended,) = verify_queued()
+
+    assert ended.pk == row.pk and ended.attempts == 2
+    assert ended.state == InboundPing.State.ACCEPTED
+    assert ended.backlink == Backlink.objects.get()
+
+
+@override_settings(BACKLINKS=QUEUE_ALL)
 def test_a_resent_ping_still_waiting_is_not_queued_twice(article_url, serve_source):
     source = serve_source(page_linking_to(article_url))
 
